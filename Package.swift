@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+// The package is the architecture diagram: C libraries enter once through CTenantry;
+// Model is pure Swift; each domain module sees Swift types only; `tenantry` is a thin @main.
+import PackageDescription
+
+let package = Package(
+    name: "Tenantry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tenantry", targets: ["tenantry"]),
+    ],
+    targets: [
+        // libyaml, OpenSSL libcrypto, libgit2, libcurl, libmicrohttpd, SQLite: one module map, one shim header.
+        .systemLibrary(name: "CTenantry", path: "Sources/CTenantry"),
+        // Domain values: Platform, Tenant, NamespacePolicy, Session, JSON, manifest objects, diagnostics.
+        .target(name: "Model", path: "Sources/Model"),
+        // One wrapper file per C library that Render and the others share (YAML.swift, Crypto.swift).
+        .target(name: "Support", dependencies: ["CTenantry", "Model"], path: "Sources/Support"),
+        // Tenant repo → validated model → ordered, deterministic manifests.
+        .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
+        // Command-line parsing, the commands, and the one place that maps errors to exit codes.
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
+        .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
+
+        .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model"], path: "Tests/RenderTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model"], path: "Tests/CommandsTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

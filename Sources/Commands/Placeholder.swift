@@ -1,0 +1,1 @@
+// Commands module: filled in by the foundation issue.

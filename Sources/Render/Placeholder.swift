@@ -1,0 +1,1 @@
+// Render module: filled in by the foundation issue.

@@ -1,0 +1,1 @@
+// Support module: filled in by the foundation issue.
