@@ -22,9 +22,11 @@ let package = Package(
         .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
+        // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
+        .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model"], path: "Tests/RenderTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model"], path: "Tests/CommandsTests"),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -79,16 +79,16 @@ public enum RepoLoader {
         let url = root.appendingPathComponent(path)
         let resolved = url.resolvingSymlinksInPath().path
         guard resolved == root.path || resolved.hasPrefix(root.path + "/") else {
-            return fail("is a symbolic link to a file outside the repository; tenant files must live in the repo")
+            return fail("file is a symbolic link to a file outside the repository; tenant files must live in the repo")
         }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else {
-            return fail("cannot be read (a dangling symbolic link, or no permission)")
+            return fail("file cannot be read (a dangling symbolic link, or no permission)")
         }
         let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         guard size <= maxFileSize else {
-            return fail("is \(size) bytes; files over \(maxFileSize) bytes (1 MiB) are refused")
+            return fail("file is \(size) bytes; files over \(maxFileSize) bytes (1 MiB) are refused")
         }
-        guard let data = FileManager.default.contents(atPath: resolved) else { return fail("cannot be read (no permission?)") }
+        guard let data = FileManager.default.contents(atPath: resolved) else { return fail("file cannot be read (no permission?)") }
         let documents: [YAMLNode]
         do {
             documents = try YAML.parseDocuments(Array(data))
@@ -96,10 +96,10 @@ public enum RepoLoader {
             return fail(error.message, error.mark)
         }
         guard let first = documents.first, first.resolved != .null || documents.count > 1 else {
-            return fail("is empty; a \(path == platformFile ? "platform" : "tenant") file needs at least apiVersion, kind and name")
+            return fail("file is empty; a \(path == platformFile ? "platform" : "tenant") file needs at least apiVersion, kind and name")
         }
         if documents.count > 1 {
-            return fail("holds \(documents.count) YAML documents; put each tenant in its own file (remove the extra `---`)",
+            return fail("file holds \(documents.count) YAML documents; put each tenant in its own file (remove the extra `---`)",
                         documents[1].mark)
         }
         return LoadedFile(path: path, root: first, diagnostics: [])
