@@ -20,11 +20,14 @@ let package = Package(
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
         .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
+        // Follows the tenant repository with libgit2 and commits status reports back to it.
+        .target(name: "GitSync", dependencies: ["CTenantry", "Model"], path: "Sources/GitSync"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model"], path: "Tests/RenderTests"),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model"], path: "Tests/CommandsTests"),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
     ],
     swiftLanguageModes: [.v6]
 )
