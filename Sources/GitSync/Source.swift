@@ -115,6 +115,9 @@ public struct Source: Sendable {
             }
         }
         if let found { return found }
+        if case .commit = config.reference {
+            throw SourceError(.referenceMissing(config.reference, available: []), url: config.url)
+        }
         let prefix: String
         if case .tag = config.reference { prefix = "refs/tags/" } else { prefix = "refs/remotes/origin/" }
         let available = ((try? repository.referenceNames(matching: prefix + "*")) ?? [])
