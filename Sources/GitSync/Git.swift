@@ -253,6 +253,14 @@ final class GitRepository {
         return ObjectID(git_object_id(object).pointee)
     }
 
+    /// Points reference `name` at `commit`, creating or moving it.
+    func setReference(_ name: String, to commit: ObjectID, message: String) throws(GitError) {
+        var oid = commit.oid
+        var reference: OpaquePointer?
+        try check(git_reference_create(&reference, handle, name, &oid, 1, message))
+        git_reference_free(reference)
+    }
+
     /// Names of the references matching a glob such as `refs/remotes/origin/*`, in byte order.
     func referenceNames(matching glob: String) throws(GitError) -> [String] {
         var iterator: OpaquePointer?
