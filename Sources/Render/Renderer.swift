@@ -1,0 +1,73 @@
+import Model
+import Support
+
+/// Every valid tenant's objects and the shared ones, labelled, hashed and ordered for apply.
+public struct RenderedRepo: Sendable {
+    public let platform: Platform
+    /// CRDs and ClusterRoles, owned by `Manifest.platformOwner`.
+    public let platformManifests: [Manifest]
+    /// Sorted by name; invalid tenants carry diagnostics and no manifests.
+    public let tenants: [TenantResult]
+
+    /// All objects in apply order: the shared ones, then each valid tenant's.
+    public var manifests: [Manifest] { platformManifests + tenants.flatMap(\.manifests) }
+
+    public var diagnostics: [Diagnostic] { tenants.flatMap(\.diagnostics) }
+    public var invalidTenants: [TenantResult] { tenants.filter { !$0.isValid } }
+}
+
+public enum Renderer {
+    public static func render(_ repo: ValidatedRepo) -> RenderedRepo {
+        let platform = repo.platform
+        let tenants = parallelMap(repo.tenants) { result -> TenantResult in
+            guard let tenant = result.tenant else { return result }
+            var rendered = result
+            rendered.manifests = finish(TenantObjects.render(tenant, platform: platform), owner: tenant.name)
+            return rendered
+        }
+        return RenderedRepo(platform: platform, platformManifests: finish(PlatformObjects.render(), owner: Manifest.platformOwner),
+                            tenants: tenants)
+    }
+
+    /// Where a kind stands in apply order: definitions and cluster-wide objects first, then what lives in namespaces.
+    public static func applyRank(_ kind: String) -> Int {
+        switch kind {
+        case "CustomResourceDefinition": return 0
+        case "ClusterRole": return 1
+        case "ClusterRoleBinding": return 2
+        case "Namespace": return 3
+        case "ServiceAccount": return 4
+        case "Role": return 5
+        case "RoleBinding": return 6
+        case "ResourceQuota": return 7
+        case "LimitRange": return 8
+        case "NetworkPolicy": return 9
+        default: return 10
+        }
+    }
+
+    /// Adds the ownership labels and the content hash, then sorts into apply order.
+    static func finish(_ objects: [JSONObject], owner: String) -> [Manifest] {
+        objects.map { stamp($0, owner: owner) }.sorted { a, b in
+            (applyRank(a.reference.kind), a.reference) < (applyRank(b.reference.kind), b.reference)
+        }
+    }
+
+    /// The hash covers the whole object as written, labels included, so any change to what Tenantry sends changes it.
+    static func stamp(_ object: JSONObject, owner: String) -> Manifest {
+        var object = object
+        var metadata = object["metadata"]?.objectValue ?? [:]
+        var labels: JSONObject = [
+            ManagedBy.managedByLabel: .string(ManagedBy.managedByValue),
+            ManagedBy.tenantLabel: .string(owner),
+        ]
+        for (key, value) in (metadata["labels"]?.objectValue ?? [:]).pairs { labels[key] = value }
+        metadata["labels"] = .object(labels)
+        metadata["annotations"] = nil
+        object["metadata"] = .object(metadata)
+        let hash = "sha256:" + Crypto.sha256Hex(Array(JSON.object(object).compactText.utf8))
+        metadata["annotations"] = [ManagedBy.contentHashAnnotation: .string(hash)]
+        object["metadata"] = .object(metadata)
+        return Manifest(owner: owner, object: object)
+    }
+}
