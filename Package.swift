@@ -21,7 +21,7 @@ let package = Package(
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
         .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
         // Follows the tenant repository with libgit2 and commits status reports back to it.
-        .target(name: "GitSync", dependencies: ["CTenantry", "Model"], path: "Sources/GitSync"),
+        .target(name: "GitSync", dependencies: ["CTenantry", "Model", "Support"], path: "Sources/GitSync"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
