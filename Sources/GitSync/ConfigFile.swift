@@ -16,7 +16,7 @@ enum ConfigFile {
         do {
             document = try YAML.parseDocument(Array(data))
         } catch {
-            throw SourceConfigError(file: "\(path):\(error.mark)", field: "(syntax)", message: error.message)
+            throw SourceConfigError(file: "\(path):\(error.mark)", field: "", message: error.message)
         }
         return try SourceSettings(document: document?.json ?? .object(JSONObject()), file: path)
     }

@@ -37,11 +37,7 @@ public struct Source: Sendable {
     private func fetch(previous: SourceState?, now: Date) throws(SourceError) -> FetchResult {
         let credentials = try config.credentials.load(for: config.url, environment: environment)
         let repository = try openRepository(expecting: previous?.head, credentials: credentials)
-        do {
-            try repository.fetch(remote: Source.remote, refspecs: Source.refspecs, credentials: credentials.git)
-        } catch {
-            throw remoteError(error, credentials: credentials)
-        }
+        try fetchRemote(into: repository, credentials: credentials)
         let head = try resolve(in: repository, credentials: credentials)
         return try localStep(credentials) { () throws(GitError) in
             let previousHead = previous.map(\.head).flatMap { repository.containsCommit($0) ? $0 : nil }
@@ -91,10 +87,10 @@ public struct Source: Sendable {
             return repository
         }
         do {
-            try repository.fetch(remote: Source.remote, refspecs: Source.refspecs, credentials: credentials.git)
+            try fetchRemote(into: repository, credentials: credentials)
         } catch {
             try? FileManager.default.removeItem(atPath: fresh)
-            throw remoteError(error, credentials: credentials)
+            throw error
         }
         do {
             try? FileManager.default.removeItem(atPath: checkout)
@@ -138,6 +134,26 @@ public struct Source: Sendable {
         guard let state = cache.readState() else { return nil }
         let age = Duration.seconds(Int64(max(0, now.timeIntervalSince(state.fetchedAt))))
         return LastGoodRevision(revision: state.revision, fetchedAt: state.fetchedAt, age: age)
+    }
+
+    /// Fetches every branch and tag from the remote into `repository`.
+    func fetchRemote(into repository: GitRepository, credentials: LoadedCredentials) throws(SourceError) {
+        // libgit2 calls a missing local path an "unsupported URL protocol"; say what it is.
+        if let path = localPath, !FileManager.default.fileExists(atPath: path) {
+            throw SourceError(.unreachable("the repository \(path) does not exist"), url: config.url)
+        }
+        do {
+            try repository.fetch(remote: Source.remote, refspecs: Source.refspecs, credentials: credentials.git)
+        } catch {
+            throw remoteError(error, credentials: credentials)
+        }
+    }
+
+    /// The directory of a `file://` URL or plain path; nil for network URLs.
+    private var localPath: String? {
+        if config.url.hasPrefix("file://") { return URL(string: config.url)?.path }
+        if config.url.contains("://") || RepositoryPath.isSCPStyle(config.url) { return nil }
+        return config.url
     }
 
     /// Classifies a failed fetch or push.

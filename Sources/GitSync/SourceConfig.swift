@@ -5,7 +5,7 @@ public struct SourceConfig: Sendable, Hashable {
     /// `https://…`, `ssh://…`, scp-style `git@host:org/repo.git`, `file://…` or a local path.
     public var url: String
     public var reference: SourceReference
-    /// Where the tenant files live inside the repository; "" for the whole repository.
+    /// Where the tenant repo (platform.yaml, tenants/) lives inside the git repository; "" for its top.
     public var path: String
     public var interval: Duration
     public var credentials: CredentialSource
@@ -62,6 +62,12 @@ public struct StatusConfig: Sendable, Hashable {
 enum RepositoryPath {
     static func normalize(_ path: String) -> String {
         path.split(separator: "/").filter { $0 != "." && !$0.isEmpty }.joined(separator: "/")
+    }
+
+    /// `user@host:path`, git's scp-like syntax for SSH (a colon before any slash).
+    static func isSCPStyle(_ url: String) -> Bool {
+        guard let colon = url.firstIndex(of: ":") else { return false }
+        return !url[..<colon].contains("/") && !url.contains("://")
     }
 
     /// Whether `file` is `directory` itself or inside it ("" contains everything).

@@ -46,8 +46,7 @@ struct RepositoryIdentity: Sendable, Hashable {
         if let scheme = rest.range(of: "://") {
             remote = rest[..<scheme.lowerBound].lowercased() != "file"
             rest = rest[scheme.upperBound...]
-        } else if let colon = rest.firstIndex(of: ":"), !rest[..<colon].contains("/") {
-            // scp-style user@host:path
+        } else if RepositoryPath.isSCPStyle(url), let colon = rest.firstIndex(of: ":") {
             rest = rest[..<colon] + "/" + rest[rest.index(after: colon)...]
         } else {
             remote = false

@@ -18,7 +18,7 @@ extension SourceSettings {
           --branch NAME             branch to follow (default main)
           --tag NAME                tag to follow instead of a branch
           --commit SHA              full commit id to pin (with --branch: the branch that names it)
-          --path DIR                directory of the tenant files inside the repository (default: all)
+          --path DIR                the tenant repo (platform.yaml, tenants/) inside the git repository (default: top)
           --interval DURATION       poll interval, e.g. 30s, 5m (default 1m)
           --cache DIR               clone cache directory (default .tenantry/cache)
           --token-file FILE         HTTPS token, sent as the basic-auth password

@@ -122,7 +122,7 @@ public struct SourceSettings: Sendable, Hashable {
 public struct SourceConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The file it came from, when it came from one.
     public var file: String?
-    /// The flag and/or field, e.g. `--interval / source.interval`.
+    /// The flag and/or field, e.g. `--interval / source.interval`; empty for a YAML syntax error.
     public var field: String
     public var message: String
 
@@ -133,6 +133,6 @@ public struct SourceConfigError: Error, Sendable, Hashable, CustomStringConverti
     }
 
     public var description: String {
-        "invalid source configuration: " + (file.map { "\($0): " } ?? "") + "\(field): \(message)"
+        "invalid source configuration: " + (file.map { "\($0): " } ?? "") + (field.isEmpty ? "" : "\(field): ") + message
     }
 }

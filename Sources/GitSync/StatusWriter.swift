@@ -51,9 +51,9 @@ public struct StatusWriter: Sendable {
             if attempt > 1 {
                 Thread.sleep(forTimeInterval: retry.delay(beforeAttempt: attempt))
                 do {
-                    try repository.fetch(remote: Source.remote, refspecs: Source.refspecs, credentials: credentials.git)
+                    try source.fetchRemote(into: repository, credentials: credentials)
                 } catch {
-                    throw .source(source.remoteError(error, credentials: credentials))
+                    throw .source(error)
                 }
             }
             do {

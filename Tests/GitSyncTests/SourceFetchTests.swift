@@ -137,7 +137,9 @@ final class SourceFetchTests: XCTestCase {
                 return XCTFail("expected an unreachable error, got \(error)")
             }
             XCTAssertEqual(error.lastGood?.revision.description, "main@sha1:\(head)")
-            XCTAssertTrue("\(error)".hasPrefix("cannot fetch \(fixture.upstream.path): "), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix("cannot fetch \(fixture.upstream.path): the repository \(fixture.upstream.path) does not exist; "),
+                "\(error)")
             XCTAssertTrue(
                 "\(error)".hasSuffix("\nstill using main@sha1:\(head), fetched 12m34s ago (2027-01-15T08:00:00Z)"), "\(error)")
         }
