@@ -15,16 +15,8 @@ public struct GitError: Error, Sendable, Hashable, CustomStringConvertible {
 
     var isAuthentication: Bool { code == GIT_EAUTH.rawValue }
     var isNonFastForward: Bool { code == GIT_ENONFASTFORWARD.rawValue }
-    var isNotFound: Bool { code == GIT_ENOTFOUND.rawValue }
     /// libgit2 reports a failed write with the OS error text; there is no separate code for ENOSPC.
-    var isDiskFull: Bool {
-        errorClass == Int32(GIT_ERROR_OS.rawValue) && message.contains(String(cString: strerror(ENOSPC)))
-    }
-    /// Damage to the local object store or index, as opposed to a problem reaching the remote.
-    var isLocalCorruption: Bool {
-        [GIT_ERROR_ODB, GIT_ERROR_OBJECT, GIT_ERROR_INDEXER, GIT_ERROR_ZLIB, GIT_ERROR_INDEX, GIT_ERROR_REPOSITORY]
-            .contains { Int32($0.rawValue) == errorClass } && !isDiskFull
-    }
+    var isDiskFull: Bool { message.contains(String(cString: strerror(ENOSPC))) }
 }
 
 /// The one place a libgit2 return code becomes a Swift error.
