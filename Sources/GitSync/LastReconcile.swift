@@ -8,7 +8,7 @@ public enum LastReconcile {
         do {
             try AtomicFile.write(report.jsonBytes, to: cache.lastReconcileFile)
         } catch {
-            throw .commit(branch: "-", message: "cannot record the report in \(cache.lastReconcileFile): \(error)")
+            throw .cannotRecord(file: cache.lastReconcileFile, message: "\(error)")
         }
     }
 

@@ -7,6 +7,8 @@ public enum StatusError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidTenantName(String)
     case invalidReport(file: String, message: String)
     case noLastReconcile(file: String)
+    /// The report could not be saved as the last reconcile.
+    case cannotRecord(file: String, message: String)
     /// Every attempt was overtaken by upstream commits.
     case pushRejected(branch: String, attempts: Int, reason: String)
     /// Building or pushing the commit failed for another reason.
@@ -24,6 +26,8 @@ public enum StatusError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(file) is not a Tenantry status report: \(message)"
         case .noLastReconcile(let file):
             return "no reconcile has been recorded yet (\(file) does not exist); run `tenantry reconcile` first or pass --report FILE"
+        case .cannotRecord(let file, let message):
+            return "cannot record the report of this reconcile in \(file): \(message); check that the cache directory is writable"
         case .pushRejected(let branch, let attempts, let reason):
             return "the status report was not pushed to \(branch): the branch moved on each of \(attempts) attempts (\(reason)); it will be retried after the next reconcile"
         case .commit(let branch, let message):

@@ -55,6 +55,10 @@ final class SourceFetchTests: XCTestCase {
         XCTAssertEqual(try read(second, "team-a.yaml"), "v2\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: (second.directory as NSString).appendingPathComponent("stray.yaml")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: (second.directory as NSString).appendingPathComponent("team-b.yaml")))
+        let checkout = URL(fileURLWithPath: source(fixture).cache.checkout)
+        XCTAssertEqual(try fixture.git(["rev-parse", "HEAD"], in: checkout), head)
+        XCTAssertEqual(try fixture.git(["status", "--porcelain", "--ignored"], in: checkout), "")
+        XCTAssertEqual(try fixture.git(["log", "--format=%s", "HEAD"], in: checkout), "third\nsecond\nfirst")
 
         // A commit outside the tenant path keeps the revision: nothing new to reconcile.
         let docsOnly = try fixture.commit(["docs/notes.md": "edited\n"], message: "docs only")
@@ -63,7 +67,7 @@ final class SourceFetchTests: XCTestCase {
         XCTAssertEqual(third.revision, second.revision)
         XCTAssertEqual(third.head.commit.hex, docsOnly)
         XCTAssertEqual(third.changes, [])
-        try fixture.fsck(URL(fileURLWithPath: source(fixture).cache.checkout))
+        try fixture.fsck(checkout)
     }
 
     func testTagAndCommitPinningCheckOutExactlyThePinnedCommit() throws {
@@ -78,10 +82,13 @@ final class SourceFetchTests: XCTestCase {
         let byTag = try source(fixture, .tag("v1.0.0")).fetch()
         XCTAssertEqual(byTag.revision.description, "v1.0.0@sha1:\(tagged)")
         XCTAssertEqual(try read(byTag, "team-a.yaml"), "v1\n")
+        let checkout = URL(fileURLWithPath: source(fixture).cache.checkout)
+        XCTAssertEqual(try fixture.git(["rev-parse", "HEAD"], in: checkout), tagged)
 
         let byCommit = try source(fixture, .commit(ObjectID(hex: pinned)!, branch: "main")).fetch()
         XCTAssertEqual(byCommit.revision.description, "main@sha1:\(pinned)")
         XCTAssertEqual(try read(byCommit, "team-a.yaml"), "v2\n")
+        XCTAssertEqual(try fixture.git(["rev-parse", "HEAD"], in: checkout), pinned)
 
         let bare = try source(fixture, .commit(ObjectID(hex: pinned)!, branch: nil)).fetch()
         XCTAssertEqual(bare.revision.description, "sha1:\(pinned)")
@@ -117,11 +124,13 @@ final class SourceFetchTests: XCTestCase {
         XCTAssertEqual(after.revision.description, "main@sha1:\(rewritten)")
         XCTAssertEqual(try read(after, "team-a.yaml"), "v2-rewritten\n")
         XCTAssertEqual(try fixture.subjects(), ["rewritten", "base"])
+        let checkout = URL(fileURLWithPath: source(fixture).cache.checkout)
+        XCTAssertEqual(try fixture.git(["log", "--format=%s", "HEAD"], in: checkout), "rewritten\nbase")
 
         try fixture.commit(["tenants/team-a.yaml": "v3\n"], message: "fast-forward")
         try fixture.push()
         XCTAssertFalse(try source(fixture).fetch().forcePushed)
-        try fixture.fsck(URL(fileURLWithPath: source(fixture).cache.checkout))
+        try fixture.fsck(checkout)
     }
 
     func testARepositoryThatVanishesKeepsTheLastGoodRevisionAndSaysHowOld() throws {
@@ -145,5 +154,8 @@ final class SourceFetchTests: XCTestCase {
         }
         XCTAssertEqual(try read(good, "team-a.yaml"), "v1\n")
         XCTAssertEqual(source(fixture).current?.revision, good.revision)
+        let checkout = URL(fileURLWithPath: source(fixture).cache.checkout)
+        XCTAssertEqual(try fixture.git(["rev-parse", "HEAD"], in: checkout), head)
+        try fixture.fsck(checkout)
     }
 }
