@@ -98,7 +98,7 @@ private final class RemoteContext {
 
     init(credentials: GitCredentials?) { self.credentials = credentials }
 
-    /// libgit2 asks again after a refusal; asking once and then failing turns a loop into GIT_EAUTH.
+    /// libgit2 asks again after a refusal; offering a secret once and then failing turns a loop into GIT_EAUTH.
     static func acquire(
         _ out: UnsafeMutablePointer<UnsafeMutablePointer<git_credential>?>?, _ usernameFromURL: UnsafePointer<CChar>?,
         _ allowedTypes: UInt32, _ payload: UnsafeMutableRawPointer?
@@ -106,22 +106,27 @@ private final class RemoteContext {
         guard let out, let payload else { return GIT_PASSTHROUGH.rawValue }
         let context = Unmanaged<RemoteContext>.fromOpaque(payload).takeUnretainedValue()
         guard let credentials = context.credentials else { return GIT_PASSTHROUGH.rawValue }
-        context.credentialAttempts += 1
-        guard context.credentialAttempts == 1 else {
-            git_error_set_str(Int32(GIT_ERROR_CALLBACK.rawValue), "the remote refused the configured credentials")
-            return GIT_EAUTH.rawValue
+        func offerSecret(_ make: () -> Int32) -> Int32 {
+            guard context.credentialAttempts == 0 else {
+                git_error_set_str(Int32(GIT_ERROR_CALLBACK.rawValue), "the remote refused the configured credentials")
+                return GIT_EAUTH.rawValue
+            }
+            context.credentialAttempts += 1
+            return make()
         }
         switch credentials {
         case .userPassword(let username, let password):
             guard allowedTypes & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0 else { break }
-            return git_credential_userpass_plaintext_new(out, username, password)
+            return offerSecret { git_credential_userpass_plaintext_new(out, username, password) }
         case .sshKey(let username, let publicKeyFile, let privateKeyFile, let passphrase):
             let user = username ?? usernameFromURL.map { String(cString: $0) } ?? "git"
+            if allowedTypes & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 {
+                return offerSecret { git_credential_ssh_key_new(out, user, publicKeyFile, privateKeyFile, passphrase) }
+            }
+            // SSH first asks who we are (no secret involved), then for the key.
             if allowedTypes & GIT_CREDENTIAL_USERNAME.rawValue != 0 {
                 return git_credential_username_new(out, user)
             }
-            guard allowedTypes & GIT_CREDENTIAL_SSH_KEY.rawValue != 0 else { break }
-            return git_credential_ssh_key_new(out, user, publicKeyFile, privateKeyFile, passphrase)
         }
         git_error_set_str(
             Int32(GIT_ERROR_CALLBACK.rawValue), "the remote asks for a kind of credential that is not configured")
@@ -203,6 +208,7 @@ final class GitRepository {
         var options = git_fetch_options()
         try check(git_fetch_options_init(&options, UInt32(GIT_FETCH_OPTIONS_VERSION)))
         options.prune = GIT_FETCH_PRUNE
+        options.proxy_opts.type = GIT_PROXY_AUTO  // honour http(s)_proxy as git does
         context.install(in: &options.callbacks)
         let rc = withStrarray(refspecs) { array in
             withExtendedLifetime(context) { git_remote_fetch(remote, &array, &options, "tenantry fetch") }
@@ -219,6 +225,7 @@ final class GitRepository {
         let context = RemoteContext(credentials: credentials)
         var options = git_push_options()
         try check(git_push_options_init(&options, UInt32(GIT_PUSH_OPTIONS_VERSION)))
+        options.proxy_opts.type = GIT_PROXY_AUTO
         context.install(in: &options.callbacks)
         let rc = withStrarray([refspec]) { array in
             withExtendedLifetime(context) { git_remote_push(remote, &array, &options) }

@@ -91,6 +91,24 @@ final class CredentialsTests: XCTestCase {
                 XCTAssertFalse("\(error)".contains(token), "\(error)")
             }
         }
+        // A host that refuses the token: asked once, then a clear refusal that names where the token came from.
+        let server = try RefusingHTTPServer()
+        defer { server.stop() }
+        let refusing = SourceConfig(
+            url: "http://127.0.0.1:\(server.port)/acme/tenants.git",
+            credentials: .token(.environment("GIT_TOKEN"), username: "x-access-token"), cacheDirectory: fixture.cache.path)
+        XCTAssertThrowsError(try Source(config: refusing, environment: ["GIT_TOKEN": token]).fetch()) { error in
+            guard let error = error as? SourceError, case .authenticationRefused = error.reason else {
+                return XCTFail("expected an authentication error, got \(error)")
+            }
+            XCTAssertTrue("\(error)".hasPrefix("authentication to http://127.0.0.1:\(server.port)/acme/tenants.git was refused ("), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasSuffix(
+                    "check that the token in the environment variable GIT_TOKEN (sent as user x-access-token) is current and can read the repository"),
+                "\(error)")
+            XCTAssertFalse("\(error)".contains(token), "\(error)")
+        }
+        XCTAssertEqual(server.receivedCredentials, ["x-access-token:\(token)"])
         XCTAssertEqual(
             Redaction.displayURL("https://x-access-token:\(token)@github.com/acme/tenants.git"),
             "https://x-access-token:***@github.com/acme/tenants.git")
