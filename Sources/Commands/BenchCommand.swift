@@ -37,19 +37,31 @@ enum BenchCommand {
             defer { start = now }
             return now - start
         }
-        let loaded = try RepoLoader.load(repo.path)
-        let load = lap()
-        let validated = try RepoValidator.validate(loaded)
-        let validate = lap()
-        let rendered = Renderer.render(validated)
-        let render = lap()
-        let yaml = ManifestWriter.write(rendered.manifests, as: .yaml)
-        let serialise = lap()
+        // As `tenantry render` does it: validate everything, then render and serialise slice by slice.
+        var load = Duration.zero, validate = Duration.zero, render = Duration.zero, serialise = Duration.zero
+        let validated = try { () throws -> ValidatedRepo in
+            let loaded = try RepoLoader.load(repo.path)
+            load = lap()
+            defer { validate = lap() }
+            return try RepoValidator.validate(loaded)
+        }()
+        var objects = 0, bytes = 0
+        var stream = ManifestStream(format: .yaml) { bytes += $0.utf8.count }
+        for first in stride(from: 0, to: validated.tenants.count, by: RenderCommands.sliceSize) {
+            let slice = Array(validated.tenants[first..<min(first + RenderCommands.sliceSize, validated.tenants.count)])
+            let manifests = (first == 0 ? Renderer.platformManifests() : [])
+                + Renderer.render(slice, platform: validated.platform).flatMap(\.manifests)
+            render += lap()
+            stream.write(manifests)
+            objects += manifests.count
+            serialise += lap()
+        }
+        stream.finish()
 
         let total = load + validate + render + serialise
         let rows: [(String, Duration)] = [("load", load), ("validate", validate), ("render", render), ("serialise", serialise), ("total", total)]
-        var text = "tenantry bench render: \(count) tenants, \(rendered.manifests.count) objects, \(yaml.utf8.count / 1024) KiB of YAML"
-        text += ", \(rendered.invalidTenants.count) invalid\n"
+        var text = "tenantry bench render: \(count) tenants, \(objects) objects, \(bytes / 1024) KiB of YAML"
+        text += ", \(validated.tenants.filter { !$0.isValid }.count) invalid\n"
         for (name, duration) in rows { text += "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(milliseconds(duration)) ms\n" }
         text += "  peak memory \(peakMemoryMiB()) MiB\n"
         if args.isSet("--keep") { text += "  repo kept at \(repo.path)\n" }

@@ -66,25 +66,25 @@ enum RenderCommands {
         let repo = try args.positionals(max: 1, usage: "tenantry render [REPO]").first ?? "."
         let output = try args.choice("--output", default: ManifestWriter.Format.yaml, ManifestWriter.Format.allCases)
         let format = try args.choice("--format", default: DiagnosticFormat.text, DiagnosticFormat.allCases)
-        let rendered: RenderedRepo
+        let validated: ValidatedRepo
         do {
-            rendered = Renderer.render(try RepoValidator.validate(try RepoLoader.load(repo)))
+            validated = try RepoValidator.validate(try RepoLoader.load(repo))
         } catch {
             guard format == .json else { throw error }
             console.err(report(valid: false, tenants: [], diagnostics: error.diagnostics).prettyText + "\n")
             return Tenantry.ExitCode.failure
         }
 
-        var tenants = rendered.tenants
-        var manifests = rendered.manifests
+        var tenants = validated.tenants
+        var includePlatform = true
         if let name = args.value("--tenant") {
-            guard let match = rendered.tenants.first(where: { $0.name == name }) else {
+            guard let match = validated.tenants.first(where: { $0.name == name }) else {
                 var message = "no tenant named \"\(name)\" in \(repo)"
-                if let guess = Suggest.closest(to: name, among: rendered.tenants.map(\.name)) { message += " (did you mean \"\(guess)\"?)" }
+                if let guess = Suggest.closest(to: name, among: validated.tenants.map(\.name)) { message += " (did you mean \"\(guess)\"?)" }
                 throw UsageError(message)
             }
             tenants = [match]
-            manifests = match.manifests
+            includePlatform = false
         }
 
         let diagnostics = tenants.flatMap(\.diagnostics)
@@ -102,13 +102,26 @@ enum RenderCommands {
         }
 
         if let directory = args.value("--out") {
-            let written = try OutputDirectory(path: directory).write(rendered, only: args.value("--tenant"), format: output)
+            let written = try OutputDirectory(path: directory).write(
+                platform: includePlatform ? Renderer.platformManifests() : nil,
+                tenants: Renderer.render(tenants, platform: validated.platform),
+                allTenants: validated.tenants.map(\.name), format: output)
             for file in written { console.out("wrote \(file.path) (\(file.objects) objects)\n") }
         } else {
-            console.out(ManifestWriter.write(manifests, as: output))
+            // Slices of tenants keep memory flat however large the repo; the bytes are the same.
+            var stream = ManifestStream(format: output, sink: console.out)
+            if includePlatform { stream.write(Renderer.platformManifests()) }
+            for start in stride(from: 0, to: tenants.count, by: Self.sliceSize) {
+                let slice = Array(tenants[start..<min(start + Self.sliceSize, tenants.count)])
+                stream.write(Renderer.render(slice, platform: validated.platform).flatMap(\.manifests))
+            }
+            stream.finish()
         }
         return tenants.allSatisfy(\.isValid) ? Tenantry.ExitCode.success : Tenantry.ExitCode.findings
     }
+
+    /// Tenants rendered and written at a time.
+    static let sliceSize = 512
 
     static func summary(_ tenants: [TenantResult]) -> String {
         let invalid = tenants.filter { !$0.isValid }
@@ -142,14 +155,13 @@ struct OutputDirectory {
         let objects: Int
     }
 
-    func write(_ rendered: RenderedRepo, only tenant: String?, format: ManifestWriter.Format) throws -> [Written] {
+    /// Writes the platform's file (when given: not for a single tenant) and one file per valid tenant.
+    func write(platform: [Manifest]?, tenants: [TenantResult], allTenants: [String], format: ManifestWriter.Format) throws -> [Written] {
         let fm = FileManager.default
         try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
         var groups: [(owner: String, manifests: [Manifest])] = []
-        if tenant == nil { groups.append((Manifest.platformOwner, rendered.platformManifests)) }
-        for result in rendered.tenants where result.isValid && (tenant == nil || result.name == tenant) {
-            groups.append((result.name, result.manifests))
-        }
+        if let platform { groups.append((Manifest.platformOwner, platform)) }
+        for result in tenants where result.isValid { groups.append((result.name, result.manifests)) }
         var written: [Written] = []
         for group in groups {
             let name = ManifestWriter.fileName(owner: group.owner, format: format)
@@ -157,11 +169,11 @@ struct OutputDirectory {
             try Data(ManifestWriter.write(group.manifests, as: format).utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
             written.append(Written(path: file, objects: group.manifests.count))
         }
-        guard tenant == nil else { return written }
+        guard platform != nil else { return written }
         // Files this command wrote before for tenants that no longer exist (invalid ones keep their last good file).
         let ledger = (path as NSString).appendingPathComponent(Self.ledgerName)
         let previous = (try? String(contentsOfFile: ledger, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
-        let present = Set(rendered.tenants.map { ManifestWriter.fileName(owner: $0.name, format: format) })
+        let present = Set(allTenants.map { ManifestWriter.fileName(owner: $0, format: format) })
             .union(written.map { ($0.path as NSString).lastPathComponent })
         var kept = Set(written.map { ($0.path as NSString).lastPathComponent })
         for name in previous where !present.contains(name) {

@@ -104,9 +104,12 @@ extension JSON {
     }
 
     /// Indented JSON text (two spaces), ending without a newline.
-    public var prettyText: String {
+    public var prettyText: String { prettyText(depth: 0) }
+
+    /// Indented JSON text as it reads when nested `depth` levels deep (its first line carries no indent).
+    public func prettyText(depth: Int) -> String {
         var out = ""
-        write(to: &out, indent: "  ", depth: 0)
+        write(to: &out, indent: "  ", depth: depth)
         return out
     }
 
@@ -150,6 +153,12 @@ extension JSON {
 
     private static func writeString(_ value: String, to out: inout String) {
         out += "\""
+        // Most strings need no escaping: append them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += value
+            out += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -18,15 +18,24 @@ public struct RenderedRepo: Sendable {
 
 public enum Renderer {
     public static func render(_ repo: ValidatedRepo) -> RenderedRepo {
-        let platform = repo.platform
-        let tenants = parallelMap(repo.tenants) { result -> TenantResult in
+        RenderedRepo(platform: repo.platform, platformManifests: platformManifests(),
+                     tenants: render(repo.tenants, platform: repo.platform))
+    }
+
+    /// The shared objects: CRDs and ClusterRoles.
+    public static func platformManifests() -> [Manifest] {
+        finish(PlatformObjects.render(), owner: Manifest.platformOwner)
+    }
+
+    /// Renders the valid tenants among `tenants`, on all cores; invalid ones come back as they were.
+    /// Rendering a repo in slices of tenants gives the same objects as rendering it whole.
+    public static func render(_ tenants: [TenantResult], platform: Platform) -> [TenantResult] {
+        parallelMap(tenants) { result -> TenantResult in
             guard let tenant = result.tenant else { return result }
             var rendered = result
             rendered.manifests = finish(TenantObjects.render(tenant, platform: platform), owner: tenant.name)
             return rendered
         }
-        return RenderedRepo(platform: platform, platformManifests: finish(PlatformObjects.render(), owner: Manifest.platformOwner),
-                            tenants: tenants)
     }
 
     /// Where a kind stands in apply order: definitions and cluster-wide objects first, then what lives in namespaces.

@@ -122,5 +122,6 @@ func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable 
             index += chunks
         }
     }
-    return results.map { $0! }
+    // Move the results out, so the buffer holds no references when it is freed.
+    return (0..<items.count).map { (results.baseAddress! + $0).move()! }
 }

@@ -334,33 +334,41 @@ public enum YAML {
         }
 
         private func scalar(_ text: String, _ style: yaml_scalar_style_t) {
+            var text = text
+            text.makeContiguousUTF8()
             // libyaml copies the value; it needs a non-null pointer even for the empty string.
-            var bytes = Array(text.utf8)
-            let length = Int32(bytes.count)
-            bytes.append(0)
+            if text.isEmpty { text = "\0" }
+            let length = Int32(text.utf8.count) - (text == "\0" ? 1 : 0)
             send { event in
-                bytes.withUnsafeBufferPointer { yaml_scalar_event_initialize(event, nil, nil, $0.baseAddress, length, 1, 1, style) }
+                text.utf8.withContiguousStorageIfAvailable {
+                    yaml_scalar_event_initialize(event, nil, nil, $0.baseAddress, length, 1, 1, style)
+                }!
             }
         }
     }
 
     /// Plain where every YAML reader (1.1 and 1.2) reads it back as the same string; quoted otherwise.
-    private static func stringStyle(_ text: String) -> yaml_scalar_style_t {
-        if text.contains("\n") { return YAML_LITERAL_SCALAR_STYLE }
+    static func stringStyle(_ text: String) -> yaml_scalar_style_t {
+        let utf8 = text.utf8
+        guard let first = utf8.first else { return YAML_DOUBLE_QUOTED_SCALAR_STYLE }
+        if utf8.contains(10) { return YAML_LITERAL_SCALAR_STYLE }
+        let isLetter = (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z")
+        // Long words that start with a letter are never a number, boolean or null in either YAML version.
+        if isLetter && utf8.count > 5 { return YAML_ANY_SCALAR_STYLE }
         if case .string = CoreSchema.resolve(text), !yaml11Special(text) { return YAML_ANY_SCALAR_STYLE }
         return YAML_DOUBLE_QUOTED_SCALAR_STYLE
     }
 
-    /// Words YAML 1.1 readers (go-yaml v2, PyYAML) take for booleans, and sexagesimal or
+    /// Words YAML 1.1 readers (go-yaml v2, PyYAML) take for booleans or null, and sexagesimal or
     /// underscored numbers they take for integers.
     private static func yaml11Special(_ text: String) -> Bool {
         switch text.lowercased() {
-        case "y", "n", "yes", "no", "on", "off", "=", "<<": return true
+        case "y", "n", "yes", "no", "on", "off", "=", "<<", "~", "null", "true", "false": return true
         default: break
         }
         guard let first = text.utf8.first, (48...57).contains(first) || first == 43 || first == 45 || first == 46 else {
             return false
         }
-        return text.allSatisfy { $0.isNumber || "+-._:eExXoObB".contains($0) || $0.isHexDigit }
+        return text.utf8.allSatisfy { (48...57).contains($0) || Array("+-._:eExXoObBaAcCdDfF".utf8).contains($0) }
     }
 }
