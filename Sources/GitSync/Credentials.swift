@@ -53,12 +53,13 @@ extension CredentialSource {
         }
     }
 
-    /// What to check when the remote refuses these credentials.
-    var refusalHint: String {
+    /// What to check when the remote refuses these credentials for a fetch or, `forPush`, a push.
+    func refusalHint(forPush: Bool = false) -> String {
+        let access = forPush ? "can push to" : "can read"
         switch self {
         case .none: return "the repository needs credentials: set --token-file, --token-env or --ssh-key"
         case .token(let location, let username):
-            return "check that the token in the \(location) (sent as user \(username)) is current and can read the repository"
+            return "check that the token in the \(location) (sent as user \(username)) is current and \(access) the repository"
         case .sshKey(let privateKeyFile, _, _, _):
             return "check that the key \(privateKeyFile) is authorised for the repository"
         }

@@ -160,7 +160,7 @@ public struct Source: Sendable {
     func remoteError(_ error: GitError, credentials: LoadedCredentials) -> SourceError {
         let message = credentials.redaction.apply(error.message)
         if error.isAuthentication {
-            return SourceError(.authenticationRefused(message, hint: config.credentials.refusalHint), url: config.url)
+            return SourceError(.authenticationRefused(message, hint: config.credentials.refusalHint()), url: config.url)
         }
         if error.isDiskFull {
             return SourceError(.diskFull(cache: cache.root, message: message), url: config.url)

@@ -11,7 +11,9 @@ public enum StatusError: Error, Sendable, Hashable, CustomStringConvertible {
     case cannotRecord(file: String, message: String)
     /// Every attempt was overtaken by upstream commits.
     case pushRejected(branch: String, attempts: Int, reason: String)
-    /// Building or pushing the commit failed for another reason.
+    /// The push failed for a reason other than a moved branch (host unreachable, hook refused it).
+    case pushFailed(branch: String, url: String, message: String)
+    /// Building the commit in the local clone failed.
     case commit(branch: String, message: String)
 
     public var description: String {
@@ -30,6 +32,8 @@ public enum StatusError: Error, Sendable, Hashable, CustomStringConvertible {
             return "cannot record the report of this reconcile in \(file): \(message); check that the cache directory is writable"
         case .pushRejected(let branch, let attempts, let reason):
             return "the status report was not pushed to \(branch): the branch moved on each of \(attempts) attempts (\(reason)); it will be retried after the next reconcile"
+        case .pushFailed(let branch, let url, let message):
+            return "cannot push the status report to \(branch) of \(url): \(message); it stays recorded as the last reconcile, and `tenantry status write` pushes it again"
         case .commit(let branch, let message):
             return "cannot commit the status report to \(branch): \(message)"
         }

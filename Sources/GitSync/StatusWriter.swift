@@ -72,15 +72,19 @@ public struct StatusWriter: Sendable {
                     authorName: config.status.authorName, authorEmail: config.status.authorEmail)
                 // libgit2 pushes references, not bare commit ids.
                 try repository.setReference(StatusWriter.reference, to: commit, message: "tenantry status")
-                switch try repository.push(
-                    remote: Source.remote, refspec: "\(StatusWriter.reference):refs/heads/\(branch)",
-                    credentials: credentials.git)
-                {
+                let outcome: PushOutcome
+                do {
+                    outcome = try repository.push(
+                        remote: Source.remote, refspec: "\(StatusWriter.reference):refs/heads/\(branch)",
+                        credentials: credentials.git)
+                } catch {
+                    throw pushError(error, branch: branch, credentials: credentials)
+                }
+                switch outcome {
                 case .pushed: return .committed(commit: commit, branch: branch, attempts: attempt)
                 case .rejected(let reason): lastRejection = credentials.redaction.apply(reason)
                 }
             } catch let error as GitError {
-                if error.isAuthentication { throw .source(source.remoteError(error, credentials: credentials)) }
                 throw fail(error)
             } catch let error as StatusError {
                 throw error
@@ -89,6 +93,15 @@ public struct StatusWriter: Sendable {
             }
         }
         throw .pushRejected(branch: branch, attempts: max(1, retry.attempts), reason: lastRejection)
+    }
+
+    private func pushError(_ error: GitError, branch: String, credentials: LoadedCredentials) -> StatusError {
+        let message = credentials.redaction.apply(error.message)
+        if error.isAuthentication {
+            let hint = config.credentials.refusalHint(forPush: true)
+            return .source(SourceError(.authenticationRefused(message, hint: hint), url: config.url))
+        }
+        return .pushFailed(branch: branch, url: Redaction.displayURL(config.url), message: message)
     }
 
     /// The commit to build on: the branch as last fetched, or, for a status branch that does
