@@ -18,8 +18,10 @@ let package = Package(
         .target(name: "Support", dependencies: ["CTenantry", "Model"], path: "Sources/Support"),
         // Tenant repo → validated model → ordered, deterministic manifests.
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
+        // Follows the tenant repository with libgit2 and commits status reports back to it.
+        .target(name: "GitSync", dependencies: ["CTenantry", "Model", "Support"], path: "Sources/GitSync"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync"], path: "Sources/Commands"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -27,6 +29,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import GitSync
 import Model
 
 /// The `tenantry` command line: picks the subcommand, runs it, and turns what it threw into a message and an
@@ -26,6 +27,10 @@ public enum Tenantry {
                    usage: RenderCommands.validateUsage, run: RenderCommands.validate),
         Subcommand(name: "render", summary: "Turn a tenant repo into Kubernetes manifests",
                    usage: RenderCommands.renderUsage, run: RenderCommands.render),
+        Subcommand(name: "source", summary: "Fetch the tenant repo from git and print its revision and changed files",
+                   usage: SourceCommand.usage, run: { try SourceCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "status", summary: "Commit the last reconcile's status report back to the tenant repo",
+                   usage: StatusCommand.usage, run: { try StatusCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render --tenants N)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",
