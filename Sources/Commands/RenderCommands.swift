@@ -173,7 +173,8 @@ struct OutputDirectory {
         // Files this command wrote before for tenants that no longer exist (invalid ones keep their last good file).
         let ledger = (path as NSString).appendingPathComponent(Self.ledgerName)
         let previous = (try? String(contentsOfFile: ledger, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
-        let present = Set(allTenants.map { ManifestWriter.fileName(owner: $0, format: format) })
+        // Files of tenants still in the repo stay, whatever format they were written in.
+        let present = Set(allTenants.flatMap { tenant in ManifestWriter.Format.allCases.map { ManifestWriter.fileName(owner: tenant, format: $0) } })
             .union(written.map { ($0.path as NSString).lastPathComponent })
         var kept = Set(written.map { ($0.path as NSString).lastPathComponent })
         for name in previous where !present.contains(name) {

@@ -5,7 +5,7 @@ public struct Platform: Sendable, Hashable {
     public var budget: PlatformBudget
     /// Tools that a tenant may ever allow.
     public var tools: [String]
-    /// Namespace names or `prefix-*` patterns no tenant may claim.
+    /// Namespace names or `prefix*` patterns (`kube-*`) no tenant may claim.
     public var reservedNamespaces: [String]
     public var runners: [RunnerFramework]
     public var webhookSources: [WebhookSource]

@@ -66,6 +66,17 @@ public struct Quantity: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { text }
+
+    /// The amount in base units (cores, bytes), for comparisons.
+    public var value: Double {
+        let number = text.prefix { $0.isASCIIDigit || $0 == "." }
+        let factors: [String: Double] = [
+            "": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+            "Ki": 1024, "Mi": 1_048_576, "Gi": 1_073_741_824, "Ti": 1_099_511_627_776, "Pi": 1_125_899_906_842_624,
+            "Ei": 1_152_921_504_606_846_976,
+        ]
+        return (Double(number) ?? 0) * (factors[String(text.dropFirst(number.count))] ?? 1)
+    }
 }
 
 extension Character {

@@ -209,8 +209,9 @@ enum Names {
         if value.lowercased().hasPrefix("system:") {
             return "\"\(value)\" is a Kubernetes system identity; tenants may not grant roles to system users"
         }
+        // OIDC providers often prefix user names (`oidc:alice`), so `:` is allowed.
         let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        let localOK = parts[0].count > 0 && parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._%+-".contains($0)) }
+        let localOK = parts[0].count > 0 && parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._%+-:".contains($0)) }
         let domainOK = parts.count == 1 || (parts.count == 2 && parts[1].contains(".") && !parts[1].hasPrefix(".")
             && !parts[1].hasSuffix(".") && parts[1].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-".contains($0)) })
         return localOK && domainOK && value.count <= 253 ? nil : "\"\(value)\" is not a valid user: expected an e-mail address or a user name"

@@ -38,8 +38,9 @@ enum PlatformDecoder {
 
         let tools = d.strings(f.required("tools", d), "tools", validate: Names.identifierProblem)
         let reserved = d.strings(f["reservedNamespaces"], "reservedNamespaces") { pattern in
-            Names.dnsLabelProblem(pattern.hasSuffix("*") ? String(pattern.dropLast()) + "x" : pattern)
-                .map { _ in "\"\(pattern)\" is neither a namespace name nor a \"prefix-*\" pattern" }
+            let name = pattern.hasSuffix("*") ? String(pattern.dropLast()) : pattern
+            return name.isEmpty || Names.dnsLabelProblem(pattern.hasSuffix("*") ? name + "x" : name) != nil
+                ? "\"\(pattern)\" is neither a namespace name nor a prefix pattern like \"kube-*\"" : nil
         }
 
         var runners: [RunnerFramework] = []
@@ -51,8 +52,11 @@ enum PlatformDecoder {
                 d.error(r["type"]?.mark, r.path("type"), "runner \"\(type)\" is registered twice")
             }
             let image = r.required("image", d).flatMap { d.string($0, r.path("image")) }
-            if let image, image.contains(where: \.isWhitespace) || image.contains("@") == false && image.hasSuffix(":") {
-                d.error(r["image"]?.mark, r.path("image"), "\"\(image)\" is not a container image reference")
+            // The tag comes from the chosen version, so the image is named without one.
+            if let image, image.contains(where: \.isWhitespace) || image.contains("@")
+                || image.split(separator: "/").last?.contains(":") == true || image.hasSuffix("/") {
+                d.error(r["image"]?.mark, r.path("image"),
+                        "\"\(image)\" must be an image repository without tag or digest (like \"ghcr.io/acme/runner\"); the version is appended")
             }
             let versions = d.strings(r.required("versions", d), r.path("versions"))
             if versions.isEmpty, let node = r["versions"] { d.error(node.mark, r.path("versions"), "list at least one version") }
@@ -154,6 +158,13 @@ enum PlatformDecoder {
             guard let c = d.mapping(containersNode, f.path("containers"), keys: ["defaultRequest", "default", "max"]) else { return nil }
             let lists = ["defaultRequest", "default", "max"].map { key in c.required(key, d).flatMap { resourceList($0, c.path(key), d) } }
             guard let request = lists[0], let limit = lists[1], let max = lists[2] else { return nil }
+            // Kubernetes refuses a LimitRange whose defaults exceed its maximum.
+            for (name, low, high) in [("defaultRequest", request, limit), ("default", limit, max)] {
+                for (resource, a, b) in [("cpu", low.cpu, high.cpu), ("memory", low.memory, high.memory)] where a.value > b.value {
+                    d.error(c[name]?.mark, c.path(name + "." + resource),
+                            "\(a) is more than \(name == "default" ? "max" : "default") (\(b)); Kubernetes would refuse the LimitRange")
+                }
+            }
             return ContainerLimits(defaultRequest: request, defaultLimit: limit, max: max)
         }
         var podSecurity = PodSecurityLevel.restricted

@@ -74,7 +74,7 @@ public enum Renderer {
         metadata["labels"] = .object(labels)
         metadata["annotations"] = nil
         object["metadata"] = .object(metadata)
-        let hash = "sha256:" + Crypto.sha256Hex(Array(JSON.object(object).compactText.utf8))
+        let hash = "sha256:" + Crypto.sha256Hex(JSON.object(object).compactBytes)
         metadata["annotations"] = [ManagedBy.contentHashAnnotation: .string(hash)]
         object["metadata"] = .object(metadata)
         return Manifest(owner: owner, object: object)

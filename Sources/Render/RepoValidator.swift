@@ -32,6 +32,8 @@ public enum RepoValidator {
 
         struct Decoded: Sendable {
             let name: String
+            /// Where `name:` stands; nil when the file has no readable name (it then takes part in no name check).
+            let nameMark: SourceMark?
             let file: String
             let tenant: Tenant?
             let claims: [Claim]
@@ -40,24 +42,24 @@ public enum RepoValidator {
         let decoded = parallelMap(repo.tenants) { file -> Decoded in
             let stem = String(file.path.split(separator: "/").last!.split(separator: ".").first ?? "")
             guard let root = file.root else {
-                return Decoded(name: stem, file: file.path, tenant: nil, claims: [],
+                return Decoded(name: stem, nameMark: nil, file: file.path, tenant: nil, claims: [],
                                diagnostics: file.diagnostics.map { $0.withTenant(stem) })
             }
-            let declaredName = nameField(root) ?? stem
-            let decoder = FileDecoder(file: file.path, tenant: declaredName)
+            let declared = nameField(root)
+            let decoder = FileDecoder(file: file.path, tenant: declared?.name ?? stem)
             let result = TenantDecoder.decode(root, platform: platform, decoder)
-            return Decoded(name: declaredName, file: file.path, tenant: result.tenant, claims: result.claims,
+            return Decoded(name: declared?.name ?? stem, nameMark: declared?.mark, file: file.path, tenant: result.tenant, claims: result.claims,
                            diagnostics: decoder.diagnostics)
         }
 
         // Claims across tenants: every claimant of a contested name gets an error naming the others.
         var extra = [[Diagnostic]](repeating: [], count: decoded.count)
         var byName: [String: [Int]] = [:]
-        for (index, entry) in decoded.enumerated() { byName[entry.name, default: []].append(index) }
+        for (index, entry) in decoded.enumerated() where entry.nameMark != nil { byName[entry.name, default: []].append(index) }
         for indices in byName.values where indices.count > 1 {
             for index in indices {
                 let others = indices.filter { $0 != index }.map { decoded[$0].file }.joined(separator: ", ")
-                extra[index].append(Diagnostic(file: decoded[index].file, mark: SourceMark(line: 1, column: 1), field: "name",
+                extra[index].append(Diagnostic(file: decoded[index].file, mark: decoded[index].nameMark, field: "name",
                                                message: "tenant name \"\(decoded[index].name)\" is also used by \(others); tenant names must be unique",
                                                tenant: decoded[index].name))
             }
@@ -93,10 +95,10 @@ public enum RepoValidator {
     }
 
     /// The `name:` of a tenant file when it is a plain string, so messages can name the tenant before it is decoded.
-    private static func nameField(_ root: YAMLNode) -> String? {
+    private static func nameField(_ root: YAMLNode) -> (name: String, mark: SourceMark)? {
         guard case .mapping(let pairs) = root.content, let node = pairs.first(where: { $0.key == "name" })?.value,
               case .string(let name) = node.resolved, !name.isEmpty else { return nil }
-        return name
+        return (name, node.mark)
     }
 }
 

@@ -73,6 +73,10 @@ enum TenantDecoder {
                             continue
                         }
                         guard let hash = apiKeyHash(pair.value, path, d) else { continue }
+                        if let first = claims.first(where: { $0.kind == .apiKey && $0.value == hash }) {
+                            d.error(pair.value.mark, path, "this API key hash is already used at \(first.field); a key must resolve to one namespace and source")
+                            continue
+                        }
                         hashes[source] = hash
                         claims.append(Claim(kind: .apiKey, value: hash, field: path, location: d.location(pair.value.mark)))
                     }
@@ -159,6 +163,11 @@ enum TenantDecoder {
             let scope = d.strings(m["namespaces"], m.path("namespaces")) { name in
                 namespaces.contains(name) ? nil : "\"\(name)\" is not one of this tenant's namespaces (\(namespaces.joined(separator: ", ")))"
             }
+            // An empty list must not silently widen to every namespace.
+            if let scopeNode = m["namespaces"], case .sequence(let items) = scopeNode.content, items.isEmpty {
+                d.error(scopeNode.mark, m.path("namespaces"), "an empty list grants nothing; name the namespaces, or leave the field out for all of them")
+                continue
+            }
             guard let subject, let role else { continue }
             if let first = seen[subject] {
                 d.error(item.node.mark, item.path, "\(subject) is already a member (\(first)); give each identity one entry")
@@ -232,8 +241,8 @@ enum TenantDecoder {
         if let node = p["approval"], let a = d.mapping(node, p.path("approval"), keys: ["required", "approvers"]) {
             approval.required = a["required"].flatMap { d.bool($0, a.path("required")) } ?? false
             approval.approvers = d.strings(a["approvers"], a.path("approvers"), validate: Names.groupProblem)
-            if approval.required && approval.approvers.isEmpty && a["approvers"] == nil {
-                d.error(node.mark, a.path, "approval.required is true but no approvers are named; list the approving groups")
+            if approval.required && approval.approvers.isEmpty {
+                d.error(a["approvers"]?.mark ?? node.mark, a.path, "approval.required is true but no approvers are named; list the approving groups")
             }
         }
 
@@ -287,6 +296,9 @@ enum TenantDecoder {
                 let events = d.strings(w.required("events", d), w.path("events")) { event in
                     NotificationWebhook.events.contains(event) ? nil
                         : "unknown event \"\(event)\"; expected one of \(NotificationWebhook.events.joined(separator: ", "))"
+                }
+                if events.isEmpty, let eventsNode = w["events"] {
+                    d.error(eventsNode.mark, w.path("events"), "list at least one event (\(NotificationWebhook.events.joined(separator: ", ")))")
                 }
                 if let url, isHTTPSURL(url), !events.isEmpty { notifications.append(NotificationWebhook(url: url, events: events)) }
             }

@@ -349,9 +349,12 @@ public enum YAML {
 
     /// Plain where every YAML reader (1.1 and 1.2) reads it back as the same string; quoted otherwise.
     static func stringStyle(_ text: String) -> yaml_scalar_style_t {
+        var text = text
+        text.makeContiguousUTF8()
+        let hasNewline = text.utf8.withContiguousStorageIfAvailable { $0.contains(10) } ?? text.utf8.contains(10)
         let utf8 = text.utf8
         guard let first = utf8.first else { return YAML_DOUBLE_QUOTED_SCALAR_STYLE }
-        if utf8.contains(10) { return YAML_LITERAL_SCALAR_STYLE }
+        if hasNewline { return YAML_LITERAL_SCALAR_STYLE }
         let isLetter = (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z")
         // Long words that start with a letter are never a number, boolean or null in either YAML version.
         if isLetter && utf8.count > 5 { return YAML_ANY_SCALAR_STYLE }

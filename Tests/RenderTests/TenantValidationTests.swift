@@ -219,4 +219,52 @@ final class TenantValidationTests: XCTestCase {
         XCTAssertEqual(tenant.namespaces[0].quotas, Quotas(cpu: Quantity("2")!, memory: Quantity("16Gi")!, pods: 20, sessions: 50))
         XCTAssertEqual(tenant.policy.models.defaultModel, "claude-sonnet-4-5")
     }
+
+    func testNothingEmptyWidensOrSilentlyDisappears() throws {
+        let repo = try TempRepo()
+        let hash = "sha256:" + String(repeating: "cd", count: 32)
+        try repo.write("tenants/alpha.yaml", TempRepo.tenant("alpha", namespaces: ["alpha", "alpha-two"])
+            .replacingOccurrences(of: "  - name: alpha-two\n", with: "  - name: alpha-two\n    apiKeys:\n      github: \(hash)\n      jira: \(hash)\n")
+            .replacingOccurrences(of: "    role: admin\n", with: "    role: admin\n  - user: oidc:bob\n    role: viewer\n    namespaces: []\n")
+            + """
+              approval:
+                required: true
+                approvers: []
+              notifications:
+                webhooks:
+                  - url: https://hooks.example.com/x
+                    events: []
+
+            """)
+        let messages = try only(repo, "alpha").messages
+        XCTAssertEqual(messages.count, 4, "\(messages)")
+        XCTAssertTrue(messages.contains { $0.contains("namespaces[1].apiKeys.jira: this API key hash is already used at namespaces[1].apiKeys.github") })
+        XCTAssertTrue(messages.contains { $0.contains("members[1].namespaces: an empty list grants nothing") }, "oidc:bob itself is a valid user")
+        XCTAssertTrue(messages.contains { $0.contains("policy.approval: approval.required is true but no approvers are named") })
+        XCTAssertTrue(messages.contains { $0.contains("policy.notifications.webhooks[0].events: list at least one event") })
+    }
+
+    func testAnUnreadableFileNeverBlocksAValidTenantOfTheSameName() throws {
+        let repo = try TempRepo()
+        try repo.write("tenants/docs.yaml", TempRepo.tenant("docs"))
+        try repo.write("tenants/old/docs.yaml", "name: [unclosed\n")
+        let validated = try repo.validate()
+        XCTAssertEqual(validated.tenants.filter(\.isValid).map(\.file), ["tenants/docs.yaml"])
+        XCTAssertEqual(validated.tenants.filter { !$0.isValid }.map(\.file), ["tenants/old/docs.yaml"])
+    }
+
+    func testPlatformRulesOnPatternsImagesAndContainerLimits() throws {
+        let platform = TempRepo.platform
+            .replacingOccurrences(of: "reservedNamespaces: [", with: "reservedNamespaces: [\"*\", ")
+            .replacingOccurrences(of: "image: ghcr.io/acme/runners/claude-code\n", with: "image: ghcr.io/acme/runners/claude-code:latest\n")
+            .replacingOccurrences(of: "default: {cpu: \"1\", memory: 2Gi}", with: "default: {cpu: \"1\", memory: 16Gi}")
+        let repo = try TempRepo(platform: platform)
+        XCTAssertThrowsError(try repo.validate()) { error in
+            let messages = (error as? RepoError)?.diagnostics.map(\.description) ?? []
+            XCTAssertEqual(messages.count, 3, "\(messages)")
+            XCTAssertTrue(messages.contains { $0.contains("reservedNamespaces[0]: \"*\" is neither a namespace name nor a prefix pattern") })
+            XCTAssertTrue(messages.contains { $0.contains("runners[0].image: \"ghcr.io/acme/runners/claude-code:latest\" must be an image repository without tag") })
+            XCTAssertTrue(messages.contains { $0.contains("defaults.containers.default.memory: 16Gi is more than max (8Gi)") })
+        }
+    }
 }
