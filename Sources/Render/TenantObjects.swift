@@ -3,7 +3,6 @@ import Model
 /// The objects one tenant gets in each of its namespaces.
 enum TenantObjects {
     static let runnerName = "session-runner"
-    static let policyName = "policy"
     /// The label the Session controller puts on runner pods; egress allowances select on it.
     static let runnerPodLabel = "app.kubernetes.io/component"
 
@@ -115,63 +114,9 @@ enum TenantObjects {
 
     /// The platform's own policy object for the namespace (`ambient.ai/v1alpha1`), read by the session side.
     private static func namespacePolicy(_ namespace: TenantNamespace, of tenant: Tenant, platform: Platform) -> JSONObject {
-        let policy = tenant.policy
-        var spec: JSONObject = [
-            "models": [
-                "allowed": .strings(policy.models.allowed),
-                "blocked": .strings(policy.models.blocked),
-                "default": .string(policy.models.defaultModel),
-                "budget": ["monthly": .string(policy.budget.monthly.description), "currency": .string(policy.budget.currency)],
-            ],
-            "tools": ["allowed": .strings(policy.tools.allowed), "blocked": .strings(policy.tools.blocked)],
-            "approval": ["required": .bool(policy.approval.required), "approvers": .strings(policy.approval.approvers)],
-            "retention": [
-                "sessions": .string(policy.retention.sessions.text),
-                "artifacts": .string(policy.retention.artifacts.text),
-                "auditLogs": .string(policy.retention.auditLogs.text),
-            ],
-            "limits": [
-                "maxConcurrentSessions": .int(policy.maxConcurrentSessions),
-                "sessionTimeout": .string(policy.sessionTimeout.text),
-                "sessionsPerMinute": .int(policy.sessionsPerMinute),
-            ],
-            "runner": [
-                "type": .string(policy.runner.type),
-                "version": .string(policy.runner.version),
-                "image": .string(platform.runner(type: policy.runner.type).map { "\($0.image):\(policy.runner.version)" } ?? ""),
-            ],
-            "notifications": ["webhooks": .array(policy.notifications.map { ["url": .string($0.url), "events": .strings($0.events)] })],
-        ]
-        var keys = JSONObject()
-        for source in namespace.apiKeyHashes.keys.sorted() { keys[source.rawValue] = .string(namespace.apiKeyHashes[source]!) }
-        spec["webhookAuth"] = ["apiKeys": .object(keys)]
-        let routes: (KeyPath<Routing, [Route]>) -> JSON = { path in
-            .strings(tenant.routing[keyPath: path].filter { $0.namespace == namespace.name }.map(\.key))
-        }
-        spec["routing"] = ["github": routes(\.github), "jira": routes(\.jira), "slack": routes(\.slack)]
-        spec["triggers"] = triggers(tenant.triggers)
-        return Kube.object("ambient.ai/v1alpha1", "NamespacePolicy", name: policyName, namespace: namespace.name,
-                           body: ["spec": .object(spec)])
-    }
-
-    private static func triggers(_ triggers: Triggers) -> JSON {
-        var object = JSONObject()
-        if let github = triggers.github {
-            var g: JSONObject = ["issueLabels": .strings(github.issueLabels), "pullRequests": .strings(github.pullRequestActions)]
-            if let command = github.commentCommand {
-                g["comment"] = ["command": .string(command), "authorAssociations": .strings(github.commentAuthorAssociations)]
-            }
-            object["github"] = .object(g)
-        }
-        if let jira = triggers.jira {
-            object["jira"] = ["labels": .strings(jira.labels), "transitions": .strings(jira.transitions)]
-        }
-        if let slack = triggers.slack {
-            var s: JSONObject = ["mention": .bool(slack.mention)]
-            if let command = slack.slashCommand { s["slashCommand"] = .string(command) }
-            object["slack"] = .object(s)
-        }
-        return .object(object)
+        let policy = NamespacePolicy(tenant: tenant, namespace: namespace, platform: platform)
+        return Kube.object(NamespacePolicy.apiVersion, NamespacePolicy.kind, name: NamespacePolicy.objectName,
+                           namespace: namespace.name, body: ["spec": .object(policy.spec)])
     }
 }
 

@@ -8,7 +8,7 @@ import XCTest
 /// The rendered objects against the official Kubernetes schemas (kubernetes-validate, strict: no unknown or
 /// misspelt field), and the custom resources against the CRDs Tenantry renders for them.
 final class KubernetesSchemaTests: XCTestCase {
-    private func run(_ executable: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
+    func run(_ executable: String, _ arguments: [String]) throws -> (code: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments
@@ -66,5 +66,35 @@ final class KubernetesSchemaTests: XCTestCase {
         let result = try run("python3", ["-c", script, file.path])
         XCTAssertEqual(result.code, 0, result.output)
         XCTAssertEqual(result.output.trimmingCharacters(in: .whitespacesAndNewlines), "4", "one NamespacePolicy per example namespace")
+    }
+}
+
+extension KubernetesSchemaTests {
+    func testASessionMatchesTheSessionCRDSchema() throws {
+        let session = Session(
+            name: "gh-72d3162e", namespace: "payments-prod",
+            trigger: .init(source: .github, event: "issues.labeled", deliveryID: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+                           payload: ["repository": "acme/payments-api", "number": 42, "title": "Fix rounding"]),
+            framework: .init(type: "claude-code", version: "1.5.2", config: ["model": "claude-sonnet-4-5"]),
+            constraints: .init(allowedModels: ["claude-sonnet-4-5"], budget: Amount("5000"), allowedTools: ["git"], approvalRequired: true))
+        var broken = session.object
+        broken["spec"] = ["trigger": ["source": "email"], "framework": ["type": "claude-code"]]
+        let rendered = Renderer.render(try RepoValidator.validate(try RepoLoader.load(PackagePaths.examples.path)))
+        let crd = try XCTUnwrap(rendered.platformManifests.first { $0.reference.name == "sessions.ambient.ai" })
+        let script = """
+        import sys, json, jsonschema
+        crd, good, bad = (json.loads(x) for x in sys.argv[1:4])
+        schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+        jsonschema.validate(good, schema)
+        try:
+            jsonschema.validate(bad, schema)
+            sys.exit("a session from an unknown source passed the schema")
+        except jsonschema.ValidationError:
+            print("ok")
+        """
+        let result = try run("python3", ["-c", script, JSON.object(crd.object).compactText, JSON.object(session.object).compactText,
+                                         JSON.object(broken).compactText])
+        XCTAssertEqual(result.output.trimmingCharacters(in: .whitespacesAndNewlines), "ok", result.output)
+        XCTAssertEqual(session.object["spec"]?["policy"]?["modelConstraints"]?["budget"], "5000.00")
     }
 }
