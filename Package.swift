@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "Support", dependencies: ["CTenantry", "Model"], path: "Sources/Support"),
         // Tenant repo → validated model → ordered, deterministic manifests.
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
+        // The libcurl-based HTTP client the Kubernetes and GitHub clients share (keep-alive, TLS, gzip).
+        .target(name: "HTTPClient", dependencies: ["CTenantry"], path: "Sources/HTTPClient"),
         // Follows the tenant repository with libgit2 and commits status reports back to it.
         .target(name: "GitSync", dependencies: ["CTenantry", "Model", "Support"], path: "Sources/GitSync"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
@@ -29,6 +31,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
     ],
     swiftLanguageModes: [.v6]
