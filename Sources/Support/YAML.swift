@@ -49,7 +49,7 @@ public enum YAML {
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var event = yaml_event_t()
             while true {
-                guard yaml_parser_parse(&parser, &event) == 1 else { throw parserError(parser) }
+                guard yaml_parser_parse(&parser, &event) == 1 else { throw parserError(parser, bytes) }
                 defer { yaml_event_delete(&event) }
                 if event.type == YAML_STREAM_END_EVENT { break }
                 try builder.handle(event)
@@ -84,11 +84,15 @@ public enum YAML {
 
     // MARK: - Parsing helpers
 
-    private static func parserError(_ parser: yaml_parser_t) -> YAMLError {
+    private static func parserError(_ parser: yaml_parser_t, _ bytes: [UInt8]) -> YAMLError {
         let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
         let context = parser.context.map { String(cString: $0) }
         let mark = SourceMark(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1)
-        let message = context.map { "\(problem) (\($0) at line \(parser.context_mark.line + 1))" } ?? problem
+        var message = context.map { "\(problem) (\($0) at line \(parser.context_mark.line + 1))" } ?? problem
+        // The commonest cause of libyaml's most cryptic message.
+        if Int(parser.problem_mark.index) < bytes.count, bytes[Int(parser.problem_mark.index)] == 0x09 {
+            message += "; YAML does not allow tabs for indentation: indent with spaces"
+        }
         return YAMLError(.syntax, at: mark, message)
     }
 
