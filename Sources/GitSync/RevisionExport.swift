@@ -6,6 +6,7 @@ public enum RevisionExport {
     /// A revision that could not be read.
     public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
         public let message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 

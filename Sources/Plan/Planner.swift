@@ -98,10 +98,7 @@ private struct Context {
             }
         }
         for result in headResults where !result.isValid {
-            tenants.append(TenantPlan(name: result.name, file: result.file, status: .invalid, changes: [
-                PlanChange(.namespaces, "tenant file", before: nil, after: nil,
-                           note: "does not validate (\(Plan.count(result.diagnostics.filter { $0.severity == .error }.count, "error", "errors"))); nothing of it is applied and its last good render stays"),
-            ]))
+            tenants.append(TenantPlan(name: result.name, file: result.file, status: .invalid, changes: []))
         }
 
         let names = Set(baseTenants.keys).union(headTenants.keys).subtracting(invalidHead).sorted()
@@ -176,7 +173,7 @@ private struct Context {
                                       note: percent.map(\.text)))
             if let percent, percent.value > Double(guardrails.budgetIncreasePercent) {
                 finding(.budgetIncrease, tenant: new.name, file: file, at: head.locator.field(file, "policy.budget.monthly"),
-                        "monthly budget rises \(percent.text) (\(money(p.old.budget)) → \(money(p.new.budget))), more than the \(guardrails.budgetIncreasePercent)% that guardrails.budgetIncreasePercent allows without review")
+                        "monthly budget rises by \(percent.text.dropFirst()) (\(money(p.old.budget)) → \(money(p.new.budget))), more than the \(guardrails.budgetIncreasePercent)% that guardrails.budgetIncreasePercent allows without review")
             }
         }
 
@@ -367,7 +364,7 @@ private struct Context {
                     finding(.crossTenantClaim, tenant: new.name, file: new.file,
                             at: head.locator.entry(new.file, source.field, key: source.key, equal: key,
                                                    compare: { $0.lowercased() == $1.lowercased() }),
-                            "\(source.label.lowercased()) \(key) is routed to tenant \(owner.name) on the base side; its events would start sessions here instead")
+                            "\(source.label) \(key) is routed to tenant \(owner.name) on the base side; its events would start sessions here instead")
                 } else if after[key] == nil, let owner = nextOwner(of: { source.routes($0).contains { $0.key == key } }, than: old.name) {
                     let to = source.routes(owner).first { $0.key == key }!.namespace
                     changes.append(PlanChange(.routing, item, before: before[key], after: "tenant \(owner.name) (\(to))",
