@@ -35,11 +35,17 @@ public enum RevisionExport {
     }
 
     /// Writes the files of `commit` under `subdirectory` ("" for the whole tree) into `directory`, which is
-    /// created. Symbolic links and submodules are left out.
-    public static func export(_ commit: ObjectID, subdirectory: String = "", of repository: String, to directory: String) throws(Failure) {
+    /// created. Symbolic links and submodules are left out. When the commit has no such folder, `directory` is
+    /// left empty if `missingIsEmpty`, else that is an error.
+    public static func export(_ commit: ObjectID, subdirectory: String = "", of repository: String, to directory: String,
+                              missingIsEmpty: Bool = false) throws(Failure) {
         do {
             let repo = try GitRepository.open(at: repository)
             guard try repo.export(commit, subdirectory: subdirectory, to: directory) else {
+                if missingIsEmpty {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    return
+                }
                 throw Failure(message: "\(repository): commit \(commit) has no folder \"\(subdirectory)\"")
             }
         } catch let error as Failure {

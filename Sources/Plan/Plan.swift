@@ -5,6 +5,8 @@ import Model
 public struct Plan: Sendable, Hashable {
     /// Tenants with a change, by name; unchanged ones are left out.
     public var tenants: [TenantPlan]
+    /// Changes to `platform.yaml` that no tenant shows: catalogs, ceilings, guardrails, cluster-wide defaults.
+    public var platform: [PlanChange]
     /// Namespaces that exist before and not after, with the tenant that had them; called out first.
     public var deletedNamespaces: [DeletedNamespace]
     /// Guardrail findings, errors first, then by file and line.
@@ -14,16 +16,17 @@ public struct Plan: Sendable, Hashable {
     /// Things the reader should know that are not changes (a base that could not be rendered).
     public var notes: [String]
 
-    public init(tenants: [TenantPlan] = [], deletedNamespaces: [DeletedNamespace] = [], findings: [GuardrailFinding] = [],
+    public init(tenants: [TenantPlan] = [], platform: [PlanChange] = [], deletedNamespaces: [DeletedNamespace] = [], findings: [GuardrailFinding] = [],
                 objects: [ObjectChange] = [], notes: [String] = []) {
         self.tenants = tenants
+        self.platform = platform
         self.deletedNamespaces = deletedNamespaces
         self.findings = findings
         self.objects = objects
         self.notes = notes
     }
 
-    public var hasChanges: Bool { !tenants.isEmpty || !objects.isEmpty }
+    public var hasChanges: Bool { !tenants.isEmpty || !platform.isEmpty || !objects.isEmpty }
     public var errors: [GuardrailFinding] { findings.filter { $0.severity == .error } }
     public var warnings: [GuardrailFinding] { findings.filter { $0.severity == .warning } }
 
@@ -42,6 +45,7 @@ public struct Plan: Sendable, Hashable {
             let total = tenants.count
             parts.append("\(total) \(total == 1 ? "tenant" : "tenants"): " + tenantParts.joined(separator: ", "))
         }
+        if !platform.isEmpty { parts.append("platform.yaml: " + Plan.count(platform.count, "change", "changes")) }
         if !deletedNamespaces.isEmpty {
             parts.append(Plan.count(deletedNamespaces.count, "namespace", "namespaces") + " deleted")
         }
@@ -96,6 +100,8 @@ public struct PlanChange: Sendable, Hashable {
         case namespaces, access, money, models, tools, approval, retention, limits, quotas, routing, runner,
              notifications, triggers
         case webhookAuth = "webhook-auth"
+        /// `platform.yaml` itself.
+        case platform
 
         public static func < (a: Area, b: Area) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
 
@@ -116,6 +122,7 @@ public struct PlanChange: Sendable, Hashable {
             case .notifications: return "Notifications"
             case .triggers: return "Triggers"
             case .webhookAuth: return "Webhook API keys"
+            case .platform: return "Platform"
             }
         }
     }

@@ -25,7 +25,7 @@ public enum PlanWriter {
     /// sections that do not fit are cut, with a note saying so.
     public static func markdown(_ plan: Plan, limit: Int = gitHubCommentLimit) -> String {
         var blocks: [Block] = []
-        blocks.append(Block(lines: ["### tenantry plan", "", "**\(escape(plan.summary))**", ""]))
+        blocks.append(Block(lines: ["**tenantry plan:** \(escape(plan.summary))", ""]))
         if !plan.notes.isEmpty {
             blocks.append(Block(lines: plan.notes.map { "> \(escape($0))" } + [""]))
         }
@@ -40,6 +40,13 @@ public enum PlanWriter {
                 let d = finding.diagnostic
                 let field = d.field.isEmpty ? "" : " " + code(d.field)
                 lines.append("| \(d.severity.rawValue) | \(code(finding.kind.rawValue)) | \(code(d.location))\(field) | \(escape(d.message)) |")
+            }
+            blocks.append(Block(lines: lines + [""]))
+        }
+        if !plan.platform.isEmpty {
+            var lines = ["#### Platform", "", "File `platform.yaml`", "", "| What | Before | After | Note |", "| --- | --- | --- | --- |"]
+            for row in plan.platform {
+                lines.append("| \(escape(row.item)) | \(escape(row.before ?? "—")) | \(escape(row.after ?? "—")) | \(escape(row.note ?? "")) |")
             }
             blocks.append(Block(lines: lines + [""]))
         }
@@ -156,6 +163,14 @@ public enum PlanWriter {
                 out += "  \(prefix)\(finding)\n"
             }
         }
+        if !plan.platform.isEmpty {
+            out += "\nPlatform platform.yaml\n"
+            for change in plan.platform {
+                var line = "  \(change.item): \(change.before ?? "-") -> \(change.after ?? "-")"
+                if let note = change.note, !note.isEmpty { line += " (\(note))" }
+                out += line + "\n"
+            }
+        }
         for tenant in plan.tenants {
             out += "\nTenant \(tenant.name) (\(tenant.status.rawValue)) \(tenant.file)"
             out += tenant.previousFile.map { " (was \($0))" } ?? ""
@@ -180,6 +195,14 @@ public enum PlanWriter {
 
     // MARK: - JSON
 
+    private static func changeJSON(_ change: PlanChange) -> JSON {
+        var c: JSONObject = ["area": .string(change.area.rawValue), "item": .string(change.item)]
+        c["before"] = change.before.map(JSON.string) ?? .null
+        c["after"] = change.after.map(JSON.string) ?? .null
+        if let note = change.note { c["note"] = .string(note) }
+        return .object(c)
+    }
+
     public static func json(_ plan: Plan) -> JSONObject {
         [
             "summary": .string(plan.summary),
@@ -192,16 +215,11 @@ public enum PlanWriter {
                 object["kind"] = .string(finding.kind.rawValue)
                 return .object(object)
             }),
+            "platform": .array(plan.platform.map(changeJSON)),
             "tenants": .array(plan.tenants.map { tenant in
                 var object: JSONObject = ["name": .string(tenant.name), "status": .string(tenant.status.rawValue), "file": .string(tenant.file)]
                 if let previous = tenant.previousFile { object["previousFile"] = .string(previous) }
-                object["changes"] = .array(tenant.changes.map { change in
-                    var c: JSONObject = ["area": .string(change.area.rawValue), "item": .string(change.item)]
-                    c["before"] = change.before.map(JSON.string) ?? .null
-                    c["after"] = change.after.map(JSON.string) ?? .null
-                    if let note = change.note { c["note"] = .string(note) }
-                    return .object(c)
-                })
+                object["changes"] = .array(tenant.changes.map(changeJSON))
                 return .object(object)
             }),
             "objects": .array(plan.objects.map { object in

@@ -25,7 +25,8 @@ extension Planner {
         }
         let baseDirectory = scratch.appendingPathComponent("base").path
         let headDirectory = scratch.appendingPathComponent("head").path
-        try RevisionExport.export(baseCommit, subdirectory: path, of: repository, to: baseDirectory)
+        // A pull request that creates the tenant repo has nothing on its base side: everything is added.
+        try RevisionExport.export(baseCommit, subdirectory: path, of: repository, to: baseDirectory, missingIsEmpty: true)
         try RevisionExport.export(headCommit, subdirectory: path, of: repository, to: headDirectory)
         let plan = Planner.plan(base: PlanSide.load(baseDirectory), head: PlanSide.load(headDirectory))
         return (plan, Revisions(base: baseCommit, head: headCommit))

@@ -20,10 +20,59 @@ public enum Planner {
         var context = Context(base: base, head: head, guardrails: guardrails)
         context.compare()
         plan.tenants = context.tenants.sorted { $0.name < $1.name }
+        if let old = base.rendered?.platform { plan.platform = platformChanges(old, headRepo.platform) }
         plan.deletedNamespaces = context.deletedNamespaces.sorted()
         plan.findings = context.findings.sorted()
         plan.objects = objectChanges(base: base.rendered, head: headRepo)
         return plan
+    }
+
+    /// What changed in `platform.yaml` that tenants do not show by themselves (their defaults do show, per tenant).
+    static func platformChanges(_ old: Platform, _ new: Platform) -> [PlanChange] {
+        var changes: [PlanChange] = []
+        func value(_ item: String, _ a: String, _ b: String) {
+            if a != b { changes.append(PlanChange(.platform, item, before: a, after: b)) }
+        }
+        func list(_ item: String, _ a: [String], _ b: [String]) {
+            changes += b.filter { !a.contains($0) }.map { PlanChange(.platform, item, before: nil, after: $0, note: "added") }
+            changes += a.filter { !b.contains($0) }.map { PlanChange(.platform, item, before: $0, after: nil, note: "removed") }
+        }
+        for kind in GuardrailKind.allCases {
+            value("guardrail \(kind.rawValue)", old.guardrails.severity(of: kind).rawValue, new.guardrails.severity(of: kind).rawValue)
+        }
+        value("guardrail budgetIncreasePercent", "\(old.guardrails.budgetIncreasePercent)%", "\(new.guardrails.budgetIncreasePercent)%")
+        value("most a tenant may budget", "\(old.budget.maxMonthly) \(old.budget.currency)", "\(new.budget.maxMonthly) \(new.budget.currency)")
+        list("model offered", old.models.map(\.name), new.models.map(\.name))
+        func price(_ offer: ModelOffer) -> String {
+            switch offer.pricing {
+            case .perSession(let amount): return "\(amount) per session"
+            case .per1kTokens(let amount): return "\(amount) per 1k tokens"
+            }
+        }
+        for offer in new.models {
+            if let before = old.model(named: offer.name) { value("price of \(offer.name)", price(before), price(offer)) }
+        }
+        list("tool offered", old.tools, new.tools)
+        list("reserved namespace", old.reservedNamespaces, new.reservedNamespaces)
+        list("webhook source", old.webhookSources.map(\.rawValue), new.webhookSources.map(\.rawValue))
+        list("runner", old.runners.map(\.type), new.runners.map(\.type))
+        for runner in new.runners {
+            if let before = old.runner(type: runner.type) {
+                value("image of \(runner.type)", before.image, runner.image)
+                list("\(runner.type) version", before.versions, runner.versions)
+            }
+        }
+        value("ceiling on concurrent sessions", String(old.limits.maxConcurrentSessions), String(new.limits.maxConcurrentSessions))
+        value("ceiling on session timeout", old.limits.maxSessionTimeout.text, new.limits.maxSessionTimeout.text)
+        value("ceiling on sessions per minute", String(old.limits.maxSessionsPerMinute), String(new.limits.maxSessionsPerMinute))
+        value("pod security", old.defaults.podSecurity.rawValue, new.defaults.podSecurity.rawValue)
+        let containers: (ContainerLimits) -> String = { c in
+            "request \(c.defaultRequest.cpu)/\(c.defaultRequest.memory), limit \(c.defaultLimit.cpu)/\(c.defaultLimit.memory), max \(c.max.cpu)/\(c.max.memory)"
+        }
+        value("container cpu/memory", containers(old.defaults.containers), containers(new.defaults.containers))
+        list("runner egress", old.egress.map { "\($0.cidr) ports \($0.ports.map(String.init).joined(separator: ","))" },
+             new.egress.map { "\($0.cidr) ports \($0.ports.map(String.init).joined(separator: ","))" })
+        return changes
     }
 
     /// Created, changed (content hash differs) and pruned objects. A tenant that does not validate on the head

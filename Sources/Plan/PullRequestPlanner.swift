@@ -71,17 +71,21 @@ public struct PullRequestPlanner: Sendable {
         let repo = event.repository
         try github.setStatus(repository: repo, sha: event.headSHA, state: .pending, context: statusContext,
                              description: "Planning the tenant changes…", targetURL: targetURL)
-        let plan: Plan
+        let result: (plan: Plan, revisions: Planner.Revisions)
         do {
-            plan = try Planner.plan(repository: repository, base: event.baseSHA, head: event.headSHA, path: path).plan
+            result = try Planner.plan(repository: repository, base: event.baseSHA, head: event.headSHA, path: path)
         } catch {
             try github.setStatus(repository: repo, sha: event.headSHA, state: .error, context: statusContext,
                                  description: "The plan could not run: \(error.message)", targetURL: targetURL)
             return .failed(message: error.message)
         }
-
-        let body = PullRequestPlanner.marker + "\n"
-            + PlanWriter.markdown(plan, limit: PlanWriter.gitHubCommentLimit - PullRequestPlanner.marker.utf8.count - 1)
+        let plan = result.plan
+        // Which commits the comment describes: it is edited in place on every push.
+        let footer = "<sub>Compared \(result.revisions.base.hex.prefix(12))...\(result.revisions.head.hex.prefix(12)) "
+            + "(merge base...head). Guardrails: the guardrails section of the base side's platform.yaml.</sub>\n"
+        let header = PullRequestPlanner.marker + "\n"
+        let body = header + PlanWriter.markdown(plan, limit: PlanWriter.gitHubCommentLimit - header.utf8.count - footer.utf8.count - 1)
+            + "\n" + footer
         let existing = try github.comments(repository: repo, number: event.number).first { $0.body.hasPrefix(PullRequestPlanner.marker) }
         let comment: IssueComment
         if let existing {

@@ -95,6 +95,36 @@ final class PlannerTests: XCTestCase {
         XCTAssertFalse(text.contains("sha256:"))
     }
 
+    func testANamespaceTakenFromAnotherTenantIsAClaimNotADeletion() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("plan-takeover-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let source = PlanPaths.example("renamed-file").base
+        for side in ["base", "head"] {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: source, toPath: root.appendingPathComponent(side).path)
+        }
+        let head = root.appendingPathComponent("head/tenants")
+        let docs = try String(contentsOf: head.appendingPathComponent("docs.yaml"), encoding: .utf8)
+        try docs.replacingOccurrences(of: "  - name: docs\n", with: "  - name: docs-next\n")
+            .write(to: head.appendingPathComponent("docs.yaml"), atomically: true, encoding: .utf8)
+        let payments = try String(contentsOf: head.appendingPathComponent("payments.yaml"), encoding: .utf8)
+        try payments.replacingOccurrences(of: "  - name: payments-staging\n", with: "  - name: docs\n  - name: payments-staging\n")
+            .write(to: head.appendingPathComponent("payments.yaml"), atomically: true, encoding: .utf8)
+
+        let plan = Planner.plan(base: PlanSide.load(root.appendingPathComponent("base").path), head: PlanSide.load(root.appendingPathComponent("head").path))
+        XCTAssertEqual(plan.deletedNamespaces, [], "a namespace that changes hands is not deleted")
+        let claim = try XCTUnwrap(plan.findings.first { $0.kind == .crossTenantClaim })
+        XCTAssertEqual(claim.diagnostic.location, "tenants/payments.yaml:15:11")
+        XCTAssertEqual(claim.diagnostic.field, "namespaces[1].name")
+        let payment = try XCTUnwrap(plan.tenants.first { $0.name == "payments" })
+        XCTAssertTrue(payment.changes.contains(PlanChange(.namespaces, "docs", before: "tenant docs", after: "this tenant", note: "taken over with its sessions")))
+        // The groups that hold every payments namespace now hold this one too.
+        XCTAssertTrue(payment.changes.contains(PlanChange(.access, "group payments-leads in docs", before: nil, after: "admin", note: "gains access")))
+        let docsPlan = try XCTUnwrap(plan.tenants.first { $0.name == "docs" })
+        XCTAssertTrue(docsPlan.changes.contains(PlanChange(.namespaces, "docs", before: "this tenant", after: "tenant payments", note: "moves to another tenant")))
+        XCTAssertEqual(plan.exitCode, 2)
+    }
+
     func testJSONCarriesTheSameContent() throws {
         let paths = PlanPaths.example("access-and-money")
         let result = try run([paths.base, paths.head, "-o", "json"])
@@ -114,7 +144,7 @@ final class PlannerTests: XCTestCase {
         let cut = PlanWriter.markdown(plan, limit: 2500)
         XCTAssertLessThanOrEqual(cut.utf8.count, 2500)
         XCTAssertLessThan(cut.utf8.count, full.utf8.count)
-        XCTAssertTrue(cut.hasPrefix("### tenantry plan\n\n**3 tenants"))
+        XCTAssertTrue(cut.hasPrefix("**tenantry plan:** 3 tenants"))
         XCTAssertTrue(cut.contains("This plan was cut to fit GitHub's 2500-character comment limit"), cut)
         XCTAssertFalse(full.contains("This plan was cut"))
         XCTAssertEqual(cut.components(separatedBy: "<details>").count, cut.components(separatedBy: "</details>").count)
@@ -163,6 +193,14 @@ final class PlannerTests: XCTestCase {
         let result = try Planner.plan(repository: repo.path, base: base, head: String(head.prefix(10)), path: "tenants-repo")
         XCTAssertEqual(result.revisions.base.hex, base)
         XCTAssertEqual(result.revisions.head.hex, head)
+
+        // A change that creates the tenant repo's folder: the base side is empty and everything is added.
+        try repo.git(["checkout", "--quiet", "--orphan", "bare"])
+        try repo.git(["rm", "--quiet", "-r", "-f", "."])
+        try repo.git(["commit", "--quiet", "--allow-empty", "-m", "nothing yet"])
+        let created = try Planner.plan(repository: repo.path, base: "bare", head: head, path: "tenants-repo")
+        XCTAssertEqual(created.plan.tenants.map(\.status), [.added, .added, .added])
+        XCTAssertTrue(created.plan.notes.first?.hasPrefix("The base side cannot be rendered") == true, "\(created.plan.notes)")
 
         XCTAssertThrowsError(try Planner.plan(repository: repo.path, base: "main", head: "no-such-branch")) { error in
             XCTAssertTrue("\(error)".contains("no commit \"no-such-branch\""), "\(error)")

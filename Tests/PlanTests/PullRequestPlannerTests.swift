@@ -53,6 +53,10 @@ final class PullRequestPlannerTests: XCTestCase {
         return Array(try JSONSerialization.data(withJSONObject: root))
     }
 
+    private func footer(_ base: String, _ head: String) -> String {
+        "<sub>Compared \(base.prefix(12))...\(head.prefix(12)) (merge base...head). Guardrails: the guardrails section of the base side's platform.yaml.</sub>\n"
+    }
+
     func testOneCommentIsCreatedThenEditedOnTheNextPushAndStatusesAreSet() throws {
         let example = PlanPaths.example("access-and-money")
         let base = try git.commit(example.base, message: "base")
@@ -69,14 +73,14 @@ final class PullRequestPlannerTests: XCTestCase {
             "POST /repos/\(Self.repo)/statuses/\(head)",
         ])
         XCTAssertEqual(calls[0].body, ["state": "pending", "context": "tenantry/plan", "description": "Planning the tenant changes…"])
-        XCTAssertEqual(calls[2].body["body"], "<!-- tenantry-plan -->\n" + expected)
+        XCTAssertEqual(calls[2].body["body"], "<!-- tenantry-plan -->\n" + expected + "\n" + footer(base, head))
         XCTAssertEqual(calls[3].body, ["state": "failure", "context": "tenantry/plan",
                                        "description": "3 guardrail errors: 2 tenants: 2 changed; objects: 1 created, 7 changed; guardrails: 3 errors"])
 
         // The next push fixes the guardrail errors: the same comment is edited, and the status turns green.
         let fixed = try git.commit(PlanPaths.example("renamed-file").head, message: "rename only")
         let synchronized = try planner().handle(body: try webhook("pull_request.synchronize.json", base: base, head: fixed))
-        XCTAssertEqual(synchronized, .posted(state: .success, commentID: 1001, createdComment: false, exitCode: 0))
+        XCTAssertEqual(synchronized, .posted(state: .success, commentID: 1001, createdComment: false, exitCode: 1))
         calls = Array(try github.calls.dropFirst(4))
         XCTAssertEqual(calls.map(\.description), [
             "POST /repos/\(Self.repo)/statuses/\(fixed)",
@@ -84,8 +88,10 @@ final class PullRequestPlannerTests: XCTestCase {
             "PATCH /repos/\(Self.repo)/issues/comments/1001",
             "POST /repos/\(Self.repo)/statuses/\(fixed)",
         ])
-        XCTAssertEqual(calls[2].body["body"], "<!-- tenantry-plan -->\n### tenantry plan\n\n**no changes**\n\n")
-        XCTAssertEqual(calls[3].body, ["state": "success", "context": "tenantry/plan", "description": "no changes"])
+        // The same bytes as planning the two folders directly.
+        let direct = Planner.plan(base: PlanSide.load(example.base), head: PlanSide.load(PlanPaths.example("renamed-file").head))
+        XCTAssertEqual(calls[2].body["body"], "<!-- tenantry-plan -->\n" + PlanWriter.markdown(direct) + "\n" + footer(base, fixed))
+        XCTAssertEqual(calls[3].body, ["state": "success", "context": "tenantry/plan", "description": "platform.yaml: 1 change"])
         XCTAssertEqual(try github.commentCount, 1)
         XCTAssertEqual(try github.authorizations, ["Bearer ghp_secret-test-token"])
         XCTAssertEqual(waits.values, [])
