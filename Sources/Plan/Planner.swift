@@ -197,7 +197,23 @@ private struct Context {
         changes += listChanges(.tools, "allowed tool", [], new.policy.tools.allowed)
         changes.append(PlanChange(.approval, "approval required", before: nil, after: String(new.policy.approval.required)))
         changes += routingChanges(empty, new)
+        apiKeyClaims(new)
         return changes
+    }
+
+    /// An API key hash that another tenant had on the base side: whoever holds that key would start sessions here.
+    private mutating func apiKeyClaims(_ new: Tenant) {
+        for namespace in new.namespaces {
+            for source in namespace.apiKeyHashes.keys.sorted() {
+                let hash = namespace.apiKeyHashes[source]!
+                guard let owner = previousOwner(of: { $0.namespaces.contains { $0.apiKeyHashes.values.contains(hash) } }, than: new.name)
+                else { continue }
+                // Name where it clashes, never the hash.
+                finding(.crossTenantClaim, tenant: new.name, file: new.file,
+                        at: head.locator.entry(new.file, "namespaces", key: "name", equal: namespace.name, leaf: "apiKeys"),
+                        "the \(source.rawValue) API key of namespace \(namespace.name) is tenant \(owner.name)'s on the base side; whoever holds it would start sessions here")
+            }
+        }
     }
 
     private mutating func deleted(_ old: Tenant) -> [PlanChange] {
@@ -295,6 +311,7 @@ private struct Context {
         }
 
         changes += routingChanges(old, new)
+        apiKeyClaims(new)
 
         if p.old.runner != p.new.runner {
             changes.append(PlanChange(.runner, "runner", before: "\(p.old.runner.type) \(p.old.runner.version)",

@@ -108,12 +108,23 @@ final class PlannerTests: XCTestCase {
         try docs.replacingOccurrences(of: "  - name: docs\n", with: "  - name: docs-next\n")
             .write(to: head.appendingPathComponent("docs.yaml"), atomically: true, encoding: .utf8)
         let payments = try String(contentsOf: head.appendingPathComponent("payments.yaml"), encoding: .utf8)
+        // payments also takes support's Jira key (support moves to a new one).
+        let support = try String(contentsOf: head.appendingPathComponent("support.yaml"), encoding: .utf8)
+        try support.replacingOccurrences(of: "jira: sha256:f40d", with: "jira: sha256:f50d")
+            .write(to: head.appendingPathComponent("support.yaml"), atomically: true, encoding: .utf8)
         try payments.replacingOccurrences(of: "  - name: payments-staging\n", with: "  - name: docs\n  - name: payments-staging\n")
+            .replacingOccurrences(of: "      github: sha256:6bc1", with: "      jira: sha256:f40d3e8a36f8c4c1a9aef4b7b1b0d2a7c1c8d6e5b4a3f2e1d0c9b8a7f6e5d4c3\n      github: sha256:6bc1")
             .write(to: head.appendingPathComponent("payments.yaml"), atomically: true, encoding: .utf8)
 
         let plan = Planner.plan(base: PlanSide.load(root.appendingPathComponent("base").path), head: PlanSide.load(root.appendingPathComponent("head").path))
         XCTAssertEqual(plan.deletedNamespaces, [], "a namespace that changes hands is not deleted")
-        let claim = try XCTUnwrap(plan.findings.first { $0.kind == .crossTenantClaim })
+        let claims = plan.findings.filter { $0.kind == .crossTenantClaim }
+        XCTAssertEqual(claims.count, 2, "\(claims)")
+        let key = try XCTUnwrap(claims.first { $0.diagnostic.field.hasSuffix("apiKeys") })
+        XCTAssertEqual(key.diagnostic.message,
+                       "the jira API key of namespace payments-staging is tenant support's on the base side; whoever holds it would start sessions here")
+        XCTAssertFalse(PlanWriter.markdown(plan).contains("f40d3e8a"), "the hash is never shown")
+        let claim = try XCTUnwrap(claims.first { $0.diagnostic.field == "namespaces[1].name" })
         XCTAssertEqual(claim.diagnostic.location, "tenants/payments.yaml:15:11")
         XCTAssertEqual(claim.diagnostic.field, "namespaces[1].name")
         let payment = try XCTUnwrap(plan.tenants.first { $0.name == "payments" })
