@@ -5,7 +5,8 @@ import XCTest
 enum PlanPaths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let examples = root.appendingPathComponent("examples/plan")
-    static let samples = URL(fileURLWithPath: "/work/shared/webhook-samples/github")
+    /// Copies of the GitHub webhook samples (octokit/webhooks, MIT: see the LICENSE file beside them).
+    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/webhooks")
 
     static func example(_ name: String) -> (base: String, head: String, expected: URL) {
         let folder = examples.appendingPathComponent(name)
