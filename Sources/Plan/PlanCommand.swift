@@ -70,7 +70,7 @@ public enum PlanCommand {
             format = .text
         }
 
-        let plan: Plan
+        let plan: RepoPlan
         switch (values["--base"], values["--head"]) {
         case (let base?, let head?):
             guard positionals.count <= 1 else {

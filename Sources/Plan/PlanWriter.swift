@@ -1,6 +1,6 @@
 import Model
 
-/// Writes a `Plan` as GitHub Markdown, plain text or JSON. Output is a pure function of the plan: the same
+/// Writes a `RepoPlan` as GitHub Markdown, plain text or JSON. Output is a pure function of the plan: the same
 /// plan gives the same bytes.
 public enum PlanWriter {
     public enum Format: String, Sendable, CaseIterable {
@@ -10,7 +10,7 @@ public enum PlanWriter {
     /// GitHub's limit on an issue comment's body.
     public static let gitHubCommentLimit = 65_536
 
-    public static func write(_ plan: Plan, as format: Format) -> String {
+    public static func write(_ plan: RepoPlan, as format: Format) -> String {
         switch format {
         case .text: return text(plan)
         case .markdown: return markdown(plan)
@@ -23,7 +23,7 @@ public enum PlanWriter {
     /// Markdown for a pull-request comment: a summary line first, deleted namespaces, guardrails, a heading and
     /// tables per tenant, then the objects collapsed. At most `limit` UTF-8 bytes (so at most `limit` characters):
     /// sections that do not fit are cut, with a note saying so.
-    public static func markdown(_ plan: Plan, limit: Int = gitHubCommentLimit) -> String {
+    public static func markdown(_ plan: RepoPlan, limit: Int = gitHubCommentLimit) -> String {
         var blocks: [Block] = []
         blocks.append(Block(lines: ["**tenantry plan:** \(escape(plan.summary))", ""]))
         if !plan.notes.isEmpty {
@@ -117,7 +117,7 @@ public enum PlanWriter {
         var isTenant = false
     }
 
-    private static func objectCounts(_ plan: Plan) -> String {
+    private static func objectCounts(_ plan: RepoPlan) -> String {
         ObjectChange.Action.allCases.compactMap { action -> String? in
             let count = plan.objects.filter { $0.action == action }.count
             return count > 0 ? "\(count) \(action.rawValue)" : nil
@@ -149,7 +149,7 @@ public enum PlanWriter {
     // MARK: - Text
 
     /// Plain text for a terminal: the same content, no tables.
-    public static func text(_ plan: Plan) -> String {
+    public static func text(_ plan: RepoPlan) -> String {
         var out = "tenantry plan: \(plan.summary)\n"
         for note in plan.notes { out += "note: \(note)\n" }
         if !plan.deletedNamespaces.isEmpty {
@@ -203,7 +203,7 @@ public enum PlanWriter {
         return .object(c)
     }
 
-    public static func json(_ plan: Plan) -> JSONObject {
+    public static func json(_ plan: RepoPlan) -> JSONObject {
         [
             "summary": .string(plan.summary),
             "changed": .bool(plan.hasChanges),

@@ -13,7 +13,7 @@ extension Planner {
     /// Plans `base...head` of the local repository at `repository`: each side's tree under `path` is written
     /// to a temporary folder (removed afterwards), read, validated and rendered.
     public static func plan(repository: String, base: String, head: String, path: String = "")
-        throws(RevisionExport.Failure) -> (plan: Plan, revisions: Revisions) {
+        throws(RevisionExport.Failure) -> (plan: RepoPlan, revisions: Revisions) {
         let headCommit = try RevisionExport.resolve(head, in: repository)
         let baseCommit = try RevisionExport.mergeBase(try RevisionExport.resolve(base, in: repository), headCommit, in: repository)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-plan-\(UUID().uuidString)")

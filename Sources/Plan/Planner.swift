@@ -4,8 +4,8 @@ import Render
 /// Compares two sides of a tenant repo and says what the change means: per tenant in words of access and
 /// money, then per object. Tenants are matched by `name`, never by file, so moving a file changes nothing.
 public enum Planner {
-    public static func plan(base: PlanSide, head: PlanSide) -> Plan {
-        var plan = Plan()
+    public static func plan(base: PlanSide, head: PlanSide) -> RepoPlan {
+        var plan = RepoPlan()
         guard let headRepo = head.rendered else {
             let diagnostics = head.error?.diagnostics ?? []
             plan.findings = diagnostics.map { GuardrailFinding(kind: .validation, diagnostic: $0.asError) }.sorted()

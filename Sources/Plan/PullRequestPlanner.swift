@@ -71,7 +71,7 @@ public struct PullRequestPlanner: Sendable {
         let repo = event.repository
         try github.setStatus(repository: repo, sha: event.headSHA, state: .pending, context: statusContext,
                              description: "Planning the tenant changes…", targetURL: targetURL)
-        let result: (plan: Plan, revisions: Planner.Revisions)
+        let result: (plan: RepoPlan, revisions: Planner.Revisions)
         do {
             result = try Planner.plan(repository: repository, base: event.baseSHA, head: event.headSHA, path: path)
         } catch {
@@ -96,7 +96,7 @@ public struct PullRequestPlanner: Sendable {
 
         let errors = plan.errors.count
         let state: CommitState = errors > 0 ? .failure : .success
-        let description = errors > 0 ? "\(Plan.count(errors, "guardrail error", "guardrail errors")): \(plan.summary)" : plan.summary
+        let description = errors > 0 ? "\(RepoPlan.count(errors, "guardrail error", "guardrail errors")): \(plan.summary)" : plan.summary
         try github.setStatus(repository: repo, sha: event.headSHA, state: state, context: statusContext,
                              description: description, targetURL: targetURL)
         return .posted(state: state, commentID: comment.id, createdComment: existing == nil, exitCode: plan.exitCode)

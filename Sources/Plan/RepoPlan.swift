@@ -2,7 +2,7 @@ import Model
 
 /// What a change to the tenant repo means, tenant by tenant: the answer `tenantry plan` prints and posts.
 /// A pure value: built by `Planner.plan`, written by `PlanWriter` as Markdown, text or JSON.
-public struct Plan: Sendable, Hashable {
+public struct RepoPlan: Sendable, Hashable {
     /// Tenants with a change, by name; unchanged ones are left out.
     public var tenants: [TenantPlan]
     /// Changes to `platform.yaml` that no tenant shows: catalogs, ceilings, guardrails, cluster-wide defaults.
@@ -45,9 +45,9 @@ public struct Plan: Sendable, Hashable {
             let total = tenants.count
             parts.append("\(total) \(total == 1 ? "tenant" : "tenants"): " + tenantParts.joined(separator: ", "))
         }
-        if !platform.isEmpty { parts.append("platform.yaml: " + Plan.count(platform.count, "change", "changes")) }
+        if !platform.isEmpty { parts.append("platform.yaml: " + RepoPlan.count(platform.count, "change", "changes")) }
         if !deletedNamespaces.isEmpty {
-            parts.append(Plan.count(deletedNamespaces.count, "namespace", "namespaces") + " deleted")
+            parts.append(RepoPlan.count(deletedNamespaces.count, "namespace", "namespaces") + " deleted")
         }
         if !objects.isEmpty {
             let actions = ObjectChange.Action.allCases.compactMap { action -> String? in
@@ -59,8 +59,8 @@ public struct Plan: Sendable, Hashable {
         if parts.isEmpty { parts.append("no changes") }
         if !findings.isEmpty {
             var guardrails: [String] = []
-            if !errors.isEmpty { guardrails.append(Plan.count(errors.count, "error", "errors")) }
-            if !warnings.isEmpty { guardrails.append(Plan.count(warnings.count, "warning", "warnings")) }
+            if !errors.isEmpty { guardrails.append(RepoPlan.count(errors.count, "error", "errors")) }
+            if !warnings.isEmpty { guardrails.append(RepoPlan.count(warnings.count, "warning", "warnings")) }
             parts.append("guardrails: " + guardrails.joined(separator: ", "))
         }
         return parts.joined(separator: "; ")
