@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests",
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests",
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
