@@ -57,7 +57,7 @@ final class FakeGitHub {
                     if "retryAfter" in limit:
                         return self.answer(403, {"message": "You have exceeded a secondary rate limit."},
                                            {"Retry-After": str(limit["retryAfter"])})
-                    return self.answer(403, {"message": "API rate limit exceeded"},
+                    return self.answer(limit.get("status", 403), {"message": "API rate limit exceeded"},
                                        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(limit["reset"])})
                 if self.headers.get("Accept") != "application/vnd.github+json":
                     return self.answer(415, {"message": "Unsupported Accept"})
@@ -111,8 +111,8 @@ final class FakeGitHub {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
     }
 
-    /// The next call is answered 403 with `x-ratelimit-remaining: 0` and this reset time.
-    func rateLimitNext(reset: Int) throws { _ = try control("/__limit", ["reset": reset]) }
+    /// The next call is answered 403 (or `status`) with `x-ratelimit-remaining: 0` and this reset time.
+    func rateLimitNext(reset: Int, status: Int = 403) throws { _ = try control("/__limit", ["reset": reset, "status": status]) }
     /// The next call is answered 403 with `retry-after`.
     func secondaryLimitNext(retryAfter: Int) throws { _ = try control("/__limit", ["retryAfter": retryAfter]) }
 

@@ -117,6 +117,9 @@ final class PullRequestPlannerTests: XCTestCase {
         try github.secondaryLimitNext(retryAfter: 7)
         XCTAssertEqual(try client.comments(repository: Self.repo, number: 2), [])
         XCTAssertEqual(waits.values, [7])
+        try github.rateLimitNext(reset: Int(Self.now.timeIntervalSince1970) - 5, status: 429)
+        XCTAssertEqual(try client.comments(repository: Self.repo, number: 2), [])
+        XCTAssertEqual(waits.values, [7, 1], "a reset already past waits one second")
         for _ in 0..<3 { try github.secondaryLimitNext(retryAfter: 1) }
         XCTAssertThrowsError(try client.comments(repository: Self.repo, number: 2)) { error in
             XCTAssertEqual((error as? GitHubError)?.kind, .rateLimited)
