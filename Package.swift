@@ -20,10 +20,17 @@ let package = Package(
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
         .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
+        // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
+        .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
+        // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
+        .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "HTTPServer"], path: "Sources/LocalCluster"),
+        // `tenantry cluster` on its own: lets tests run the local cluster as a process they can kill -9.
+        .executableTarget(name: "tenantry-local-cluster", dependencies: ["LocalCluster", "Model"], path: "Sources/tenantry-local-cluster"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model"], path: "Tests/RenderTests"),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry-local-cluster"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model"], path: "Tests/CommandsTests"),
     ],
     swiftLanguageModes: [.v6]
