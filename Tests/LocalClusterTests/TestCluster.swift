@@ -40,6 +40,7 @@ final class TestCluster {
                       contentType: contentType, token: token ?? server.token)
     }
 
+    @discardableResult
     func apply(_ path: String, _ object: JSON, manager: String, force: Bool = false, extra: String = "") -> TestResponse {
         request("PATCH", path + "?fieldManager=\(manager)" + (force ? "&force=true" : "") + extra, json: object, contentType: "application/apply-patch+yaml")
     }
