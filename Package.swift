@@ -43,8 +43,10 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
-        .testTarget(name: "ApplyTests", dependencies: ["Apply", "LocalCluster", "Render", "Model", "TestSupport"], path: "Tests/ApplyTests"),
-        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
+        // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.
+        .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
+        .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model"], path: "Tests/ApplyTests"),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry-local-cluster"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,12 @@ public struct FieldChange: Sendable, Hashable {
     public var path: String
     public var before: String?
     public var after: String?
+
+    public init(path: String, before: String?, after: String?) {
+        self.path = path
+        self.before = before
+        self.after = after
+    }
 }
 
 /// What `diff` found for one object.

@@ -155,6 +155,17 @@ public final class KubeClient: Sendable {
         return items
     }
 
+    /// The resourceVersion of a list of `kind`: on a Kubernetes server, the newest version of the
+    /// whole store at the time of the read (it moves with every write).
+    public func listResourceVersion(apiVersion: String, kind: String) throws(KubeError) -> String {
+        let info = try resource(apiVersion: apiVersion, kind: kind)
+        let response = try send("GET", info.collectionPath(namespace: nil) + "?limit=1", step: "list \(kind)", object: nil)
+        guard let json = try? JSON(parsing: response.text), let version = json["metadata"]?["resourceVersion"]?.stringValue else {
+            throw .malformed(step: "list \(kind)", message: "no metadata.resourceVersion")
+        }
+        return version
+    }
+
     // MARK: - Writes
 
     /// Server-side apply (`application/apply-patch+yaml`, JSON being YAML) as `fieldManager`.

@@ -13,16 +13,24 @@ extension ResourceManager {
                                progress: (@Sendable (StageProgress) -> Void)? = nil) -> ChangeSet {
         var result = ChangeSet()
         let clock = ContinuousClock()
+        var pending = Pending()
         for stage in ApplyStage.allCases {
             let members = objects.filter { ApplyStage.of($0) == stage }
             if members.isEmpty { continue }
             let started = clock.now
-            let changes = applyAll(members, options: options)
+            let changes = applyAll(members, options: options, pending: pending)
             if stage == .definitions {
                 let crds = zip(members, changes.changes).filter { $0.0["kind"]?.stringValue == "CustomResourceDefinition" }
-                if crds.contains(where: { [.created, .configured].contains($0.1.action) }) { client.invalidateDiscovery() }
-                if !options.dryRun {
-                    let waited = waitForEstablished(crds.filter { $0.1.action != .failed }.map { Manifest(owner: "", object: $0.0).reference }, timeout: options.crdTimeout)
+                let changed = crds.filter { [.created, .configured].contains($0.1.action) }
+                if !changed.isEmpty { client.invalidateDiscovery() }
+                if options.dryRun {
+                    // Nothing was stored: later stages may name namespaces and kinds that do not exist yet.
+                    for (object, change) in zip(members, changes.changes) where change.action == .created {
+                        if object["kind"]?.stringValue == "Namespace" { pending.namespaces.insert(change.object.name) }
+                        if let group = object["spec"]?["group"]?.stringValue { pending.groups.insert(group) }
+                    }
+                } else {
+                    let waited = waitForEstablished(changed.map { Manifest(owner: "", object: $0.0).reference }, timeout: options.crdTimeout)
                     result.append(contentsOf: ChangeSet(waited.changes))
                 }
             }
@@ -39,6 +47,16 @@ extension ResourceManager {
 
     /// Applies one stage's objects: one list per kind, then only what is new, changed or drifted.
     public func applyAll(_ objects: [JSONObject], options: ApplyOptions = ApplyOptions()) -> ChangeSet {
+        applyAll(objects, options: options, pending: Pending())
+    }
+
+    /// What an earlier stage of a dry run would have created.
+    struct Pending: Sendable {
+        var namespaces: Set<String> = []
+        var groups: Set<String> = []
+    }
+
+    func applyAll(_ objects: [JSONObject], options: ApplyOptions, pending: Pending) -> ChangeSet {
         let references = objects.map { Manifest(owner: "", object: $0).reference }
         let live: [ObjectReference: JSONObject]
         do {
@@ -48,13 +66,13 @@ extension ResourceManager {
         }
         let work = zip(objects, references).map { (object: $0.0, reference: $0.1) }
         let changes = concurrentMap(work, width: max(1, options.concurrency)) { item in
-            self.apply(item.object, reference: item.reference, live: live[item.reference], options: options)
+            self.apply(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
         }
         return ChangeSet(changes)
     }
 
     /// Decides and applies one object.
-    func apply(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions) -> Change {
+    func apply(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions, pending: Pending = Pending()) -> Change {
         var message = ""
         if let live {
             let liveHash = live["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue
@@ -83,6 +101,15 @@ extension ResourceManager {
             let existed = live != nil || Self.hadOtherManagers(applied, except: owner.fieldManager)
             return Change(object: reference, action: existed ? .configured : .created, message: message)
         } catch {
+            if options.dryRun {
+                let kubeError = error
+                if kubeError.isNotFound, let namespace = reference.namespace, pending.namespaces.contains(namespace) {
+                    return Change(object: reference, action: .created, message: "not checked by the server: its namespace \(namespace) is created by this apply")
+                }
+                if case .unknownKind = kubeError, pending.groups.contains(reference.group) {
+                    return Change(object: reference, action: .created, message: "not checked by the server: its CustomResourceDefinition is created by this apply")
+                }
+            }
             return Change(object: reference, action: .failed, message: "\(error)")
         }
     }

@@ -22,7 +22,7 @@ public struct ReconcileResult: Sendable {
     /// Owner (tenant name or `Manifest.platformOwner`) of each object in `changes`.
     public var owners: [ObjectReference: String]
     /// Tenants whose files failed validation: neither applied nor pruned.
-    public var invalidTenants: [TenantResult]
+    public var invalidTenants: [String]
     public var pruneRefusals: [PruneGuardError]
     /// Problems that are not about one object (the inventory could not be read or written).
     public var errors: [String]
@@ -35,6 +35,17 @@ public struct ReconcileResult: Sendable {
 
     /// Everything converged: no object failed, no tenant invalid, no refusal, no error.
     public var succeeded: Bool { !changes.hasFailures && invalidTenants.isEmpty && pruneRefusals.isEmpty && errors.isEmpty }
+}
+
+/// The objects one owner (a tenant, or `Manifest.platformOwner`) renders.
+public struct OwnedObjects: Sendable, Hashable {
+    public var owner: String
+    public var manifests: [Manifest]
+
+    public init(owner: String, manifests: [Manifest]) {
+        self.owner = owner
+        self.manifests = manifests
+    }
 }
 
 /// Render's per-tenant results → staged apply → prune from the inventory → inventory update.
@@ -54,21 +65,28 @@ public struct Reconciler: Sendable {
     }
 
     /// The objects each owner renders now: the platform's shared objects and each valid tenant's.
-    static func desired(_ rendered: RenderedRepo) -> [(owner: String, manifests: [Manifest])] {
-        [(Manifest.platformOwner, rendered.platformManifests)] + rendered.tenants.filter(\.isValid).map { ($0.name, $0.manifests) }
+    public static func desired(_ rendered: RenderedRepo) -> [OwnedObjects] {
+        [OwnedObjects(owner: Manifest.platformOwner, manifests: rendered.platformManifests)]
+            + rendered.tenants.filter(\.isValid).map { OwnedObjects(owner: $0.name, manifests: $0.manifests) }
     }
 
     public func reconcile(_ rendered: RenderedRepo, options: ReconcileOptions = ReconcileOptions(),
                           progress: (@Sendable (String) -> Void)? = nil) -> ReconcileResult {
-        let desired = Self.desired(rendered)
+        reconcile(Self.desired(rendered), frozen: rendered.invalidTenants.map(\.name), options: options, progress: progress)
+    }
+
+    /// Applies `desired` (owner by owner), prunes what each owner's inventory holds beyond it, and
+    /// records the new inventories. Owners in `frozen` (invalid tenants) are neither applied nor pruned.
+    public func reconcile(_ desired: [OwnedObjects], frozen frozenOwners: [String], options: ReconcileOptions = ReconcileOptions(),
+                          progress: (@Sendable (String) -> Void)? = nil) -> ReconcileResult {
         var owners: [ObjectReference: String] = [:]
         var current: [String: Set<ObjectReference>] = [:]
-        for (owner, manifests) in desired {
-            current[owner] = Set(manifests.map(\.reference))
-            for manifest in manifests { owners[manifest.reference] = owner }
+        for entry in desired {
+            current[entry.owner] = Set(entry.manifests.map(\.reference))
+            for manifest in entry.manifests { owners[manifest.reference] = entry.owner }
         }
-        let frozen = Set(rendered.invalidTenants.map(\.name))
-        var result = ReconcileResult(changes: ChangeSet(), owners: owners, invalidTenants: rendered.invalidTenants,
+        let frozen = Set(frozenOwners)
+        var result = ReconcileResult(changes: ChangeSet(), owners: owners, invalidTenants: frozenOwners.sorted(),
                                      pruneRefusals: [], errors: [], keptNamespaces: [])
 
         let previous: [String: Inventory]
@@ -126,11 +144,14 @@ public struct Reconciler: Sendable {
 
     /// What `reconcile` would change, as per-object diffs (prunes included), without writing.
     public func diff(_ rendered: RenderedRepo, options: ReconcileOptions = ReconcileOptions()) throws(KubeError) -> (diffs: [ObjectDiff], refusals: [PruneGuardError]) {
-        let desired = Self.desired(rendered)
+        try diff(Self.desired(rendered), frozen: rendered.invalidTenants.map(\.name), options: options)
+    }
+
+    public func diff(_ desired: [OwnedObjects], frozen: [String], options: ReconcileOptions = ReconcileOptions()) throws(KubeError) -> (diffs: [ObjectDiff], refusals: [PruneGuardError]) {
         var current: [String: Set<ObjectReference>] = [:]
-        for (owner, manifests) in desired { current[owner] = Set(manifests.map(\.reference)) }
+        for entry in desired { current[entry.owner] = Set(entry.manifests.map(\.reference)) }
         let previous = try inventory.load()
-        let plan = PrunePlan.make(previous: previous, current: current, frozen: Set(rendered.invalidTenants.map(\.name)), policy: options.prune)
+        let plan = PrunePlan.make(previous: previous, current: current, frozen: Set(frozen), policy: options.prune)
         let stale = plan.refusals.isEmpty ? plan.stale.values.flatMap { $0 } : []
         return (manager.diff(desired.flatMap { $0.manifests.map(\.object) }, stale: stale, options: options.apply), plan.refusals)
     }
