@@ -47,9 +47,15 @@ extension ResourceManager {
         } catch {
             return references.map { ObjectDiff(object: $0, action: .failed, message: "\(error)") }
         }
+        // Namespaces and CRDs this apply would create: objects inside them cannot be dry-run yet.
+        var pending = Pending()
+        for (object, reference) in zip(objects, references) where live[reference] == nil {
+            if reference.kind == "Namespace" { pending.namespaces.insert(reference.name) }
+            if reference.kind == "CustomResourceDefinition", let group = object["spec"]?["group"]?.stringValue { pending.groups.insert(group) }
+        }
         let work = zip(objects, references).map { (object: $0.0, reference: $0.1) }
-        var diffs = concurrentMap(work, width: max(1, options.concurrency)) { item in
-            self.diff(item.object, reference: item.reference, live: live[item.reference], options: options)
+        var diffs = concurrentMap(work, width: max(1, options.concurrency)) { [pending] item in
+            self.diff(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
         }
         for reference in stale {
             guard live[reference] != nil else { continue }
@@ -58,7 +64,7 @@ extension ResourceManager {
         return diffs
     }
 
-    func diff(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions) -> ObjectDiff {
+    func diff(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions, pending: Pending) -> ObjectDiff {
         if let live {
             let liveHash = live["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue
             if liveHash != nil, liveHash == object["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue,
@@ -80,10 +86,13 @@ extension ResourceManager {
             if existing != nil && fields.isEmpty { return ObjectDiff(object: reference, action: .unchanged) }
             return ObjectDiff(object: reference, action: existing == nil ? .created : .configured, fields: fields)
         } catch {
-            if case .unknownKind = error, live == nil {
-                // Its CRD is part of the same apply and not installed yet.
+            if case .unknownKind = error, live == nil, pending.groups.contains(reference.group) {
                 return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object),
                                   message: "its CustomResourceDefinition is created by this apply")
+            }
+            if error.isNotFound, live == nil, let namespace = reference.namespace, pending.namespaces.contains(namespace) {
+                return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object),
+                                  message: "its namespace \(namespace) is created by this apply")
             }
             return ObjectDiff(object: reference, action: .failed, message: "\(error)")
         }

@@ -35,10 +35,24 @@ public final class TestAPIServer: @unchecked Sendable {
                    retry: KubeRetryPolicy(attempts: attempts, initialDelay: 0.02, maxDelay: 0.2, maxRetryAfter: 1))
     }
 
-    /// Stops serving (the data stays); `start()` serves the same directory again on a new port.
+    /// Stops serving (the data stays); `start()` serves the same directory again on the same port,
+    /// so clients made before keep working.
     public func stop() { server.stop() }
 
-    public func start() throws { server = try LocalClusterServer.start(directory: directory) }
+    public func start() throws {
+        let port = server.port
+        var lastError: Error?
+        for _ in 0..<50 {
+            do {
+                server = try LocalClusterServer.start(directory: directory, port: port)
+                return
+            } catch {
+                lastError = error
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+        }
+        throw lastError!
+    }
 
     /// The newest resourceVersion the server has handed out. It moves on every stored write, so
     /// the same value before and after proves, at the server, that nothing was written.
