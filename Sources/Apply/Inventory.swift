@@ -130,6 +130,8 @@ public struct PrunePlan: Sendable, Hashable {
     public static func make(previous: [String: Inventory], current: [String: Set<ObjectReference>], frozen: Set<String>, policy: PrunePolicy) -> PrunePlan {
         var plan = PrunePlan(stale: [:], keptNamespaces: [:], refusals: [])
         var total = 0, staleCount = 0
+        // An object another owner renders now has moved, not left: it is never pruned.
+        let everywhere = current.values.reduce(into: Set<ObjectReference>()) { $0.formUnion($1) }
         for (owner, inventory) in previous.sorted(by: { $0.key < $1.key }) {
             total += inventory.objects.count
             guard !frozen.contains(owner) else { continue }
@@ -137,7 +139,7 @@ public struct PrunePlan: Sendable, Hashable {
             if now.isEmpty && !inventory.objects.isEmpty && !policy.allowMassPrune {
                 plan.refusals.append(.emptyRender(owner: owner, recorded: inventory.objects.count))
             }
-            let gone = inventory.objects.subtracting(now).sorted()
+            let gone = inventory.objects.subtracting(everywhere).sorted()
             let namespaces = gone.filter { $0.kind == "Namespace" && $0.apiVersion == "v1" }
             let deletable = policy.pruneNamespaces ? gone : gone.filter { !namespaces.contains($0) }
             if !deletable.isEmpty { plan.stale[owner] = deletable }

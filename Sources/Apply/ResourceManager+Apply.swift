@@ -19,6 +19,7 @@ extension ResourceManager {
             if members.isEmpty { continue }
             let started = clock.now
             let changes = applyAll(members, options: options, pending: pending)
+            result.append(contentsOf: changes)
             if stage == .definitions {
                 let crds = zip(members, changes.changes).filter { $0.0["kind"]?.stringValue == "CustomResourceDefinition" }
                 let changed = crds.filter { [.created, .configured].contains($0.1.action) }
@@ -31,13 +32,12 @@ extension ResourceManager {
                     }
                 } else {
                     let waited = waitForEstablished(changed.map { Manifest(owner: "", object: $0.0).reference }, timeout: options.crdTimeout)
-                    result.append(contentsOf: ChangeSet(waited.changes))
+                    result.append(contentsOf: waited)
                 }
             }
-            result.append(contentsOf: changes)
             progress?(StageProgress(stage: stage, changes: changes, elapsed: clock.now - started))
         }
-        // CRDs that never became Established show up twice (applied, then failed); keep the failure.
+        // CRDs that never became Established show up twice (applied, then failed): the later entry wins.
         var seen = Set<ObjectReference>()
         var deduplicated: [Change] = []
         for change in result.changes.reversed() where seen.insert(change.object).inserted { deduplicated.append(change) }

@@ -106,28 +106,36 @@ public struct Reconciler: Sendable {
             progress?("apply \(stage.stage.rawValue): \(stage.changes.changes.count) objects (\(stage.changes.summary)) in \(Self.seconds(stage.elapsed))")
         }
 
-        // Prune, owner by owner, only where the apply went through and no guard tripped.
+        // Prune what left git, for owners whose apply went through, when no guard tripped: one
+        // deleteAll over all owners, so Namespaces go last of all.
         var pruned = ChangeSet()
         if plan.refusals.isEmpty {
-            for (owner, stale) in plan.stale.sorted(by: { $0.key < $1.key }) {
-                if result.changes(of: owner).hasFailures {
-                    progress?("prune \(owner): skipped, \(result.changes(of: owner).failures.count) objects failed to apply")
+            var stale: [ObjectReference] = []
+            for (owner, references) in plan.stale.sorted(by: { $0.key < $1.key }) {
+                let failures = result.changes(of: owner).failures.count
+                if failures > 0 {
+                    progress?("prune \(owner): skipped, \(failures) of its objects failed to apply")
                     continue
                 }
-                let deleted = manager.deleteAll(stale, dryRun: options.apply.dryRun)
-                for change in deleted.changes { result.owners[change.object] = owner }
-                pruned.append(contentsOf: deleted)
+                for reference in references { result.owners[reference] = owner }
+                stale += references
             }
-            if !plan.stale.isEmpty { progress?("prune: \(pruned.changes.count) objects (\(pruned.summary))") }
+            if !stale.isEmpty {
+                pruned = manager.deleteAll(stale, dryRun: options.apply.dryRun)
+                progress?("prune: \(pruned.changes.count) objects (\(pruned.summary))")
+            }
         }
         result.changes.append(contentsOf: pruned)
 
         // Record what each owner has now; nothing is written when nothing changed.
         guard !options.apply.dryRun else { return result }
         let gone = Set(pruned.changes.filter { $0.action == .deleted || $0.action == .skipped }.map(\.object))
+        let everywhere = current.values.reduce(into: Set<ObjectReference>()) { $0.formUnion($1) }
         for owner in Set(previous.keys).union(current.keys).sorted() where !frozen.contains(owner) {
             let before = previous[owner]?.objects ?? []
-            let now = (current[owner] ?? []).union(before.subtracting(gone))
+            let mine = current[owner] ?? []
+            // Keep what could not be pruned yet; drop what was pruned or moved to another owner.
+            let now = mine.union(before.subtracting(gone).subtracting(everywhere.subtracting(mine)))
             guard now != before else { continue }
             do {
                 if now.isEmpty {
