@@ -10,7 +10,8 @@ extension ResourceManager {
     /// costs no request. Failures are recorded per object and the rest carry on; the returned
     /// `ChangeSet` always covers every object (failed ones with the error as message).
     public func applyAllStaged(_ objects: [JSONObject], options: ApplyOptions = ApplyOptions(),
-                               progress: (@Sendable (StageProgress) -> Void)? = nil) -> ChangeSet {
+                               progress: (@Sendable (StageProgress) -> Void)? = nil,
+                               onChange: (@Sendable (Change) -> Void)? = nil) -> ChangeSet {
         var result = ChangeSet()
         let clock = ContinuousClock()
         var pending = Pending()
@@ -18,7 +19,7 @@ extension ResourceManager {
             let members = objects.filter { ApplyStage.of($0) == stage }
             if members.isEmpty { continue }
             let started = clock.now
-            let changes = applyAll(members, options: options, pending: pending)
+            let changes = applyAll(members, options: options, pending: pending, onChange: onChange)
             result.append(contentsOf: changes)
             if stage == .definitions {
                 let crds = zip(members, changes.changes).filter { $0.0["kind"]?.stringValue == "CustomResourceDefinition" }
@@ -56,7 +57,7 @@ extension ResourceManager {
         var groups: Set<String> = []
     }
 
-    func applyAll(_ objects: [JSONObject], options: ApplyOptions, pending: Pending) -> ChangeSet {
+    func applyAll(_ objects: [JSONObject], options: ApplyOptions, pending: Pending, onChange: (@Sendable (Change) -> Void)? = nil) -> ChangeSet {
         let references = objects.map { Manifest(owner: "", object: $0).reference }
         let live: [ObjectReference: JSONObject]
         do {
@@ -66,7 +67,9 @@ extension ResourceManager {
         }
         let work = zip(objects, references).map { (object: $0.0, reference: $0.1) }
         let changes = concurrentMap(work, width: max(1, options.concurrency)) { item in
-            self.apply(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
+            let change = self.apply(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
+            onChange?(change)
+            return change
         }
         return ChangeSet(changes)
     }

@@ -2,6 +2,7 @@ import Apply
 import Foundation
 import Model
 import Render
+import Synchronization
 
 /// The flags of apply, diff and reconcile, parsed without surprises: `--flag value` or
 /// `--flag=value`, unknown flags are usage errors with a "did you mean".
@@ -45,23 +46,41 @@ struct Flags {
     }
 }
 
-/// Progress and results: text or JSON lines on stderr (`--log-format`), results on stdout.
+/// Progress and results: text or JSON lines on stderr (`--log-format`), results on stdout. On a
+/// terminal (text format) a live counter of applied objects is redrawn in place; in CI (stderr not
+/// a terminal) there is none.
 struct Log: Sendable {
     enum Format: String, Sendable { case text, json }
     let format: Format
     let stderr: @Sendable (String) -> Void
+    let live: Bool
 
-    init(format: String?, stderr: @escaping @Sendable (String) -> Void) throws(UsageError) {
+    init(format: String?, stderr: @escaping @Sendable (String) -> Void, terminal: Bool = isatty(STDERR_FILENO) == 1) throws(UsageError) {
         guard let parsed = Format(rawValue: format ?? "text") else {
             throw UsageError("--log-format must be text or json, got \"\(format ?? "")\"")
         }
         self.format = parsed
         self.stderr = stderr
+        live = terminal && parsed == .text
+    }
+
+    /// Redraws `applied N/M` in place, at most every 50 objects.
+    func counter(total: Int) -> (@Sendable (Change) -> Void)? {
+        guard live else { return nil }
+        let done = Mutex(0)
+        let stderr = self.stderr
+        return { _ in
+            let count = done.withLock { value -> Int in
+                value += 1
+                return value
+            }
+            if count % 50 == 0 || count == total { stderr("\r\u{1B}[K  applied \(count)/\(total)") }
+        }
     }
 
     func info(_ message: String, level: String = "info") {
         switch format {
-        case .text: stderr((level == "info" ? "" : "\(level): ") + message + "\n")
+        case .text: stderr((live ? "\r\u{1B}[K" : "") + (level == "info" ? "" : "\(level): ") + message + "\n")
         case .json:
             let time = ISO8601DateFormatter().string(from: Date())
             let line: JSON = ["time": .string(time), "level": .string(level), "msg": .string(message)]
@@ -133,7 +152,8 @@ enum Pipeline {
         let reconciler = Reconciler(client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags))
         let clock = ContinuousClock()
         let started = clock.now
-        let result = reconciler.reconcile(rendered, options: options) { log.info($0) }
+        let result = reconciler.reconcile(rendered, options: options, progress: { log.info($0) },
+                                          onChange: log.counter(total: rendered.manifests.count))
         let suffix = options.apply.dryRun ? " (server dry run)" : ""
         for change in result.changes.changes {
             stdout("\(change)\(suffix)\n")

@@ -71,14 +71,14 @@ public struct Reconciler: Sendable {
     }
 
     public func reconcile(_ rendered: RenderedRepo, options: ReconcileOptions = ReconcileOptions(),
-                          progress: (@Sendable (String) -> Void)? = nil) -> ReconcileResult {
-        reconcile(Self.desired(rendered), frozen: rendered.invalidTenants.map(\.name), options: options, progress: progress)
+                          progress: (@Sendable (String) -> Void)? = nil, onChange: (@Sendable (Change) -> Void)? = nil) -> ReconcileResult {
+        reconcile(Self.desired(rendered), frozen: rendered.invalidTenants.map(\.name), options: options, progress: progress, onChange: onChange)
     }
 
     /// Applies `desired` (owner by owner), prunes what each owner's inventory holds beyond it, and
     /// records the new inventories. Owners in `frozen` (invalid tenants) are neither applied nor pruned.
     public func reconcile(_ desired: [OwnedObjects], frozen frozenOwners: [String], options: ReconcileOptions = ReconcileOptions(),
-                          progress: (@Sendable (String) -> Void)? = nil) -> ReconcileResult {
+                          progress: (@Sendable (String) -> Void)? = nil, onChange: (@Sendable (Change) -> Void)? = nil) -> ReconcileResult {
         var owners: [ObjectReference: String] = [:]
         var current: [String: Set<ObjectReference>] = [:]
         for entry in desired {
@@ -102,9 +102,9 @@ public struct Reconciler: Sendable {
 
         // Apply, staged, all owners together.
         let objects = desired.flatMap { $0.manifests.map(\.object) }
-        result.changes = manager.applyAllStaged(objects, options: options.apply) { stage in
+        result.changes = manager.applyAllStaged(objects, options: options.apply, progress: { stage in
             progress?("apply \(stage.stage.rawValue): \(stage.changes.changes.count) objects (\(stage.changes.summary)) in \(Self.seconds(stage.elapsed))")
-        }
+        }, onChange: onChange)
 
         // Prune what left git, for owners whose apply went through, when no guard tripped: one
         // deleteAll over all owners, so Namespaces go last of all.
