@@ -31,6 +31,18 @@ final class ResourceManagerApplyTests: XCTestCase {
         XCTAssertEqual(policies.first?["metadata"]?["labels"]?["app.kubernetes.io/managed-by"], "tenantry")
     }
 
+    func testACustomResourceListedBeforeItsCRDIsAppliedAfterItInOneRun() throws {
+        var crd = KubeClientTests.widgetCRD
+        crd = Fixture.stamp(crd, owner: "team")
+        let widget = Fixture.stamp(["apiVersion": "example.com/v1", "kind": "Widget", "metadata": ["name": "w1", "namespace": "default"],
+                                    "spec": ["size": 3]], owner: "team")
+        let manager = ResourceManager(client: try cluster.client())
+        let changes = manager.applyAllStaged([widget, crd])
+        XCTAssertEqual(changes.changes.map(\.description), ["Widget/default/w1 created", "CustomResourceDefinition/widgets.example.com created"])
+        XCTAssertEqual(try manager.client.get(Manifest(owner: "", object: widget).reference)?["spec"]?["size"], 3)
+        XCTAssertEqual(manager.applyAllStaged([widget, crd]).count(.unchanged), 2)
+    }
+
     func testReapplyingUnchangedObjectsWritesNothingAndListsOncePerKind() throws {
         let objects = try exampleObjects()
         _ = ResourceManager(client: try cluster.client()).applyAllStaged(objects)

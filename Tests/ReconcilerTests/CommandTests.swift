@@ -75,6 +75,14 @@ final class CommandTests: XCTestCase {
         if !gaps { XCTAssertTrue(again.stderr.contains(" 0 writes,"), again.stderr) }
     }
 
+    func testReconcileOfAPlainDirectoryRendersAndApplies() throws {
+        let run = CLI.run(["reconcile", Examples.tenants, "--kubeconfig", cluster.kubeconfigPath])
+        XCTAssertLessThanOrEqual(run.code, 1, run.stderr)
+        XCTAssertTrue(run.stdout.contains("Namespace/payments-prod created\n"), run.stdout)
+        XCTAssertFalse(run.stderr.contains("status:"), "no git source: no report")
+        XCTAssertNotNil(try cluster.client().get(ObjectReference(apiVersion: "v1", kind: "Namespace", namespace: nil, name: "payments-prod")))
+    }
+
     func testApplyDryRunSaysSoAndStoresNothing() throws {
         let before = try cluster.latestResourceVersion()
         let run = CLI.run(["apply", Examples.tenants, "--kubeconfig", cluster.kubeconfigPath, "--dry-run"])
