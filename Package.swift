@@ -18,20 +18,32 @@ let package = Package(
         .target(name: "Support", dependencies: ["CTenantry", "Model"], path: "Sources/Support"),
         // Tenant repo → validated model → ordered, deterministic manifests.
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
+        // The libcurl-based HTTP client the Kubernetes and GitHub clients share (keep-alive, TLS, gzip).
+        .target(name: "HTTPClient", dependencies: ["CTenantry"], path: "Sources/HTTPClient"),
+        // Follows the tenant repository with libgit2 and commits status reports back to it.
+        .target(name: "GitSync", dependencies: ["CTenantry", "Model", "Support"], path: "Sources/GitSync"),
+        // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
+        .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
-        .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "HTTPServer"], path: "Sources/LocalCluster"),
+        .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
         // `tenantry cluster` on its own: lets tests run the local cluster as a process they can kill -9.
         .executableTarget(name: "tenantry-local-cluster", dependencies: ["LocalCluster", "Model"], path: "Sources/tenantry-local-cluster"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
+        // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
+        .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model"], path: "Tests/RenderTests"),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests",
+                    exclude: ["Fixtures"]),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry-local-cluster"], path: "Tests/LocalClusterTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model"], path: "Tests/CommandsTests"),
     ],
     swiftLanguageModes: [.v6]
 )

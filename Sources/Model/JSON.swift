@@ -25,6 +25,15 @@ public enum JSON: Sendable, Hashable {
         return nil
     }
 
+    /// Changes an object value in place, without copying it; a value that is not an object becomes an empty one first.
+    public mutating func updateObject(_ body: (inout JSONObject) -> Void) {
+        var object = JSONObject()
+        if case .object(let existing) = self { object = existing }
+        self = .null
+        body(&object)
+        self = .object(object)
+    }
+
     public var arrayValue: [JSON]? {
         if case .array(let value) = self { return value }
         return nil
@@ -38,8 +47,11 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
 
     public init() {}
 
+    /// Literal keys are unique by construction (as with Dictionary literals), so they are appended unchecked.
     public init(dictionaryLiteral elements: (String, JSON)...) {
-        for (key, value) in elements { self[key] = value }
+        keys = elements.map(\.0)
+        values = elements.map(\.1)
+        assert(Set(keys).count == keys.count, "duplicate key in a JSONObject literal")
     }
 
     public init(_ pairs: [(String, JSON)]) {
@@ -65,6 +77,19 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     }
 
     public var pairs: Zip2Sequence<[String], [JSON]> { zip(keys, values) }
+
+    /// Changes the value under `key` in place (adding `null` first when missing), without copying it.
+    public mutating func update(_ key: String, _ body: (inout JSON) -> Void) {
+        if keys.firstIndex(of: key) == nil {
+            keys.append(key)
+            values.append(.null)
+        }
+        let index = keys.firstIndex(of: key)!
+        var value = JSON.null
+        swap(&value, &values[index])
+        body(&value)
+        swap(&value, &values[index])
+    }
 
     /// The same object with keys in byte order; used where the order is not ours to choose.
     public func sortedByKey() -> JSONObject {
@@ -96,73 +121,91 @@ extension JSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Express
 
 extension JSON {
     /// Compact JSON text. Object keys keep their order; the output is a pure function of the value.
-    public var compactText: String {
-        var out = ""
-        out.reserveCapacity(256)
-        write(to: &out, indent: nil, depth: 0)
+    public var compactText: String { String(decoding: compactBytes, as: UTF8.self) }
+
+    /// Compact JSON as UTF-8 bytes: what content hashes are computed over.
+    public var compactBytes: [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(512)
+        write(to: &out, indent: false, depth: 0)
         return out
     }
 
     /// Indented JSON text (two spaces), ending without a newline.
-    public var prettyText: String {
-        var out = ""
-        write(to: &out, indent: "  ", depth: 0)
-        return out
+    public var prettyText: String { prettyText(depth: 0) }
+
+    /// Indented JSON text as it reads when nested `depth` levels deep (its first line carries no indent).
+    public func prettyText(depth: Int) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(1024)
+        write(to: &out, indent: true, depth: depth)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func write(to out: inout String, indent: String?, depth: Int) {
+    private func write(to out: inout [UInt8], indent: Bool, depth: Int) {
         switch self {
-        case .null: out += "null"
-        case .bool(let value): out += value ? "true" : "false"
-        case .int(let value): out += String(value)
-        case .number(let text): out += text
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .int(let value): out.append(contentsOf: String(value).utf8)
+        case .number(let text): out.append(contentsOf: text.utf8)
         case .string(let value): JSON.writeString(value, to: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSON.newline(&out, indent: indent, depth: depth + 1)
                 item.write(to: &out, indent: indent, depth: depth + 1)
             }
             JSON.newline(&out, indent: indent, depth: depth)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let object):
-            if object.isEmpty { out += "{}"; return }
-            out += "{"
-            for (index, (key, value)) in object.pairs.enumerated() {
-                if index > 0 { out += "," }
+            if object.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
+            for index in object.keys.indices {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 JSON.newline(&out, indent: indent, depth: depth + 1)
-                JSON.writeString(key, to: &out)
-                out += indent == nil ? ":" : ": "
-                value.write(to: &out, indent: indent, depth: depth + 1)
+                JSON.writeString(object.keys[index], to: &out)
+                out.append(UInt8(ascii: ":"))
+                if indent { out.append(UInt8(ascii: " ")) }
+                object.values[index].write(to: &out, indent: indent, depth: depth + 1)
             }
             JSON.newline(&out, indent: indent, depth: depth)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ out: inout String, indent: String?, depth: Int) {
-        guard let indent else { return }
-        out += "\n"
-        for _ in 0..<depth { out += indent }
+    private static func newline(_ out: inout [UInt8], indent: Bool, depth: Int) {
+        guard indent else { return }
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
     }
 
-    private static func writeString(_ value: String, to out: inout String) {
-        out += "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
+    private static func writeString(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them whole.
+        let plain = value.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        }
+        if plain == true {
+            out.append(contentsOf: value.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                        hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            default: out.append(byte)
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,0 +1,69 @@
+import Model
+
+/// The words after a subcommand, split into flags and positionals. `--flag value`, `--flag=value` and
+/// `-o value` are accepted; a flag not declared is a usage error with a suggestion.
+struct Arguments {
+    private(set) var positionals: [String] = []
+    private var values: [String: String] = [:]
+    private var switches: Set<String> = []
+
+    /// `valued` flags take a value; `switches` do not. Short aliases map to long names (`-o` → `--output`).
+    init(_ words: [String], valued: [String], switches known: [String] = [], aliases: [String: String] = [:]) throws(UsageError) {
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            index += 1
+            if word == "--" {
+                positionals += words[index...]
+                break
+            }
+            guard word.hasPrefix("-"), word != "-" else {
+                positionals.append(word)
+                continue
+            }
+            var name = word
+            var inline: String?
+            if let equals = word.firstIndex(of: "=") {
+                name = String(word[..<equals])
+                inline = String(word[word.index(after: equals)...])
+            }
+            name = aliases[name] ?? name
+            if valued.contains(name) {
+                if let inline {
+                    values[name] = inline
+                } else {
+                    guard index < words.count else { throw UsageError("flag \(name) needs a value") }
+                    values[name] = words[index]
+                    index += 1
+                }
+            } else if known.contains(name) {
+                guard inline == nil else { throw UsageError("flag \(name) takes no value") }
+                switches.insert(name)
+            } else {
+                var message = "unknown flag \(name)"
+                if let guess = Suggest.closest(to: name, among: valued + known) { message += " (did you mean \(guess)?)" }
+                throw UsageError(message)
+            }
+        }
+    }
+
+    func value(_ flag: String) -> String? { values[flag] }
+    func isSet(_ flag: String) -> Bool { switches.contains(flag) }
+
+    /// The value of a flag that must be one of `choices`.
+    func choice<T: RawRepresentable>(_ flag: String, default fallback: T, _ choices: [T]) throws(UsageError) -> T where T.RawValue == String {
+        guard let text = values[flag] else { return fallback }
+        guard let value = T(rawValue: text) else {
+            throw UsageError("flag \(flag) must be one of \(choices.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
+        }
+        return value
+    }
+
+    /// At most `count` positionals.
+    func positionals(max count: Int, usage: String) throws(UsageError) -> [String] {
+        guard positionals.count <= count else {
+            throw UsageError("unexpected argument \"\(positionals[count])\"; usage: \(usage)")
+        }
+        return positionals
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import Model
+import Render
+
+/// `tenantry bench render --tenants N`: generates N tenants in a temporary repo and times each phase.
+enum BenchCommand {
+    static let usage = """
+    Usage: tenantry bench render [--tenants N] [--keep]
+
+    Generates N synthetic tenants (default 10000: one to three namespaces, members, routing and triggers each)
+    in a temporary tenant repo, renders them, and prints the time of each phase (load, validate, render,
+    serialise) and the process's peak memory. Figures only: nothing is asserted.
+
+    Flags:
+      --tenants N   how many tenants to generate (default 10000)
+      --keep        keep the generated repo and print where it is
+    """
+
+    static func run(_ words: [String], _ console: Console) throws -> Int32 {
+        let args = try Arguments(words, valued: ["--tenants"], switches: ["--keep"])
+        guard try args.positionals(max: 1, usage: "tenantry bench render") == ["render"] else {
+            throw UsageError("say what to measure: tenantry bench render")
+        }
+        let count = try args.value("--tenants").map { text throws(UsageError) -> Int in
+            guard let value = Int(text), value > 0 else { throw UsageError("--tenants must be a positive whole number, got \"\(text)\"") }
+            return value
+        } ?? 10_000
+
+        let repo = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-\(getpid())")
+        try SyntheticRepo.write(tenants: count, to: repo)
+        defer { if !args.isSet("--keep") { try? FileManager.default.removeItem(at: repo) } }
+
+        let clock = ContinuousClock()
+        var start = clock.now
+        func lap() -> Duration {
+            let now = clock.now
+            defer { start = now }
+            return now - start
+        }
+        // As `tenantry render` does it: validate everything, then render and serialise slice by slice.
+        var load = Duration.zero, validate = Duration.zero, render = Duration.zero, serialise = Duration.zero
+        let validated = try { () throws -> ValidatedRepo in
+            let loaded = try RepoLoader.load(repo.path)
+            load = lap()
+            defer { validate = lap() }
+            return try RepoValidator.validate(loaded)
+        }()
+        var objects = 0, bytes = 0
+        var stream = ManifestStream(format: .yaml) { bytes += $0.utf8.count }
+        for first in stride(from: 0, to: validated.tenants.count, by: RenderCommands.sliceSize) {
+            let slice = Array(validated.tenants[first..<min(first + RenderCommands.sliceSize, validated.tenants.count)])
+            let manifests = (first == 0 ? Renderer.platformManifests() : [])
+                + Renderer.render(slice, platform: validated.platform).flatMap(\.manifests)
+            render += lap()
+            stream.write(manifests)
+            objects += manifests.count
+            serialise += lap()
+        }
+        stream.finish()
+
+        let total = load + validate + render + serialise
+        let rows: [(String, Duration)] = [("load", load), ("validate", validate), ("render", render), ("serialise", serialise), ("total", total)]
+        var text = "tenantry bench render: \(count) tenants, \(objects) objects, \(bytes / 1024) KiB of YAML"
+        text += ", \(validated.tenants.filter { !$0.isValid }.count) invalid\n"
+        for (name, duration) in rows { text += "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(milliseconds(duration)) ms\n" }
+        text += "  peak memory \(peakMemoryMiB()) MiB\n"
+        if args.isSet("--keep") { text += "  repo kept at \(repo.path)\n" }
+        console.out(text)
+        return Tenantry.ExitCode.success
+    }
+
+    private static func milliseconds(_ duration: Duration) -> String {
+        let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        return String(format: "%8.1f", ms)
+    }
+
+    /// Peak resident set size of this process (Linux reports ru_maxrss in KiB).
+    static func peakMemoryMiB() -> Int {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        return usage.ru_maxrss / 1024
+    }
+}
+
+/// A generated tenant repo of realistic shape, for benchmarks and scale tests.
+public enum SyntheticRepo {
+    public static func write(tenants count: Int, to directory: URL) throws {
+        let fm = FileManager.default
+        try? fm.removeItem(at: directory)
+        let tenants = directory.appendingPathComponent("tenants")
+        try fm.createDirectory(at: tenants, withIntermediateDirectories: true)
+        try Data(platform.utf8).write(to: directory.appendingPathComponent("platform.yaml"))
+        for index in 0..<count {
+            let name = String(format: "t%05d", index)
+            try Data(tenant(name, index: index).utf8).write(to: tenants.appendingPathComponent(name + ".yaml"))
+        }
+    }
+
+    static let platform = """
+    apiVersion: tenantry.dev/v1alpha1
+    kind: Platform
+    name: bench
+    models:
+      - name: model-large
+        pricing: {perSession: "2.50"}
+      - name: model-small
+        pricing: {per1kTokens: "0.004"}
+    budget: {currency: USD, maxMonthly: "50000.00"}
+    tools: [git, shell, edit, web-fetch]
+    reservedNamespaces: ["kube-*", default, tenantry-system]
+    runners:
+      - type: claude-code
+        image: registry.example.com/runners/claude-code
+        versions: ["1.4.0", "1.5.2"]
+    webhookSources: [github, jira, slack, generic]
+    limits: {maxConcurrentSessions: 50, maxSessionTimeout: 24h, maxSessionsPerMinute: 60}
+    defaults:
+      maxConcurrentSessions: 5
+      sessionTimeout: 2h
+      sessionsPerMinute: 10
+      retention: {sessions: 90d, artifacts: 30d, auditLogs: 7y}
+      quotas: {cpu: "8", memory: 16Gi, pods: 20, sessions: 50}
+      containers:
+        defaultRequest: {cpu: 250m, memory: 512Mi}
+        default: {cpu: "1", memory: 2Gi}
+        max: {cpu: "4", memory: 8Gi}
+
+    """
+
+    static func tenant(_ name: String, index: Int) -> String {
+        let namespaces = (0..<(1 + index % 3)).map { "  - name: \(name)-ns\($0)\n" }.joined()
+        return """
+        apiVersion: tenantry.dev/v1alpha1
+        kind: Tenant
+        name: \(name)
+        namespaces:
+        \(namespaces)members:
+          - user: lead-\(name)@example.com
+            role: admin
+          - group: \(name)-devs
+            role: editor
+          - group: \(name)-readers
+            role: viewer
+        policy:
+          models: {allowed: [model-large, model-small]}
+          budget: {monthly: "1000.00"}
+          tools: {allowed: [git, shell, edit]}
+        routing:
+          github:
+            - repository: example/\(name)-service
+          slack:
+            - channel: C\(String(format: "%08d", index))
+        triggers:
+          github:
+            issueLabels: [agent]
+            comment: {command: /agent}
+
+        """
+    }
+}

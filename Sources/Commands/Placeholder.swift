@@ -1,1 +1,0 @@
-// Commands module: filled in by the foundation issue.

@@ -1,0 +1,62 @@
+import Foundation
+
+/// An HTTP request as the clients of Tenantry (Kubernetes, GitHub) send it.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    /// In order; names as given. Secrets (Authorization) are sent but never printed by this module.
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    /// The whole exchange, connection included.
+    public var timeout: TimeInterval
+
+    public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+                timeout: TimeInterval = 30) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    /// Names lower-cased; a repeated header's values joined with ", ".
+    public let headers: [String: String]
+    public let body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// TLS settings, as a kubeconfig or an in-cluster service account gives them.
+public struct TLSOptions: Sendable, Hashable {
+    /// PEM bundle of the CAs to trust, from a file or inline; the system's CAs when both are nil.
+    public var caFile: String?
+    public var caData: [UInt8]?
+    /// Client certificate and key (PEM), from files or inline.
+    public var clientCertificateFile: String?
+    public var clientCertificateData: [UInt8]?
+    public var clientKeyFile: String?
+    public var clientKeyData: [UInt8]?
+    /// Skips server verification, as kubeconfig's `insecure-skip-tls-verify`.
+    public var insecureSkipVerify: Bool
+
+    public init(caFile: String? = nil, caData: [UInt8]? = nil, clientCertificateFile: String? = nil,
+                clientCertificateData: [UInt8]? = nil, clientKeyFile: String? = nil, clientKeyData: [UInt8]? = nil,
+                insecureSkipVerify: Bool = false) {
+        self.caFile = caFile
+        self.caData = caData
+        self.clientCertificateFile = clientCertificateFile
+        self.clientCertificateData = clientCertificateData
+        self.clientKeyFile = clientKeyFile
+        self.clientKeyData = clientKeyData
+        self.insecureSkipVerify = insecureSkipVerify
+    }
+}

@@ -1,1 +1,0 @@
-// Render module: filled in by the foundation issue.

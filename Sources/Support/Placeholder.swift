@@ -1,1 +1,0 @@
-// Support module: filled in by the foundation issue.

@@ -1,2 +1,0 @@
-import XCTest
-final class SupportTestsPlaceholder: XCTestCase { func testBuilds() { XCTAssertTrue(true) } }

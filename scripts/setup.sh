@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what Tenantry needs on a Debian machine, idempotently: the C libraries it links
+# (through apt-get) and the Python tools its tests use to check rendered objects (through pip).
+# Sourced by run-example.sh and test.sh; safe to run again and again.
+set -euo pipefail
+
+TENANTRY_APT_PACKAGES=(git pkg-config libyaml-dev libssl-dev libgit2-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev)
+
+tenantry_install_system_packages() {
+    local missing=()
+    for package in "${TENANTRY_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "==> C libraries already installed (${TENANTRY_APT_PACKAGES[*]})"
+        return
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "==> Installing C libraries with apt-get: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+tenantry_install_test_tools() {
+    if python3 -c "import kubernetes_validate, jsonschema, yaml" 2>/dev/null && command -v kubernetes-validate >/dev/null; then
+        echo "==> Python test tools already installed (kubernetes-validate, jsonschema, PyYAML)"
+        return
+    fi
+    echo "==> Installing Python test tools with pip: kubernetes-validate (official Kubernetes schemas), jsonschema, PyYAML"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore kubernetes-validate jsonschema pyyaml
+}
+
+tenantry_check_swift() {
+    if ! command -v swift >/dev/null; then
+        echo "error: the Swift 6 toolchain is not on PATH; install it from swift.org (Tenantry needs Swift 6.0 or later)" >&2
+        exit 2
+    fi
+}
