@@ -17,6 +17,16 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertThrowsError(try run(["stop", "--port", "1"])) { XCTAssertTrue($0 is UsageError) }
     }
 
+    func testBenchmarkPrintsWritesReadsAndSize() throws {
+        let output = Output()
+        let code = try ClusterBenchCommand.run(["--objects", "30", "--clients", "2", "--page-size", "7"], stdout: { output.append($0) }, stderr: { output.append($0) })
+        XCTAssertEqual(code, 0, output.text)
+        XCTAssertTrue(output.text.contains("30 server-side applies"), output.text)
+        XCTAssertTrue(output.text.contains("30 objects in 5 pages"), output.text)
+        XCTAssertTrue(output.text.contains("MiB"), output.text)
+        XCTAssertThrowsError(try ClusterBenchCommand.run(["--objects", "0"], stdout: { _ in }, stderr: { _ in })) { XCTAssertTrue($0 is UsageError) }
+    }
+
     func testResetRefusesWhileRunningThenRemovesEverything() throws {
         let cluster = try TestCluster()
         defer { cluster.stop() }
