@@ -1,5 +1,6 @@
 import GitSync
 import Model
+import Plan
 import Reconciler
 
 /// The `tenantry` command line: picks the subcommand, runs it, and turns what it threw into a message and an
@@ -38,6 +39,8 @@ public enum Tenantry {
                    usage: DiffCommand.usage, run: { try DiffCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "reconcile", summary: "Fetch, render, apply and commit the status report, once or --watch",
                    usage: ReconcileCommand.usage, run: { try ReconcileCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "plan", summary: "Explain a change to the tenant repo in words of access and money",
+                   usage: PlanCommand.usage, run: { try PlanCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render --tenants N)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",

@@ -71,14 +71,10 @@ public enum Examples {
     }
 }
 
-/// Two gaps of the local cluster (reported; remove this once LocalCluster fixes them), bridged in
-/// the test input only, never in the engine:
-/// 1. it validates RBAC object names as DNS subdomains, so `ClusterRole/tenantry:admin` is refused
-///    (Kubernetes accepts any path-segment name for RBAC kinds): `:` becomes `-` in ClusterRole
-///    names and the roleRefs that point at them;
-/// 2. its CRD schema pruning empties `metadata` of a custom resource when the schema says
-///    `metadata: {type: object}` (Kubernetes never prunes ObjectMeta): such schemas get
-///    `x-kubernetes-preserve-unknown-fields: true` on metadata.
+/// A gap of the local cluster (reported; remove this once LocalCluster fixes it), bridged in the
+/// test input only, never in the engine: it validates RBAC object names as DNS subdomains, so
+/// `ClusterRole/tenantry:admin` is refused (Kubernetes accepts any path-segment name for RBAC
+/// kinds). Here `:` becomes `-` in ClusterRole names and in the roleRefs that point at them.
 public enum LocalClusterGaps {
     public static func bridge(_ manifests: [Manifest]) -> [Manifest] {
         manifests.map { Manifest(owner: $0.owner, object: bridge($0.object)) }
@@ -90,15 +86,6 @@ public enum LocalClusterGaps {
         if kind == "ClusterRole" { json = set(json, ["metadata", "name"]) { .string(($0.stringValue ?? "").replacingOccurrences(of: ":", with: "-")) } }
         if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
             json = set(json, ["roleRef", "name"]) { .string(($0.stringValue ?? "").replacingOccurrences(of: ":", with: "-")) }
-        }
-        if kind == "CustomResourceDefinition" {
-            json = set(json, ["spec", "versions"]) { versions in
-                .array((versions.arrayValue ?? []).map { version in
-                    set(version, ["schema", "openAPIV3Schema", "properties", "metadata"]) { _ in
-                        ["type": "object", "x-kubernetes-preserve-unknown-fields": true]
-                    }
-                })
-            }
         }
         return json.objectValue ?? object
     }
