@@ -66,6 +66,18 @@ final class KubectlTests: XCTestCase {
         XCTAssertEqual(run("get", "configmap", "from-kubectl").status, 1)
     }
 
+    func testClientSideApplyLabelAndDeleteBySelector() throws {
+        let first = try write("csa.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"1\"\n")
+        XCTAssertEqual(run("apply", "-f", first).stdout, "configmap/csa created\n")
+        let second = try write("csa2.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"2\"\n")
+        let configured = run("apply", "-f", second)
+        XCTAssertEqual(configured.stdout, "configmap/csa configured\n", configured.stderr)
+        XCTAssertEqual(run("get", "configmap", "csa", "-o", "jsonpath={.data.a}").stdout, "2")
+        XCTAssertEqual(run("label", "configmap", "csa", "tier=web").status, 0)
+        let deleted = run("delete", "configmaps", "-l", "tier=web")
+        XCTAssertEqual(deleted.stdout, "configmap \"csa\" deleted\n", deleted.stderr)
+    }
+
     func testCustomResourcesThroughKubectl() throws {
         let crd = try write("crd.json", sessionDefinition().compactText)
         XCTAssertEqual(run("apply", "--server-side", "-f", crd).status, 0)
