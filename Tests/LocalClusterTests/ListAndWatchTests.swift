@@ -95,6 +95,23 @@ final class ListAndWatchTests: XCTestCase {
         XCTAssertEqual(second?.object.at("metadata", "name"), "new")
     }
 
+    func testWatchEndsAfterTimeoutSeconds() {
+        let watch = cluster.watch(collection + "?watch=1&resourceVersion=1&timeoutSeconds=1")
+        defer { watch.close() }
+        XCTAssertNil(watch.next(), "the server closes the stream once timeoutSeconds have passed")
+        XCTAssertEqual(watch.status, 200)
+    }
+
+    func testDeleteCollectionBySelector() {
+        cluster.request("POST", collection, json: configMap("a", labels: ["batch": "1"]))
+        cluster.request("POST", collection, json: configMap("b", labels: ["batch": "1"]))
+        cluster.request("POST", collection, json: configMap("c", labels: ["batch": "2"]))
+        let deleted = cluster.request("DELETE", collection + "?labelSelector=batch%3D1")
+        XCTAssertEqual(deleted.status, 200, deleted.text)
+        XCTAssertEqual(names(deleted), ["a", "b"])
+        XCTAssertEqual(names(cluster.request("GET", collection)), ["c"])
+    }
+
     func testWatchFromACompactedVersionGetsGone() {
         for index in 0..<140 { cluster.request("POST", collection, json: configMap("cm-\(index)")) }
         let watch = cluster.watch(collection + "?watch=1&resourceVersion=2")
