@@ -47,6 +47,19 @@ struct WatchFilter: Sendable {
     func matches(_ object: JSON) -> Bool {
         (namespace == nil || object.namespace == namespace) && labels.matches(object.labels) && fields.matches(object)
     }
+
+    /// The event type this watch sees, or nil to skip it. As in Kubernetes, a change that moves an
+    /// object into the selection is ADDED and one that moves it out is DELETED.
+    func seen(_ event: StoredEvent) -> String? {
+        let now = matches(event.object)
+        guard event.type == "MODIFIED", let previous = event.previous else { return now ? event.type : nil }
+        switch (matches(previous), now) {
+        case (true, true): return "MODIFIED"
+        case (false, true): return "ADDED"
+        case (true, false): return "DELETED"
+        case (false, false): return nil
+        }
+    }
 }
 
 /// Where one watch stands: the last resourceVersion it looked at and lines not yet written.
@@ -96,7 +109,7 @@ final class WatchCursor: @unchecked Sendable {
                 let reached = events.count == 500 ? events.last!.resourceVersion : try transaction.latestResourceVersion()
                 return (events, reached, false)
             }) else { return nil }
-            let lines = expired ? [Self.expired(position)] : events.filter { filter.matches($0.object) }.map { Self.line($0.type, $0.object) }
+            let lines = expired ? [Self.expired(position)] : events.compactMap { event in filter.seen(event).map { Self.line($0, event.object) } }
             lock.withLock {
                 self.position = max(self.position, reached)
                 pending += lines

@@ -164,7 +164,7 @@ extension APIServer {
             try transaction.delete(type, object)
             try afterRemoval(type, object, transaction)
         } else {
-            try transaction.put(type, object, event: old == nil ? "ADDED" : "MODIFIED")
+            try transaction.put(type, object, previous: old)
             // A terminating namespace goes once it is empty and its own finalizers are gone.
             if type == .namespaces, object.isDeleting, let removed = try finishNamespaceIfEmpty(object.name, transaction) {
                 return removed

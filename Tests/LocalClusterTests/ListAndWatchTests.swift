@@ -95,6 +95,20 @@ final class ListAndWatchTests: XCTestCase {
         XCTAssertEqual(second?.object.at("metadata", "name"), "new")
     }
 
+    func testObjectsEnteringAndLeavingASelectorAreAddedAndDeleted() {
+        cluster.request("POST", collection, json: configMap("moving"))
+        let version = cluster.request("GET", collection).json.at("metadata", "resourceVersion")?.stringValue ?? ""
+        let watch = cluster.watch(collection + "?watch=1&labelSelector=app%3Dx&resourceVersion=\(version)")
+        defer { watch.close() }
+        let patch = { (labels: JSON) in
+            self.cluster.request("PATCH", self.collection + "/moving", json: ["metadata": ["labels": labels]], contentType: "application/merge-patch+json")
+        }
+        XCTAssertEqual(patch(["app": "x"]).status, 200)
+        XCTAssertEqual(patch(["app": "x", "more": "1"]).status, 200)
+        XCTAssertEqual(patch(["app": nil]).status, 200)
+        XCTAssertEqual((0..<3).compactMap { _ in watch.next()?.type }, ["ADDED", "MODIFIED", "DELETED"])
+    }
+
     func testWatchEndsAfterTimeoutSeconds() {
         let watch = cluster.watch(collection + "?watch=1&resourceVersion=1&timeoutSeconds=1")
         defer { watch.close() }
