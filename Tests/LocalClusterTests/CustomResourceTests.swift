@@ -50,6 +50,20 @@ final class CustomResourceTests: XCTestCase {
         XCTAssertEqual(created.json.at("metadata", "labels", "team"), "a")
     }
 
+    func testSetListsRefuseDuplicates() {
+        var definition = cluster.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev").json
+        var versions = definition.at("spec", "versions")?.arrayValue ?? []
+        var schema = versions[0].at("schema", "openAPIV3Schema") ?? [:]
+        schema.setValueForTest(["type": "array", "x-kubernetes-list-type": "set", "items": ["type": "string"]], at: "properties", "spec", "properties", "tools")
+        versions[0].setValueForTest(schema, at: "schema", "openAPIV3Schema")
+        definition.setValueForTest(.array(versions), at: "spec", "versions")
+        XCTAssertEqual(cluster.request("PUT", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev", json: definition).status, 200)
+        let duplicate = cluster.request("POST", sessions, json: session("dup", agent: "claude", extra: ["tools": ["git", "git"]]))
+        XCTAssertEqual(duplicate.status, 422, duplicate.text)
+        XCTAssertEqual(duplicate.json.at("details", "causes")?.arrayValue?.first?["field"], "spec.tools[1]")
+        XCTAssertEqual(cluster.request("POST", sessions, json: session("unique", agent: "claude", extra: ["tools": ["git", "gh"]])).status, 201)
+    }
+
     func testUnknownFieldsArePrunedOrRefusedWhenStrict() {
         let pruned = cluster.request("POST", sessions, json: session("p", agent: "claude", extra: ["color": "blue"]))
         XCTAssertEqual(pruned.status, 201, pruned.text)
