@@ -11,12 +11,13 @@ extension APIServer {
         let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
         let requested = request.query["resourceVersion"] ?? ""
         let timeout = Double(request.query["timeoutSeconds"] ?? "").map { max(1, $0) } ?? 1_800
-        let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields)
+        let present = try tablePresenter(request, target) ?? { $0 }
+        let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields, present: present)
         let cursor: WatchCursor = try store.read { transaction in
             let latest = try transaction.latestResourceVersion()
             if requested.isEmpty || requested == "0" {
                 let current = try transaction.list(target.type, namespace: target.namespace, after: nil, limit: Int.max).filter(filter.matches)
-                return WatchCursor(position: latest, initial: current.map { WatchCursor.line("ADDED", $0) })
+                return WatchCursor(position: latest, initial: current.map { WatchCursor.line("ADDED", present($0)) })
             }
             guard let version = Int64(requested) else {
                 throw APIError.badRequest("invalid resourceVersion \"\(requested)\" for watch: pass the resourceVersion of a list or object")
@@ -43,6 +44,8 @@ struct WatchFilter: Sendable {
     var namespace: String?
     var labels: LabelSelector
     var fields: FieldSelector
+    /// The object as the client asked to see it: itself, or a one-row Table.
+    var present: @Sendable (JSON) -> JSON
 
     func matches(_ object: JSON) -> Bool {
         (namespace == nil || object.namespace == namespace) && labels.matches(object.labels) && fields.matches(object)
@@ -109,7 +112,7 @@ final class WatchCursor: @unchecked Sendable {
                 let reached = events.count == 500 ? events.last!.resourceVersion : try transaction.latestResourceVersion()
                 return (events, reached, false)
             }) else { return nil }
-            let lines = expired ? [Self.expired(position)] : events.compactMap { event in filter.seen(event).map { Self.line($0, event.object) } }
+            let lines = expired ? [Self.expired(position)] : events.compactMap { event in filter.seen(event).map { Self.line($0, filter.present(event.object)) } }
             lock.withLock {
                 self.position = max(self.position, reached)
                 pending += lines

@@ -96,6 +96,28 @@ final class CustomResourceTests: XCTestCase {
         XCTAssertEqual(updated.json.at("spec", "agent"), "codex")
     }
 
+    func testTablesUsePrinterColumnsWhenKubectlAsks() {
+        let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+        var definition = cluster.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev").json
+        var versions = definition.at("spec", "versions")?.arrayValue ?? []
+        versions[0].setValueForTest([["name": "Agent", "type": "string", "jsonPath": ".spec.agent"]], at: "additionalPrinterColumns")
+        definition.setValueForTest(.array(versions), at: "spec", "versions")
+        XCTAssertEqual(cluster.request("PUT", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev", json: definition).status, 200)
+        cluster.request("POST", sessions, json: session("t", agent: "codex"))
+
+        let custom = cluster.request("GET", sessions, accept: table).json
+        XCTAssertEqual(custom["kind"], "Table")
+        XCTAssertEqual(custom["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["Name", "Agent"])
+        XCTAssertEqual(custom["rows"]?.arrayValue?.first?["cells"], ["t", "codex"])
+        XCTAssertEqual(custom["rows"]?.arrayValue?.first?.at("object", "metadata", "name"), "t")
+
+        cluster.request("POST", "/api/v1/namespaces/default/configmaps", json: configMap("c", data: ["a": "1", "b": "2"]))
+        let builtIn = cluster.request("GET", "/api/v1/namespaces/default/configmaps/c", accept: table).json
+        XCTAssertEqual(builtIn["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["Name", "Data", "Age"])
+        XCTAssertEqual(builtIn["rows"]?.arrayValue?.first?["cells"]?.arrayValue?.prefix(2).map { $0 }, ["c", 2])
+        XCTAssertEqual(cluster.request("GET", sessions).json["kind"], "SessionList", "without as=Table the objects come back")
+    }
+
     func testDeletingTheDefinitionRemovesItsKindAndObjects() {
         XCTAssertEqual(cluster.request("POST", sessions, json: session("gone", agent: "claude")).status, 201)
         XCTAssertEqual(cluster.request("DELETE", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev").status, 200)
