@@ -78,6 +78,17 @@ final class KubectlTests: XCTestCase {
         XCTAssertEqual(deleted.stdout, "configmap \"csa\" deleted\n", deleted.stderr)
     }
 
+    func testGeneratorsSendProtobufTheServerReads() {
+        XCTAssertEqual(run("create", "namespace", "team-a").stdout, "namespace/team-a created\n")
+        XCTAssertEqual(run("create", "configmap", "settings", "--from-literal=mode=fast", "-n", "team-a").status, 0)
+        XCTAssertEqual(run("create", "secret", "generic", "key", "--from-literal=token=s3cr3t", "-n", "team-a").status, 0)
+        XCTAssertEqual(run("create", "rolebinding", "rb", "--clusterrole=view", "--user=alice", "-n", "team-a").status, 0)
+        XCTAssertEqual(run("get", "configmap", "settings", "-n", "team-a", "-o", "jsonpath={.data.mode}").stdout, "fast")
+        XCTAssertEqual(run("get", "secret", "key", "-n", "team-a", "-o", "jsonpath={.data.token}").stdout, Data("s3cr3t".utf8).base64EncodedString())
+        XCTAssertEqual(run("get", "rolebinding", "rb", "-n", "team-a", "-o", "jsonpath={.roleRef.name}/{.subjects[0].name}").stdout, "view/alice")
+        XCTAssertEqual(run("get", "namespace", "team-a", "-o", "jsonpath={.status.phase}").stdout, "Active")
+    }
+
     func testCustomResourcesThroughKubectl() throws {
         let crd = try write("crd.json", sessionDefinition().compactText)
         XCTAssertEqual(run("apply", "--server-side", "-f", crd).status, 0)
