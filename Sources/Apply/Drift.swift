@@ -1,3 +1,4 @@
+import Foundation
 import Model
 
 /// Drift: the live fields Tenantry sends (and owns) no longer say what Tenantry would send.
@@ -6,15 +7,36 @@ import Model
 enum Drift {
     /// Paths (`.spec.hard.cpu`, `.subjects[0].name`) whose live value differs from the desired one,
     /// or that another manager took over.
-    static func paths(desired: JSONObject, live: JSONObject, fieldManager: String) -> [String] {
+    static func paths(desired sent: JSONObject, live: JSONObject, fieldManager: String) -> [String] {
+        let desired = secretAsStored(sent)
         var differing: [String] = []
         compare(.object(desired), live: .object(live), path: "", into: &differing)
         if let owned = ownedFields(live, manager: fieldManager) {
             var missing: [String] = []
             unowned(.object(desired), tree: owned, path: "", into: &missing)
+            if desired != sent {
+                // Servers record a Secret's stringData under either name: owned in one form is owned.
+                var asSent: [String] = []
+                unowned(.object(sent), tree: owned, path: "", into: &asSent)
+                let sentForm = Set(asSent.map { $0.replacingOccurrences(of: ".stringData.", with: ".data.") })
+                missing = missing.filter { sentForm.contains($0) }
+            }
             for path in missing where !differing.contains(path) { differing.append(path + " (owned by another manager)") }
         }
         return differing
+    }
+
+    /// A Secret's `stringData` is stored by the server as base64 `data`: compare it that way.
+    static func secretAsStored(_ object: JSONObject) -> JSONObject {
+        guard object["kind"]?.stringValue == "Secret", let strings = object["stringData"]?.objectValue else { return object }
+        var object = object
+        var data = object["data"]?.objectValue ?? [:]
+        for (key, value) in strings.pairs {
+            data[key] = .string(Data((value.stringValue ?? "").utf8).base64EncodedString())
+        }
+        object["data"] = .object(data)
+        object["stringData"] = nil
+        return object
     }
 
     private static func compare(_ desired: JSON, live: JSON?, path: String, into differing: inout [String]) {

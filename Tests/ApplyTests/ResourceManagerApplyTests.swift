@@ -143,6 +143,16 @@ final class ResourceManagerApplyTests: XCTestCase {
         XCTAssertTrue(text.contains("*** (before)") && text.contains("*** (after)"), text)
     }
 
+    func testASecretWrittenAsStringDataIsUnchangedOnReapply() throws {
+        let secret = Fixture.secret("api", namespace: "default", data: ["token": "hunter2"])
+        _ = ResourceManager(client: try cluster.client()).applyAllStaged([secret])
+        let client = try cluster.client()
+        let changes = ResourceManager(client: client).applyAllStaged([secret])
+        XCTAssertEqual(changes.changes.map(\.action), [.unchanged])
+        XCTAssertEqual(client.requestCounts.writes, 0)
+        XCTAssertEqual(client.requestCounts.dryRuns, 0, "stringData is compared as the base64 data the server stores")
+    }
+
     func testDeleteNeverTouchesObjectsWithoutTheManagedByLabel() throws {
         let client = try cluster.client()
         var foreign = Fixture.configMap("foreign", namespace: "default")
