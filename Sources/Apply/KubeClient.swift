@@ -132,7 +132,7 @@ public final class KubeClient: Sendable {
     }
 
     /// Every object of one kind (in all namespaces when `namespace` is nil), page by page.
-    public func list(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil, pageSize: Int = 500) throws(KubeError) -> [JSONObject] {
+    public func list(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil, pageSize: Int = 2000) throws(KubeError) -> [JSONObject] {
         let info = try resource(apiVersion: apiVersion, kind: kind)
         var items: [JSONObject] = []
         var token: String?
