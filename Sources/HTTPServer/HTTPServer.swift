@@ -31,16 +31,21 @@ public final class HTTPServer: Sendable {
         let context = ServerContext(configuration: configuration, handler: handler)
         let flags = UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
         let opaque = Unmanaged.passUnretained(context).toOpaque()
-        // MHD copies neither PEM string: it parses them during start, so they only need to live until then.
-        let (daemon, code) = withOptionalCString(configuration.tls?.certificatePEM) { certificate in
-            withOptionalCString(configuration.tls?.privateKeyPEM) { key in
-                let daemon = ctenantry_mhd_start(flags, configuration.port, configuration.loopbackOnly ? 1 : 0, accessHandler, opaque,
-                                                 requestCompleted, opaque, configuration.idleTimeoutSeconds, certificate, key)
-                return (daemon, errno)
-            }
+        // MHD keeps the PEM pointers it is given, so the copies live as long as the daemon.
+        let certificate = configuration.tls.map { strdup($0.certificatePEM) } ?? nil
+        let key = configuration.tls.map { strdup($0.privateKeyPEM) } ?? nil
+        let daemon = ctenantry_mhd_start(flags, configuration.port, configuration.loopbackOnly ? 1 : 0, accessHandler, opaque,
+                                         requestCompleted, opaque, configuration.idleTimeoutSeconds, certificate, key)
+        let code = errno
+        let started: OpaquePointer
+        do {
+            started = try check(daemon, port: configuration.port, errno: code)
+        } catch {
+            free(certificate)
+            free(key)
+            throw error
         }
-        let started = try check(daemon, port: configuration.port, errno: code)
-        self.daemon = Daemon(started)
+        self.daemon = Daemon(started, keeping: [certificate, key])
         self.context = context
         self.port = ctenantry_mhd_bound_port(started)
     }
@@ -79,13 +84,21 @@ private func check(_ daemon: OpaquePointer?, port: UInt16, errno code: Int32) th
 private final class Daemon: @unchecked Sendable {
     private let lock = NSLock()
     private var handle: OpaquePointer?
-    init(_ handle: OpaquePointer) { self.handle = handle }
+    /// C strings MHD points into (the TLS certificate and key), freed once it has stopped.
+    private var kept: [UnsafeMutablePointer<CChar>?]
+
+    init(_ handle: OpaquePointer, keeping kept: [UnsafeMutablePointer<CChar>?]) {
+        self.handle = handle
+        self.kept = kept
+    }
+
     func stop() {
-        let taken = lock.withLock { () -> OpaquePointer? in
-            defer { handle = nil }
-            return handle
+        let (taken, strings) = lock.withLock { () -> (OpaquePointer?, [UnsafeMutablePointer<CChar>?]) in
+            defer { handle = nil; kept = [] }
+            return (handle, kept)
         }
         if let taken { MHD_stop_daemon(taken) }
+        strings.forEach { free($0) }
     }
     deinit { stop() }
 }
@@ -206,11 +219,6 @@ private func connectionValues(_ connection: OpaquePointer, _ kind: MHD_ValueKind
         _ = MHD_get_connection_values(connection, kind, headerCollector, Unmanaged.passUnretained(box).toOpaque())
     }
     return box.values
-}
-
-private func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
-    guard let text else { return body(nil) }
-    return text.withCString(body)
 }
 
 /// MHD_CONTENT_READER_END_OF_STREAM is a cast macro that Swift does not import.

@@ -93,6 +93,16 @@ final class WatchCursor: @unchecked Sendable {
 
     func cancel() { lock.withLock { cancelled = true } }
 
+    /// Every waiting line (at most `limit`) as one chunk; call with `lock` held.
+    private func takePending(upTo limit: Int?) -> Data? {
+        guard !pending.isEmpty else { return nil }
+        let count = min(pending.count, limit ?? pending.count)
+        let chunk = pending[..<count].reduce(into: Data()) { $0.append($1) }
+        pending.removeFirst(count)
+        sent += count
+        return chunk
+    }
+
     /// The next chunk to write, waiting for changes; nil ends the stream.
     func next(store: Store, filter: WatchFilter, deadline: Date, dropAfter: Int?) -> Data? {
         let heartbeatAt = Date().addingTimeInterval(Self.heartbeatInterval)
@@ -101,10 +111,7 @@ final class WatchCursor: @unchecked Sendable {
                 (self.position, cancelled || (pending.isEmpty && finished) || (dropAfter.map { sent >= $0 } ?? false))
             }
             if done { return nil }
-            if let line = lock.withLock({ pending.isEmpty ? nil : pending.removeFirst() }) {
-                lock.withLock { sent += 1 }
-                return line
-            }
+            if let chunk = lock.withLock({ takePending(upTo: dropAfter.map { $0 - sent }) }) { return chunk }
             if Date() >= deadline { return nil }
             guard let (events, reached, expired) = try? store.read({ transaction -> ([StoredEvent], Int64, Bool) in
                 if position < (try transaction.compactedResourceVersion()) { return ([], position, true) }
