@@ -19,6 +19,20 @@
 #include <openssl/hmac.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+// EVP_EC_gen is a macro over the variadic EVP_PKEY_Q_keygen: a new P-256 key (self-signed certificates).
+static inline EVP_PKEY *ctenantry_ec_p256_key(void) {
+    return EVP_EC_gen("P-256");
+}
+
+// BIO_get_mem_data is a macro: the bytes written to a memory BIO so far.
+static inline long ctenantry_bio_mem_data(BIO *bio, char **data) {
+    return BIO_get_mem_data(bio, data);
+}
 
 // --- libgit2 (GitSync) ---
 #include <git2.h>
@@ -59,5 +73,41 @@ static inline CURLcode ctenantry_curl_getinfo_long(CURL *curl, CURLINFO info, lo
 
 // --- libmicrohttpd (the HTTP server of the local cluster and the webhooks) ---
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <string.h>
+
+// MHD_start_daemon is variadic: start a daemon bound to one IPv4 address (loopback or any) with the
+// options Tenantry sets: a request-completed hook (frees per-request state), an idle timeout, and,
+// when a PEM certificate and key are given, TLS.
+static inline struct MHD_Daemon *ctenantry_mhd_start(unsigned int flags, uint16_t port, int loopback_only,
+    MHD_AccessHandlerCallback handler, void *handler_cls,
+    MHD_RequestCompletedCallback completed, void *completed_cls,
+    unsigned int connection_timeout_seconds, const char *tls_certificate_pem, const char *tls_key_pem) {
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof address);
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
+    if (tls_certificate_pem != NULL && tls_key_pem != NULL) {
+        return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL, handler, handler_cls,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
+            MHD_OPTION_HTTPS_MEM_CERT, tls_certificate_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
+            MHD_OPTION_END);
+    }
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+        MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
+        MHD_OPTION_END);
+}
+
+// MHD_get_daemon_info is variadic: the port the daemon listens on (the real one when 0 was asked for).
+static inline uint16_t ctenantry_mhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info == NULL ? 0 : info->port;
+}
 
 #endif

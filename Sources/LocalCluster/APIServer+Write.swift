@@ -1,0 +1,200 @@
+import Foundation
+import HTTPServer
+import Model
+
+extension APIServer {
+    func create(_ target: ResourceRoute, _ request: Request) throws -> Response {
+        let write = try WriteRequest(request, requireBody: true)
+        var object = write.body!
+        guard target.subresource == nil else { throw APIError.methodNotAllowed("POST", request.path) }
+        if object.name.isEmpty, let prefix = object.value(at: ["metadata", "generateName"])?.stringValue, !prefix.isEmpty {
+            let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+            object.setValue(.string(prefix + String((0..<5).map { _ in alphabet.randomElement()! })), at: ["metadata", "name"])
+        }
+        object = try placed(object, target)
+        var admission = ObjectAdmission(type: target.type, scope: .main(hasStatusSubresource: target.type.hasStatusSubresource),
+                                        now: write.now, strictFields: write.strictFields)
+        let stored = try store.write(dryRun: write.dryRun) { transaction in
+            try requireLiveNamespace(target, transaction)
+            if try transaction.get(target.type, namespace: object.namespace, name: object.name) != nil {
+                throw APIError.alreadyExists(target.type, object.name)
+            }
+            var admitted = try admission.admit(object, old: nil)
+            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: nil, new: admitted))
+            return try commit(target.type, old: nil, admitted, transaction)
+        }
+        reloadIfDefinitions(target.type, dryRun: write.dryRun)
+        return json(201, stored, headers: warningHeaders(admission.warnings))
+    }
+
+    func update(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+        let write = try WriteRequest(request, requireBody: true)
+        let object = try placed(write.body!, target, name: name)
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        let stored = try store.write(dryRun: write.dryRun) { transaction in
+            guard let old = try transaction.get(target.type, namespace: object.namespace, name: name) else {
+                throw APIError.notFound(target.type, name)
+            }
+            if let version = object.resourceVersion, !version.isEmpty, version != old.resourceVersion {
+                throw APIError.conflict(target.type, name)
+            }
+            var admitted = try admission.admit(object, old: old)
+            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
+            return try commitIfChanged(target.type, old: old, admitted, transaction)
+        }
+        reloadIfDefinitions(target.type, dryRun: write.dryRun)
+        return json(200, stored, headers: warningHeaders(admission.warnings))
+    }
+
+    func patch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+        let contentType = (request.headers["content-type"] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        switch contentType {
+        case "application/apply-patch+yaml", "application/apply-patch+json":
+            return try apply(target, name: name, request)
+        case "application/merge-patch+json", "application/strategic-merge-patch+json":
+            return try mergePatch(target, name: name, request)
+        default:
+            throw APIError(code: 415, reason: "UnsupportedMediaType",
+                           message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply) or application/merge-patch+json")
+        }
+    }
+
+    private func mergePatch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+        let write = try WriteRequest(request, requireBody: true)
+        let patch = write.body!
+        guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        let stored = try store.write(dryRun: write.dryRun) { transaction in
+            guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
+                throw APIError.notFound(target.type, name)
+            }
+            if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
+            let patched = try placed(mergePatched(old, with: patch), target, name: name)
+            var admitted = try admission.admit(patched, old: old)
+            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
+            return try commitIfChanged(target.type, old: old, admitted, transaction)
+        }
+        reloadIfDefinitions(target.type, dryRun: write.dryRun)
+        return json(200, stored, headers: warningHeaders(admission.warnings))
+    }
+
+    /// Server-side apply: creates the object if it is missing, merges the manager's intent otherwise.
+    private func apply(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+        let write = try WriteRequest(request, requireBody: true, managerRequired: true)
+        let applied = try placed(write.body!, target, name: name)
+        let force = request.query["force"] == "true"
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        let (stored, created) = try store.write(dryRun: write.dryRun) { transaction -> (JSON, Bool) in
+            let old = try transaction.get(target.type, namespace: applied.namespace, name: name)
+            if old == nil {
+                if target.subresource != nil { throw APIError.notFound(target.type, name) }
+                try requireLiveNamespace(target, transaction)
+            }
+            if let version = applied.resourceVersion, let old, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
+            let manager = fieldManager(write, target, scope: admission.scope)
+            let merged = try placed(try manager.apply(applied, onto: old, force: force, type: target.type), target, name: name)
+            let admitted = try admission.admit(merged, old: old)
+            if let old { return (try commitIfChanged(target.type, old: old, admitted, transaction), false) }
+            return (try commit(target.type, old: nil, admitted, transaction), true)
+        }
+        reloadIfDefinitions(target.type, dryRun: write.dryRun)
+        return json(created ? 201 : 200, stored, headers: warningHeaders(admission.warnings))
+    }
+
+    // MARK: - Shared steps
+
+    func scope(_ target: ResourceRoute) -> WriteScope {
+        target.subresource == "status" ? .status : .main(hasStatusSubresource: target.type.hasStatusSubresource)
+    }
+
+    private func fieldManager(_ write: WriteRequest, _ target: ResourceRoute, scope: WriteScope) -> FieldManager {
+        FieldManager(manager: write.manager, apiVersion: target.type.apiVersion, scope: scope, now: write.now)
+    }
+
+    /// The object with the URL's name and namespace, refusing a body that names others.
+    func placed(_ object: JSON, _ target: ResourceRoute, name: String? = nil) throws(APIError) -> JSON {
+        var object = object
+        guard object.objectValue != nil else { throw APIError.badRequest("the request body must be a JSON object, a \(target.type.kind)") }
+        if let name {
+            if !object.name.isEmpty, object.name != name {
+                throw APIError.badRequest("the name of the object (\(object.name)) does not match the name on the URL (\(name))")
+            }
+            object.setValue(.string(name), at: ["metadata", "name"])
+        }
+        if target.type.namespaced {
+            guard let namespace = target.namespace else {
+                throw APIError.badRequest("\(target.type.qualifiedName) are namespaced: write to /namespaces/{namespace}/\(target.type.plural)")
+            }
+            if !object.namespace.isEmpty, object.namespace != namespace {
+                throw APIError.badRequest("the namespace of the provided object (\(object.namespace)) does not match the namespace sent on the request (\(namespace))")
+            }
+            object.setValue(.string(namespace), at: ["metadata", "namespace"])
+        } else {
+            object.setValue(nil, at: ["metadata", "namespace"])
+        }
+        return object
+    }
+
+    /// New objects go only into namespaces that exist and are not being deleted.
+    func requireLiveNamespace(_ target: ResourceRoute, _ transaction: StoreTransaction) throws {
+        guard target.type.namespaced, let namespace = target.namespace else { return }
+        guard let found = try transaction.get(.namespaces, namespace: "", name: namespace) else {
+            throw APIError.notFound(.namespaces, namespace)
+        }
+        if found.isDeleting {
+            throw APIError(code: 403, reason: "Forbidden",
+                           message: "\(target.type.qualifiedName) \"\(target.name ?? "")\" is forbidden: unable to create new content in namespace \(namespace) because it is being terminated",
+                           details: APIError.details(target.type, name: target.name ?? ""))
+        }
+    }
+
+    /// Stores a write unless it changes nothing (then the old object, resourceVersion unchanged, as
+    /// Kubernetes answers a no-op update).
+    func commitIfChanged(_ type: ResourceType, old: JSON, _ object: JSON, _ transaction: StoreTransaction) throws -> JSON {
+        if comparable(object) == comparable(old) { return old }
+        return try commit(type, old: old, object, transaction)
+    }
+
+    /// Takes a resourceVersion and stores the object, or removes it when it is being deleted and its
+    /// last finalizer is gone.
+    func commit(_ type: ResourceType, old: JSON?, _ object: JSON, _ transaction: StoreTransaction) throws -> JSON {
+        var object = object
+        object.setValue(.string(String(try transaction.nextResourceVersion())), at: ["metadata", "resourceVersion"])
+        if object.isDeleting, object.finalizers.isEmpty, type != .namespaces {
+            try transaction.delete(type, object)
+            try afterRemoval(type, object, transaction)
+        } else {
+            try transaction.put(type, object, event: old == nil ? "ADDED" : "MODIFIED")
+            // A terminating namespace goes once it is empty and its own finalizers are gone.
+            if type == .namespaces, object.isDeleting, let removed = try finishNamespaceIfEmpty(object.name, transaction) {
+                return removed
+            }
+        }
+        return object
+    }
+
+    private func comparable(_ object: JSON) -> JSON {
+        var object = object
+        object.setValue(nil, at: ["metadata", "resourceVersion"])
+        object.setManagedFields(object.managedFields.map { entry in
+            var entry = entry
+            entry.time = ""
+            return entry
+        })
+        return object
+    }
+
+    func reloadIfDefinitions(_ type: ResourceType, dryRun: Bool) {
+        guard type == .customResourceDefinitions, !dryRun else { return }
+        if let crds = try? store.read({ try $0.list(.customResourceDefinitions, namespace: nil, after: nil, limit: Int.max) }) {
+            registry.reload(crds: crds)
+        }
+    }
+
+    func warningHeaders(_ warnings: [String]) -> [String: String] {
+        guard !warnings.isEmpty else { return [:] }
+        // One header line carries them all; HTTP allows comma-joined values for a repeated header.
+        return ["Warning": warnings.map { "299 - \"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")]
+    }
+}
+

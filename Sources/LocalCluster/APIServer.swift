@@ -1,0 +1,97 @@
+import Foundation
+import HTTPServer
+import Model
+
+/// The Kubernetes REST API over the store: authentication, routing, and the Status answer for errors.
+final class APIServer: Sendable {
+    let store: Store
+    let registry: ResourceRegistry
+    let faults: FaultInjection
+    private let token: String
+    /// host:port the server is reached at, for discovery's serverAddressByClientCIDRs.
+    let address: String
+
+    init(store: Store, registry: ResourceRegistry, token: String, faults: FaultInjection, address: String) {
+        self.store = store
+        self.registry = registry
+        self.token = token
+        self.faults = faults
+        self.address = address
+    }
+
+    func handle(_ request: Request) -> Response {
+        do {
+            let route = try Route(path: request.path, registry: registry)
+            if route != .version, route != .health, !authenticated(request) {
+                throw APIError(code: 401, reason: "Unauthorized", message: "Unauthorized: send the bearer token from the kubeconfig the local cluster wrote at start")
+            }
+            switch route {
+            case .version: return json(200, versionDocument)
+            case .health: return Response(status: 200, headers: ["Content-Type": "text/plain"], body: Data("ok".utf8))
+            case .coreVersions: return json(200, coreVersionsDocument)
+            case .groupList: return json(200, groupListDocument)
+            case .group(let group): return json(200, groupDocument(group))
+            case .resourceList(let group, let version): return json(200, resourceListDocument(group: group, version: version))
+            case .openAPIv3Index: return json(200, openAPIIndexDocument)
+            case .openAPIv3(let group, let version): return json(200, try openAPIDocument(group: group, version: version))
+            case .resource(let target):
+                let isWatch = request.method == "GET" && target.name == nil && ["1", "true"].contains(request.query["watch"] ?? "")
+                var dropWatchAfter: Int?
+                for fault in faults.take(isWatch: isWatch) {
+                    switch fault {
+                    case .latency(let milliseconds): Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
+                    case .tooManyRequests(let seconds):
+                        throw APIError(code: 429, reason: "TooManyRequests", message: "the local cluster is throttling this request (fault injection); retry after \(seconds)s",
+                                       retryAfterSeconds: seconds)
+                    case .internalError:
+                        throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: injected fault")
+                    case .dropWatch(let events): dropWatchAfter = events
+                    }
+                }
+                if isWatch { return try watch(target, request, dropAfter: dropWatchAfter) }
+                return try serve(target, request)
+            }
+        } catch let error as APIError {
+            return statusResponse(error)
+        } catch {
+            return statusResponse(APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)"))
+        }
+    }
+
+    private func serve(_ target: ResourceRoute, _ request: Request) throws -> Response {
+        if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
+            throw APIError.notFoundPath(request.path)
+        }
+        switch (request.method, target.name) {
+        case ("GET", nil): return json(200, try list(target, request))
+        case ("GET", let name?): return json(200, try get(target, name: name))
+        case ("POST", nil): return try create(target, request)
+        case ("PUT", let name?): return try update(target, name: name, request)
+        case ("PATCH", let name?): return try patch(target, name: name, request)
+        case ("DELETE", let name?): return try delete(target, name: name, request)
+        case ("DELETE", nil): return json(200, try deleteCollection(target, request))
+        default: throw APIError.methodNotAllowed(request.method, request.path)
+        }
+    }
+
+    private func authenticated(_ request: Request) -> Bool {
+        guard let header = request.headers["authorization"], header.hasPrefix("Bearer ") else { return false }
+        // Compare every byte so the time taken does not tell how much of a guess was right.
+        let given = Array(header.dropFirst("Bearer ".count).utf8)
+        let expected = Array(token.utf8)
+        guard given.count == expected.count else { return false }
+        return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    func json(_ status: Int, _ body: JSON, headers: [String: String] = [:]) -> Response {
+        var headers = headers
+        headers["Content-Type"] = "application/json"
+        return Response(status: status, headers: headers, body: Data(body.compactText.utf8))
+    }
+
+    func statusResponse(_ error: APIError) -> Response {
+        var headers: [String: String] = [:]
+        if let seconds = error.retryAfterSeconds { headers["Retry-After"] = String(seconds) }
+        return json(error.code, error.status, headers: headers)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import Model
+
+/// Turns what a client sent into what is stored: server-owned metadata, status kept or taken as the
+/// write's scope says, generation, defaults, and schema validation for custom resources.
+struct ObjectAdmission {
+    let type: ResourceType
+    let scope: WriteScope
+    let now: String
+    let strictFields: Bool
+    /// Unknown fields pruned from a custom resource; sent back as Warning headers.
+    var warnings: [String] = []
+
+    init(type: ResourceType, scope: WriteScope, now: String, strictFields: Bool) {
+        self.type = type
+        self.scope = scope
+        self.now = now
+        self.strictFields = strictFields
+    }
+
+    mutating func admit(_ candidate: JSON, old: JSON?) throws(APIError) -> JSON {
+        var object = candidate
+        switch scope {
+        case .status:
+            guard var merged = old else { throw APIError.notFound(type, candidate.name) }
+            merged.setValue(candidate["status"], at: ["status"])
+            merged.setValue(candidate.value(at: ["metadata", "resourceVersion"]), at: ["metadata", "resourceVersion"])
+            object = merged
+        case .main(let hasStatusSubresource):
+            if hasStatusSubresource { object.setValue(old?["status"], at: ["status"]) }
+        }
+        object = try identified(object)
+        let name = object.name
+        object.setValue(old?.value(at: ["metadata", "uid"]) ?? .string(UUID().uuidString.lowercased()), at: ["metadata", "uid"])
+        object.setValue(old?.value(at: ["metadata", "creationTimestamp"]) ?? .string(now), at: ["metadata", "creationTimestamp"])
+        object.setValue(old?.value(at: ["metadata", "deletionTimestamp"]), at: ["metadata", "deletionTimestamp"])
+        object.setValue(old?.value(at: ["metadata", "deletionGracePeriodSeconds"]), at: ["metadata", "deletionGracePeriodSeconds"])
+        object.setValue(.int(generation(of: object, old: old)), at: ["metadata", "generation"])
+        if old == nil { try validateName(name) }
+        if type == .namespaces { object = defaultNamespace(object) }
+        if type == .customResourceDefinitions { object = try establishedDefinition(object) }
+        if let schema = type.schema { object = try validated(object, schema: schema) }
+        return canonical(object)
+    }
+
+    /// The object with apiVersion and kind first, checked against the URL's resource.
+    private func identified(_ object: JSON) throws(APIError) -> JSON {
+        guard var fields = object.objectValue else { throw APIError.badRequest("the request body must be a JSON object, a \(type.kind)") }
+        if let apiVersion = fields["apiVersion"]?.stringValue, apiVersion != type.apiVersion {
+            throw APIError.badRequest("the API version in the data (\(apiVersion)) does not match the expected API version (\(type.apiVersion))")
+        }
+        if let kind = fields["kind"]?.stringValue, kind != type.kind {
+            throw APIError.badRequest("the kind in the data (\(kind)) does not match the expected kind (\(type.kind)) for \(type.qualifiedName)")
+        }
+        fields = fields.removing(["apiVersion", "kind"])
+        return .object(JSONObject([("apiVersion", .string(type.apiVersion)), ("kind", .string(type.kind))] + fields.pairs.map { ($0.0, $0.1) }))
+    }
+
+    /// 1 at creation, then one more each time anything outside metadata and status changes.
+    private func generation(of object: JSON, old: JSON?) -> Int {
+        guard let old else { return 1 }
+        guard case .int(let previous)? = old.value(at: ["metadata", "generation"]) else { return 1 }
+        let ignored: Set<String> = ["metadata", "status"]
+        return object.objectValue?.removing(ignored) == old.objectValue?.removing(ignored) ? previous : previous + 1
+    }
+
+    private func validateName(_ name: String) throws(APIError) {
+        let label = type == .namespaces
+        let pattern = label ? "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" : "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+        let limit = label ? 63 : 253
+        if name.isEmpty {
+            throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name")])
+        }
+        if name.count > limit || name.range(of: pattern, options: .regularExpression) == nil {
+            let what = label ? "a lowercase RFC 1123 label" : "a lowercase RFC 1123 subdomain"
+            let allowed = label ? "'-'" : "'-' or '.'"
+            throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueInvalid",
+                message: "Invalid value: \"\(name)\": \(what) must consist of lower case alphanumeric characters, \(allowed), must start and end with an alphanumeric character, and be at most \(limit) characters",
+                field: "metadata.name")])
+        }
+    }
+
+    private func defaultNamespace(_ namespace: JSON) -> JSON {
+        var namespace = namespace
+        if namespace.value(at: ["spec", "finalizers"]) == nil { namespace.setValue(["kubernetes"], at: ["spec", "finalizers"]) }
+        namespace.setValue(.string(namespace.isDeleting ? "Terminating" : "Active"), at: ["status", "phase"])
+        return namespace
+    }
+
+    /// A CRD is established at once: its names are accepted and its kinds served on the next request.
+    private func establishedDefinition(_ crd: JSON) throws(APIError) -> JSON {
+        var crd = crd
+        guard let group = crd.value(at: ["spec", "group"])?.stringValue, let plural = crd.value(at: ["spec", "names", "plural"])?.stringValue,
+              crd.value(at: ["spec", "names", "kind"])?.stringValue != nil, !(crd.value(at: ["spec", "versions"])?.arrayValue ?? []).isEmpty else {
+            throw APIError.invalid(type, crd.name, [APIError.Cause(reason: "FieldValueRequired", message: "Required value: spec.group, spec.names.plural, spec.names.kind and at least one of spec.versions are required", field: "spec")])
+        }
+        if crd.name != "\(plural).\(group)" {
+            throw APIError.invalid(type, crd.name, [APIError.Cause(reason: "FieldValueInvalid", message: "Invalid value: \"\(crd.name)\": must be spec.names.plural+\".\"+spec.group", field: "metadata.name")])
+        }
+        let condition = { (name: String, reason: String) -> JSON in
+            ["type": .string(name), "status": "True", "lastTransitionTime": .string(now), "reason": .string(reason), "message": ""]
+        }
+        crd.setValue(["conditions": [condition("NamesAccepted", "NoConflicts"), condition("Established", "InitialNamesAccepted")],
+                      "acceptedNames": crd.value(at: ["spec", "names"]) ?? .null,
+                      "storedVersions": .strings((crd.value(at: ["spec", "versions"])?.arrayValue ?? []).compactMap { $0["name"]?.stringValue })],
+                     at: ["status"])
+        return crd
+    }
+
+    private mutating func validated(_ object: JSON, schema: JSON) throws(APIError) -> JSON {
+        var validator = SchemaValidator()
+        let pruned = validator.validate(object, schema: schema)
+        if !validator.causes.isEmpty { throw APIError.invalid(type, object.name, validator.causes) }
+        if !validator.unknownFields.isEmpty {
+            if strictFields {
+                let list = validator.unknownFields.map { "unknown field \"\($0)\"" }.joined(separator: ", ")
+                throw APIError.badRequest("strict decoding error: \(list)")
+            }
+            warnings += validator.unknownFields.map { "unknown field \"\($0)\"" }
+        }
+        return pruned
+    }
+
+    /// Metadata keys in the order Kubernetes writes them, whatever order the client used.
+    private func canonical(_ object: JSON) -> JSON {
+        guard let metadata = object["metadata"]?.objectValue else { return object }
+        let order = ["name", "generateName", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+                     "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations", "ownerReferences", "finalizers", "managedFields"]
+        var sorted = JSONObject()
+        for key in order where metadata[key] != nil { sorted[key] = metadata[key] }
+        for (key, value) in metadata.pairs where sorted[key] == nil { sorted[key] = value }
+        var result = object
+        result.setValue(.object(sorted), at: ["metadata"])
+        return result
+    }
+}

@@ -1,0 +1,66 @@
+import Model
+
+/// One REST resource the server serves: where it lives (group, version, plural) and what it holds.
+struct ResourceType: Sendable, Hashable {
+    var group: String
+    var version: String
+    var plural: String
+    var singular: String
+    var kind: String
+    var namespaced: Bool
+    var shortNames: [String] = []
+    /// Writes to the main resource keep `.status`; only the `/status` subresource changes it.
+    var hasStatusSubresource = false
+    /// The CRD's `openAPIV3Schema` for this version; nil for built-in kinds, which are not validated.
+    var schema: JSON? = nil
+
+    /// `v1` for the core group, `group/version` otherwise.
+    var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+    /// The storage key: one row namespace per group and plural, whatever the version.
+    var storageKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    /// `configmaps` or `sessions.tenantry.dev`, as kubectl names resources in messages.
+    var qualifiedName: String { storageKey }
+    var listKind: String { kind + "List" }
+
+    static let verbs: [String] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+}
+
+extension ResourceType {
+    /// The built-in kinds Tenantry writes or reads. Their contents are stored as sent, not validated.
+    static let builtIn: [ResourceType] = [
+        ResourceType(group: "", version: "v1", plural: "namespaces", singular: "namespace", kind: "Namespace", namespaced: false, shortNames: ["ns"], hasStatusSubresource: true),
+        ResourceType(group: "", version: "v1", plural: "serviceaccounts", singular: "serviceaccount", kind: "ServiceAccount", namespaced: true, shortNames: ["sa"]),
+        ResourceType(group: "", version: "v1", plural: "configmaps", singular: "configmap", kind: "ConfigMap", namespaced: true, shortNames: ["cm"]),
+        ResourceType(group: "", version: "v1", plural: "secrets", singular: "secret", kind: "Secret", namespaced: true),
+        ResourceType(group: "", version: "v1", plural: "resourcequotas", singular: "resourcequota", kind: "ResourceQuota", namespaced: true, shortNames: ["quota"], hasStatusSubresource: true),
+        ResourceType(group: "", version: "v1", plural: "limitranges", singular: "limitrange", kind: "LimitRange", namespaced: true, shortNames: ["limits"]),
+        ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", namespaced: true, shortNames: ["po"], hasStatusSubresource: true),
+        ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, shortNames: ["ev"]),
+        ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", singular: "role", kind: "Role", namespaced: true),
+        ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true),
+        ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", singular: "clusterrole", kind: "ClusterRole", namespaced: false),
+        ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding", namespaced: false),
+        ResourceType(group: "networking.k8s.io", version: "v1", plural: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", namespaced: true, shortNames: ["netpol"]),
+        ResourceType(group: "batch", version: "v1", plural: "jobs", singular: "job", kind: "Job", namespaced: true, hasStatusSubresource: true),
+        ResourceType(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", namespaced: false, shortNames: ["crd", "crds"], hasStatusSubresource: true),
+    ]
+
+    static let namespaces = builtIn[0]
+    static let customResourceDefinitions = builtIn[builtIn.count - 1]
+
+    /// The resource types a stored CRD defines, one per served version.
+    static func defined(by crd: JSON) -> [ResourceType] {
+        guard let spec = crd["spec"], let group = spec["group"]?.stringValue, let names = spec["names"],
+              let plural = names["plural"]?.stringValue, let kind = names["kind"]?.stringValue else { return [] }
+        let singular = names["singular"]?.stringValue ?? kind.lowercased()
+        let shortNames = names["shortNames"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let namespaced = spec["scope"]?.stringValue != "Cluster"
+        return (spec["versions"]?.arrayValue ?? []).compactMap { version in
+            guard let name = version["name"]?.stringValue, version["served"] != .bool(false) else { return nil }
+            return ResourceType(group: group, version: name, plural: plural, singular: singular, kind: kind,
+                                namespaced: namespaced, shortNames: shortNames,
+                                hasStatusSubresource: version["subresources"]?["status"] != nil,
+                                schema: version["schema"]?["openAPIV3Schema"])
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HTTPServer
+import Model
+
+/// The parts of a write request every verb reads: body, dry run, field manager, validation mode.
+struct WriteRequest {
+    var body: JSON?
+    var dryRun: Bool
+    var manager: String
+    var strictFields: Bool
+    var now: String
+
+    init(_ request: Request, requireBody: Bool, managerRequired: Bool = false) throws(APIError) {
+        if (request.headers["content-type"] ?? "").contains("protobuf") {
+            throw APIError(code: 415, reason: "UnsupportedMediaType",
+                           message: "the local cluster reads JSON bodies only, not protobuf: use `kubectl apply --server-side -f` or `kubectl create -f` with a manifest instead of a kubectl generator such as `kubectl create configmap`")
+        }
+        if request.body.isEmpty || request.body.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) {
+            if requireBody { throw APIError.badRequest("the request body is empty: send the object as JSON") }
+            body = nil
+        } else {
+            do {
+                body = try JSON(parsing: request.body)
+            } catch {
+                throw Self.undecodable(request, error)
+            }
+        }
+        var dryRunValues = request.query["dryRun"].map { [$0] } ?? []
+        dryRunValues += body?["dryRun"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        for value in dryRunValues where value != "All" {
+            throw APIError.badRequest("invalid dryRun value \"\(value)\": the only supported value is All")
+        }
+        dryRun = !dryRunValues.isEmpty
+        let explicitManager = request.query["fieldManager"] ?? ""
+        if managerRequired, explicitManager.isEmpty {
+            throw APIError(code: 422, reason: "Invalid", message: "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+                           causes: [APIError.Cause(reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager")])
+        }
+        // Kubernetes names an unnamed manager after the client: "kubectl/v1.32 (linux/amd64)" → "kubectl".
+        let agent = request.headers["user-agent"].flatMap { $0.split(separator: "/").first.map(String.init) } ?? ""
+        manager = explicitManager.isEmpty ? (agent.isEmpty ? "unknown" : agent) : explicitManager
+        switch request.query["fieldValidation"] ?? "" {
+        case "", "Ignore", "Warn": strictFields = false
+        case "Strict": strictFields = true
+        case let other: throw APIError.badRequest("invalid fieldValidation value \"\(other)\": use Ignore, Warn or Strict")
+        }
+        now = Self.timestamp(Date())
+    }
+
+    static func timestamp(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func pad(_ value: Int?, _ width: Int = 2) -> String {
+            let text = String(value ?? 0)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.year, 4))-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))Z"
+    }
+
+    /// A body that is not JSON. apply-patch+yaml bodies from kubectl are JSON (which is YAML); other
+    /// YAML is refused with a message that says how to send it.
+    private static func undecodable(_ request: Request, _ error: JSONParseError) -> APIError {
+        let contentType = request.headers["content-type"] ?? ""
+        if contentType.contains("yaml") {
+            return APIError(code: 415, reason: "UnsupportedMediaType",
+                            message: "the local cluster reads apply-patch+yaml bodies written as JSON (which is valid YAML) and could not read this one: \(error); send the object as JSON, as kubectl does")
+        }
+        return APIError.badRequest("the request body is not valid JSON: \(error)")
+    }
+}
