@@ -1,5 +1,6 @@
 import GitSync
 import Model
+import Webhooks
 
 /// The `tenantry` command line: picks the subcommand, runs it, and turns what it threw into a message and an
 /// exit code in one place (`Failure.report`).
@@ -31,7 +32,9 @@ public enum Tenantry {
                    usage: SourceCommand.usage, run: { try SourceCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "status", summary: "Commit the last reconcile's status report back to the tenant repo",
                    usage: StatusCommand.usage, run: { try StatusCommand.run($0, stdout: $1.out, stderr: $1.err) }),
-        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render --tenants N)",
+        Subcommand(name: "serve", summary: "Receive GitHub, Jira and Slack webhooks and create Sessions within each tenant's policy",
+                   usage: ServeCommand.usage, run: { try ServeCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render --tenants N, bench webhooks --rate N)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",
                    run: { _, console in console.out("tenantry \(version)\n"); return ExitCode.success }),

@@ -1,0 +1,118 @@
+import Foundation
+import Model
+
+/// A session the service wants to admit: who, where, with which model and tools, at what estimated cost.
+public struct AdmissionRequest: Sendable, Hashable {
+    /// `source:deliveryId`: the dedupe key.
+    public var deliveryKey: String
+    public var sessionName: String
+    public var tenant: String
+    public var namespace: String
+    public var model: String
+    public var tools: [String]
+    public var estimatedCost: Amount
+    public var policy: NamespacePolicy
+    /// The tenant's monthly budget (shared by all its namespaces).
+    public var budget: Budget
+    /// The Session object to create, as JSON.
+    public var object: JSONObject
+}
+
+public enum AdmissionDecision: Sendable, Hashable {
+    case admitted(session: String)
+    /// The delivery was seen before: the same session, nothing new.
+    case duplicate(session: String)
+    case refused(WebhookFailure)
+}
+
+/// One tenant's spending this month, in millionths of the currency.
+public struct LedgerEntry: Sendable, Hashable {
+    public var month: String
+    public var reserved: Int64
+    public var spent: Int64
+}
+
+/// The admission rules as a pure state machine: dedupe, model and tool allow-lists, concurrency, rate per
+/// minute, and the monthly budget ledger. The journal's committer thread owns the one instance, decides a
+/// batch, persists it, and restores the copy it took if the write fails.
+public struct AdmissionState: Sendable {
+    /// Delivery key → session name, for every delivery ever admitted.
+    public var deliveries: [String: String] = [:]
+    /// Tenant → this month's ledger.
+    public var ledger: [String: LedgerEntry] = [:]
+    /// Namespace → admission times within the last minute.
+    public var recent: [String: [Date]] = [:]
+    /// Namespace → Sessions not in a final phase (the cluster's view merged with ours).
+    public var live: [String: Set<String>] = [:]
+
+    public init() {}
+
+    static func month(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month], from: date)
+        return String(format: "%04d-%02d", parts.year!, parts.month!)
+    }
+
+    public func ledger(tenant: String, now: Date) -> LedgerEntry {
+        let month = Self.month(now)
+        if let entry = ledger[tenant], entry.month == month { return entry }
+        return LedgerEntry(month: month, reserved: 0, spent: 0)
+    }
+
+    /// Every rule the request breaks, in the order they are checked (the dry run lists them all).
+    public func violations(_ request: AdmissionRequest, now: Date) -> [WebhookFailure] {
+        var found: [WebhookFailure] = []
+        let policy = request.policy
+        if !policy.models.allowed.contains(request.model) || policy.models.blocked.contains(request.model) {
+            let why = policy.models.blocked.contains(request.model) ? "is blocked" : "is not allowed"
+            found.append(.policy("model \(request.model) \(why) in namespace \(request.namespace); allowed: \(policy.models.allowed.joined(separator: ", "))",
+                                 rule: "models", details: ["model": .string(request.model), "allowed": .strings(policy.models.allowed)]))
+        }
+        let badTools = request.tools.filter { !policy.tools.allowed.contains($0) || policy.tools.blocked.contains($0) }
+        if !badTools.isEmpty {
+            found.append(.policy("tools not allowed in namespace \(request.namespace): \(badTools.joined(separator: ", ")); allowed: \(policy.tools.allowed.joined(separator: ", "))",
+                                 rule: "tools", details: ["tools": .strings(badTools), "allowed": .strings(policy.tools.allowed)]))
+        }
+        let live = self.live[request.namespace]?.count ?? 0
+        if live >= policy.maxConcurrentSessions {
+            found.append(.policy("namespace \(request.namespace) already runs \(live) sessions, its limit (maxConcurrentSessions); wait for one to finish",
+                                 rule: "maxConcurrentSessions", details: ["live": .int(live), "limit": .int(policy.maxConcurrentSessions)]))
+        }
+        let window = (recent[request.namespace] ?? []).filter { now.timeIntervalSince($0) < 60 }
+        if window.count >= policy.sessionsPerMinute, let oldest = window.min() {
+            let wait = max(1, Int((60 - now.timeIntervalSince(oldest)).rounded(.up)))
+            found.append(WebhookFailure(429, .rateLimitExceeded,
+                                        "namespace \(request.namespace) may start \(policy.sessionsPerMinute) sessions a minute and has; retry in \(wait) s",
+                                        details: ["limit": .int(policy.sessionsPerMinute), "retryAfterSeconds": .int(wait)], retryAfter: wait))
+        }
+        let entry = ledger(tenant: request.tenant, now: now)
+        let used = entry.reserved + entry.spent
+        let left = max(0, request.budget.monthly.micros - used)
+        if used + request.estimatedCost.micros > request.budget.monthly.micros {
+            let currency = request.budget.currency
+            found.append(.policy("tenant \(request.tenant) has \(Amount(micros: left)) \(currency) left of its \(request.budget.monthly) \(currency) budget for \(entry.month); this session is estimated at \(request.estimatedCost) \(currency)",
+                                 rule: "budget",
+                                 details: ["remaining": .string(Amount(micros: left).description), "monthly": .string(request.budget.monthly.description),
+                                           "reserved": .string(Amount(micros: entry.reserved).description),
+                                           "spent": .string(Amount(micros: entry.spent).description),
+                                           "estimatedCost": .string(request.estimatedCost.description), "currency": .string(currency),
+                                           "month": .string(entry.month)]))
+        }
+        return found
+    }
+
+    /// Dedupe first (a redelivery gets its session back even if the tenant is now over budget), then the rules;
+    /// an admitted request reserves its cost, counts toward the rate and becomes live.
+    public mutating func decide(_ request: AdmissionRequest, now: Date) -> AdmissionDecision {
+        if let existing = deliveries[request.deliveryKey] { return .duplicate(session: existing) }
+        if let first = violations(request, now: now).first { return .refused(first) }
+        deliveries[request.deliveryKey] = request.sessionName
+        var entry = ledger(tenant: request.tenant, now: now)
+        entry.reserved += request.estimatedCost.micros
+        ledger[request.tenant] = entry
+        recent[request.namespace] = (recent[request.namespace] ?? []).filter { now.timeIntervalSince($0) < 60 } + [now]
+        live[request.namespace, default: []].insert(request.sessionName)
+        return .admitted(session: request.sessionName)
+    }
+}
