@@ -114,7 +114,8 @@ public final class Journal: @unchecked Sendable {
         return (state.deliveries[request.deliveryKey], state.violations(request, now: clock()))
     }
 
-    /// The Session exists: the entry is done (written with the next commit).
+    /// The Session exists: the entry is done. Written with the next commit, or alone a quarter second later
+    /// (a mark lost in a crash only means a replay that meets AlreadyExists).
     public func markCreated(_ session: String) { enqueue(.created(session)) }
 
     /// The API server refused the Session for good (e.g. invalid): the entry is failed and its reservation released.
@@ -173,7 +174,16 @@ public final class Journal: @unchecked Sendable {
     private func commitLoop() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping { condition.wait() }
+            // Work that wakes the committer is written at once; "created" marks ride along, or go alone
+            // a quarter second after the first of them arrived.
+            var markDeadline: Date?
+            while !stopping {
+                if queue.isEmpty { condition.wait(); continue }
+                if queue.contains(where: { if case .created = $0 { false } else { true } }) { break }
+                let deadline = markDeadline ?? Date().addingTimeInterval(0.25)
+                markDeadline = deadline
+                if !condition.wait(until: deadline) { break }
+            }
             if queue.isEmpty && stopping {
                 condition.unlock()
                 finished.signal()

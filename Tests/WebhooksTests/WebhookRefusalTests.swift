@@ -232,7 +232,7 @@ final class WebhookRefusalTests: XCTestCase {
         try fixture.github("issues", body: try WebhookFixture.sample("issues.labeled.json"))
         try fixture.github("push", body: try WebhookFixture.sample("push.json"))
         try fixture.github("issues", body: try WebhookFixture.sample("issues.labeled.json"), signature: "sha256=00")
-        fixture.eventually("created") { fixture.server.service.metrics.sessionsCreated == 1 }
+        fixture.eventually("created and marked done") { fixture.server.service.metrics.sessionsCreated == 1 && fixture.server.service.journal.depth == 0 }
         let metrics = try fixture.send("GET", "/metrics")
         XCTAssertEqual(metrics.status, 200)
         let text = metrics.text
