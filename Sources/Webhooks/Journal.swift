@@ -18,6 +18,9 @@ public struct JournalEntry: Sendable, Hashable {
 public final class Journal: @unchecked Sendable {
     public let path: String
     private let connection: SQLiteConnection
+    /// Serialises use of `connection`. The committer holds it (not `condition`) while it writes, so
+    /// requests keep queueing during the fsync and form the next group.
+    private let database = NSLock()
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var queue: [Work] = []
@@ -126,10 +129,10 @@ public final class Journal: @unchecked Sendable {
 
     /// Replaces the live Sessions of `namespace` with what the cluster reports, keeping pending entries.
     public func setLive(namespace: String, sessions: Set<String>) {
-        condition.lock()
-        defer { condition.unlock() }
-        let pending = (try? connection.query("SELECT session FROM deliveries WHERE state = 'pending' AND namespace = ?", [.text(namespace)])) ?? []
-        state.live[namespace] = sessions.union(pending.compactMap { $0[0].text })
+        let pending = database.withLock {
+            (try? connection.query("SELECT session FROM deliveries WHERE state = 'pending' AND namespace = ?", [.text(namespace)])) ?? []
+        }
+        condition.withLock { state.live[namespace] = sessions.union(pending.compactMap { $0[0].text }) }
     }
 
     private func enqueue(_ work: Work) {
@@ -143,8 +146,8 @@ public final class Journal: @unchecked Sendable {
 
     /// Entries whose Session is not known to exist, oldest first: replayed at start.
     public func unfinished() throws(JournalStorageError) -> [JournalEntry] {
-        condition.lock()
-        defer { condition.unlock() }
+        database.lock()
+        defer { database.unlock() }
         return try connection.query("SELECT key, session, namespace, tenant, object, approval FROM deliveries WHERE state = 'pending' ORDER BY received, rowid")
             .compactMap { row in
                 guard let key = row[0].text, let session = row[1].text, let namespace = row[2].text, let tenant = row[3].text,
@@ -164,7 +167,7 @@ public final class Journal: @unchecked Sendable {
 
     /// The stored state of one delivery's entry: pending, done or failed; nil if unknown.
     public func entryState(session: String) -> String? {
-        condition.withLock {
+        database.withLock {
             (try? connection.query("SELECT state FROM deliveries WHERE session = ?", [.text(session)]))?.first?[0].text
         }
     }
@@ -202,16 +205,31 @@ public final class Journal: @unchecked Sendable {
                     answers.append((box, decision))
                 }
             }
+            var effects = WriteEffects(ledger: state.ledger)
+            condition.unlock()
+
+            database.lock()
+            var failure: JournalStorageError?
             do {
-                try write(batch: batch, admitted: admitted, now: now)
-                pendingCount += admitted.count
-                committed += UInt64(admitted.count)
-                commits += 1
+                try write(batch: batch, admitted: admitted, now: now, effects: &effects)
             } catch {
                 try? connection.execute("ROLLBACK")
+                failure = error
+            }
+            database.unlock()
+
+            condition.lock()
+            if let failure {
                 state = snapshot
-                let failure = WebhookFailure(503, .unavailable, "the webhook journal could not be written (\(error.description)); retry shortly", retryAfter: 5)
-                answers = answers.map { ($0.0, .refused(failure)) }
+                let refusal = WebhookFailure(503, .unavailable, "the webhook journal could not be written (\(failure.description)); retry shortly", retryAfter: 5)
+                answers = answers.map { ($0.0, .refused(refusal)) }
+            } else {
+                // Only this thread changes the ledger, so the written view is the current one.
+                state.ledger = effects.ledger
+                for (namespace, session) in effects.noLongerLive { state.live[namespace]?.remove(session) }
+                pendingCount += admitted.count - effects.finished
+                committed += UInt64(admitted.count)
+                commits += 1
             }
             condition.unlock()
             for (box, decision) in answers {
@@ -221,8 +239,20 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    /// One transaction for the whole batch; called with `condition` held.
-    private func write(batch: [Work], admitted: [AdmissionRequest], now: Date) throws(JournalStorageError) {
+    /// What a write changed besides the rows: the ledger as written, entries no longer pending.
+    private struct WriteEffects {
+        var ledger: [String: LedgerEntry]
+        var finished = 0
+        var noLongerLive: [(String, String)] = []
+
+        func entry(_ tenant: String, month: String) -> LedgerEntry {
+            if let entry = ledger[tenant], entry.month == month { return entry }
+            return LedgerEntry(month: month, reserved: 0, spent: 0)
+        }
+    }
+
+    /// One transaction for the whole batch; called with `database` held (and not `condition`).
+    private func write(batch: [Work], admitted: [AdmissionRequest], now: Date, effects: inout WriteEffects) throws(JournalStorageError) {
         try connection.execute("BEGIN IMMEDIATE")
         let month = AdmissionState.month(now)
         var tenants = Set<String>()
@@ -238,29 +268,33 @@ public final class Journal: @unchecked Sendable {
             case .admit: break
             case .created(let session):
                 let rows = try connection.query("UPDATE deliveries SET state = 'done' WHERE session = ? AND state = 'pending' RETURNING namespace", [.text(session)])
-                pendingCount -= rows.count
+                effects.finished += rows.count
             case .failed(let session, let message):
                 let rows = try connection.query("UPDATE deliveries SET state = 'failed', error = ?, settled = 1 WHERE session = ? AND state = 'pending' AND settled = 0 RETURNING tenant, cost, month, namespace",
                                                 [.text(message), .text(session)])
                 for row in rows {
-                    pendingCount -= 1
+                    effects.finished += 1
+                    if let namespace = row[3].text { effects.noLongerLive.append((namespace, session)) }
                     guard let tenant = row[0].text, let cost = row[1].integer, row[2].text == month else { continue }
-                    state.ledger[tenant]?.reserved -= cost
-                    if let namespace = row[3].text { state.live[namespace]?.remove(session) }
+                    var entry = effects.entry(tenant, month: month)
+                    entry.reserved -= cost
+                    effects.ledger[tenant] = entry
                     tenants.insert(tenant)
                 }
             case .settle(let session, let actual):
                 let rows = try connection.query("UPDATE deliveries SET settled = 1 WHERE session = ? AND settled = 0 RETURNING tenant, cost, month", [.text(session)])
                 for row in rows where row[2].text == month {
                     guard let tenant = row[0].text, let cost = row[1].integer else { continue }
-                    state.ledger[tenant]?.reserved -= cost
-                    state.ledger[tenant]?.spent += actual.micros
+                    var entry = effects.entry(tenant, month: month)
+                    entry.reserved -= cost
+                    entry.spent += actual.micros
+                    effects.ledger[tenant] = entry
                     tenants.insert(tenant)
                 }
             }
         }
         for tenant in tenants.sorted() {
-            let entry = state.ledger(tenant: tenant, now: now)
+            let entry = effects.entry(tenant, month: month)
             try connection.query("INSERT INTO ledger(tenant, month, reserved, spent) VALUES(?, ?, ?, ?) ON CONFLICT(tenant, month) DO UPDATE SET reserved = excluded.reserved, spent = excluded.spent",
                                  [.text(tenant), .text(entry.month), .integer(entry.reserved), .integer(entry.spent)])
         }
