@@ -16,6 +16,20 @@ public struct AdmissionRequest: Sendable, Hashable {
     public var budget: Budget
     /// The Session object to create, as JSON.
     public var object: JSONObject
+
+    public init(deliveryKey: String, sessionName: String, tenant: String, namespace: String, model: String, tools: [String],
+                estimatedCost: Amount, policy: NamespacePolicy, budget: Budget, object: JSONObject) {
+        self.deliveryKey = deliveryKey
+        self.sessionName = sessionName
+        self.tenant = tenant
+        self.namespace = namespace
+        self.model = model
+        self.tools = tools
+        self.estimatedCost = estimatedCost
+        self.policy = policy
+        self.budget = budget
+        self.object = object
+    }
 }
 
 public enum AdmissionDecision: Sendable, Hashable {
@@ -41,7 +55,7 @@ public struct AdmissionState: Sendable {
     /// Tenant → this month's ledger.
     public var ledger: [String: LedgerEntry] = [:]
     /// Namespace → admission times within the last minute.
-    public var recent: [String: [Date]] = [:]
+    public var recent: [String: RateWindow] = [:]
     /// Namespace → Sessions not in a final phase (the cluster's view merged with ours).
     public var live: [String: Set<String>] = [:]
 
@@ -79,8 +93,9 @@ public struct AdmissionState: Sendable {
             found.append(.policy("namespace \(request.namespace) already runs \(live) sessions, its limit (maxConcurrentSessions); wait for one to finish",
                                  rule: "maxConcurrentSessions", details: ["live": .int(live), "limit": .int(policy.maxConcurrentSessions)]))
         }
-        let window = (recent[request.namespace] ?? []).filter { now.timeIntervalSince($0) < 60 }
-        if window.count >= policy.sessionsPerMinute, let oldest = window.min() {
+        var window = recent[request.namespace] ?? RateWindow()
+        window.drop(before: now.addingTimeInterval(-60))
+        if window.count >= policy.sessionsPerMinute, let oldest = window.oldest {
             let wait = max(1, Int((60 - now.timeIntervalSince(oldest)).rounded(.up)))
             found.append(WebhookFailure(429, .rateLimitExceeded,
                                         "namespace \(request.namespace) may start \(policy.sessionsPerMinute) sessions a minute and has; retry in \(wait) s",
@@ -111,8 +126,34 @@ public struct AdmissionState: Sendable {
         var entry = ledger(tenant: request.tenant, now: now)
         entry.reserved += request.estimatedCost.micros
         ledger[request.tenant] = entry
-        recent[request.namespace] = (recent[request.namespace] ?? []).filter { now.timeIntervalSince($0) < 60 } + [now]
+        var window = recent[request.namespace] ?? RateWindow()
+        window.drop(before: now.addingTimeInterval(-60))
+        window.append(now)
+        recent[request.namespace] = window
         live[request.namespace, default: []].insert(request.sessionName)
         return .admitted(session: request.sessionName)
+    }
+}
+
+/// Admission times in order, oldest first; dropping old ones is amortised O(1), so a namespace admitting
+/// hundreds of sessions a second does not rescan its whole minute on every request.
+public struct RateWindow: Sendable, Hashable {
+    private var times: [Date] = []
+    private var head = 0
+
+    public init() {}
+
+    public var count: Int { times.count - head }
+    public var oldest: Date? { head < times.count ? times[head] : nil }
+
+    public mutating func append(_ time: Date) { times.append(time) }
+
+    /// Forgets times before `limit` (strictly older than the window).
+    public mutating func drop(before limit: Date) {
+        while head < times.count, times[head] <= limit { head += 1 }
+        if head > 1024, head * 2 > times.count {
+            times.removeFirst(head)
+            head = 0
+        }
     }
 }

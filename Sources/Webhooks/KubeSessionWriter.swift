@@ -105,7 +105,7 @@ public struct KubeSessionWriter: SessionWriter {
     }
 
     public func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {
-        let now = ISO8601DateFormatter().string(from: Date())
+        let now = Timestamp.rfc3339(Date())
         let patch: JSON = ["status": ["phase": "Pending", "conditions": [[
             "type": "Approved", "status": "False", "reason": "PendingApproval",
             "message": "the namespace's policy requires approval before the session runs", "lastTransitionTime": .string(now),

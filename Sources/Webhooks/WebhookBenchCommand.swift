@@ -10,7 +10,8 @@ import Synchronization
 /// at a set rate, and reports ack latency, throughput, and sessions lost or duplicated. Figures only.
 public enum WebhookBenchCommand {
     public static let usage = """
-    Usage: tenantry bench webhooks [--rate N] [--duration S] [--connections C] [--redeliver F] [--tenants T] [--kubeconfig PATH]
+    Usage: tenantry bench webhooks [--rate N] [--duration S] [--connections C] [--redeliver F] [--tenants T]
+                                   [--kubeconfig PATH | --in-memory]
 
     Sends signed GitHub `issues.labeled` deliveries to an in-process `tenantry serve` over loopback at N per
     second for S seconds from C keep-alive connections, a fraction F of them redeliveries of an earlier
@@ -25,11 +26,13 @@ public enum WebhookBenchCommand {
       --redeliver F     fraction of deliveries sent again with the same delivery id (default 0.05)
       --tenants T       tenants (namespaces) the deliveries are routed to (default 4)
       --kubeconfig PATH create the Sessions in this cluster instead
+      --in-memory       create the Sessions in memory (measures the intake alone: HTTP, checks, journal fsync)
     """
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
         var rateFlag = 1000.0, duration = 10.0, connectionsFlag = 32, redeliverFlag = 0.05, tenantsFlag = 4
         var kubeconfig: String?
+        var inMemory = false
         var rest = arguments[...]
         func number(_ flag: String) throws(UsageError) -> Double {
             guard let text = rest.popFirst(), let value = Double(text), value >= 0 else { throw UsageError("\(flag) needs a non-negative number") }
@@ -45,6 +48,7 @@ public enum WebhookBenchCommand {
             case "--kubeconfig":
                 guard let path = rest.popFirst() else { throw UsageError("--kubeconfig needs a path") }
                 kubeconfig = path
+            case "--in-memory": inMemory = true
             default: throw UsageError("unknown flag \(word) for tenantry bench webhooks")
             }
         }
@@ -59,7 +63,7 @@ public enum WebhookBenchCommand {
         let table = try TenantTable.load(repo: work.appendingPathComponent("repo").path, revision: "bench")
 
         var cluster: LocalClusterServer?
-        if kubeconfig == nil {
+        if kubeconfig == nil && !inMemory {
             var options = LocalClusterServer.Options()
             options.tls = false
             let started = try LocalClusterServer.start(directory: work.appendingPathComponent("cluster").path, options: options)
@@ -67,9 +71,19 @@ public enum WebhookBenchCommand {
             kubeconfig = started.kubeconfigPath
         }
         defer { cluster?.stop() }
-        let writer = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: kubeconfig!))
         let namespaces = (0..<tenants).map { "bench-\($0)" }
-        try prepare(writer, namespaces: namespaces)
+        let writer: any SessionWriter
+        let list: (String) throws -> [String]
+        if inMemory {
+            let memory = MemorySessionWriter()
+            writer = memory
+            list = { memory.names(namespace: $0) }
+        } else {
+            let kube = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: kubeconfig!))
+            try prepare(kube, namespaces: namespaces)
+            writer = kube
+            list = { try kube.allSessions(namespace: $0).compactMap { $0["metadata"]?["name"]?.stringValue } }
+        }
 
         let secret = "bench-webhook-secret"
         var options = WebhookServer.Options(journalPath: work.appendingPathComponent("journal.db").path,
@@ -130,9 +144,7 @@ public enum WebhookBenchCommand {
         let drainSeconds = Date().timeIntervalSince(drainStart)
         var stored: [String: Int] = [:]
         for namespace in namespaces {
-            for object in try writer.allSessions(namespace: namespace) {
-                stored[object["metadata"]?["name"]?.stringValue ?? "", default: 0] += 1
-            }
+            for name in try list(namespace) { stored[name, default: 0] += 1 }
         }
         var byOriginal: [Int: Set<String>] = [:]
         for sample in samples where sample.status == 202 { byOriginal[sample.original, default: []].insert(sample.session ?? "") }
@@ -155,7 +167,7 @@ public enum WebhookBenchCommand {
         answers:     \(statuses.keys.sorted().map { "\($0 == 0 ? "no answer" : String($0)): \(statuses[$0]!)" }.joined(separator: ", "))
         ack latency: p50 \(percentile(0.50)), p99 \(percentile(0.99)), max \(latencies.last.map { String(format: "%.2f ms", Double($0) / 1e6) } ?? "-")
         journal:     \(commits.entries) entries in \(commits.commits) commits (\(String(format: "%.1f", Double(commits.entries) / Double(max(1, commits.commits)))) per fsync)
-        sessions:    \(accepted.count) accepted, \(stored.count) in the cluster after \(String(format: "%.2f", drainSeconds)) s of drain
+        sessions:    \(accepted.count) accepted, \(stored.count) \(inMemory ? "in memory" : "in the cluster") after \(String(format: "%.2f", drainSeconds)) s of drain
         lost:        \(lost)
         duplicated:  \(split + extra) (redeliveries answered with another session: \(split); objects beyond the accepted ones: \(extra))
 
@@ -255,5 +267,30 @@ public enum WebhookBenchCommand {
 
             """.write(to: repo.appendingPathComponent("tenants/bench-\(index).yaml"), atomically: true, encoding: .utf8)
         }
+    }
+}
+
+/// Sessions kept in memory for `--in-memory`: every create call is counted, so a second create of one
+/// name (a duplicate the journal should have prevented) shows up as an extra object.
+final class MemorySessionWriter: SessionWriter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var objects: [String: Int] = [:]
+
+    func create(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome {
+        let key = "\(object["metadata"]?["namespace"]?.stringValue ?? "")/\(object["metadata"]?["name"]?.stringValue ?? "")"
+        lock.lock()
+        defer { lock.unlock() }
+        objects[key, default: 0] += 1
+        return objects[key] == 1 ? .created : .alreadyExists
+    }
+
+    func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {}
+
+    func liveSessions(namespace: String) throws(SessionWriteError) -> [String] { names(namespace: namespace) }
+
+    func names(namespace: String) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return objects.keys.filter { $0.hasPrefix(namespace + "/") }.map { String($0.dropFirst(namespace.count + 1)) }
     }
 }

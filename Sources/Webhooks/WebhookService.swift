@@ -281,7 +281,7 @@ public final class WebhookService: Sendable {
     private func acceptedBody(session: String, namespace: String, status: String, now: Date) -> JSONObject {
         let start = status == "accepted" ? now : now.addingTimeInterval(30)
         return ["sessionId": .string(session), "namespace": .string(namespace), "status": .string(status),
-                "estimatedStartTime": .string(ISO8601DateFormatter().string(from: start))]
+                "estimatedStartTime": .string(Timestamp.rfc3339(start))]
     }
 
     private func accepted(session: String, namespace: String, status: String, now: Date) -> Response {
