@@ -61,11 +61,13 @@ public struct AdmissionState: Sendable {
 
     public init() {}
 
+    /// `2026-11`: the UTC month a ledger entry belongs to.
     static func month(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month], from: date)
-        return String(format: "%04d-%02d", parts.year!, parts.month!)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let year = Int(parts.tm_year) + 1900, month = Int(parts.tm_mon) + 1
+        return "\(year)-" + (month < 10 ? "0\(month)" : "\(month)")
     }
 
     public func ledger(tenant: String, now: Date) -> LedgerEntry {
@@ -133,6 +135,19 @@ public struct AdmissionState: Sendable {
         live[request.namespace, default: []].insert(request.sessionName)
         return .admitted(session: request.sessionName)
     }
+
+    /// Takes back the most recent admissions (latest first) when their batch could not be written.
+    /// Cheaper than keeping a copy of the whole state, whose dedupe table grows with every delivery.
+    public mutating func undo(_ admitted: [AdmissionRequest], now: Date) {
+        for request in admitted.reversed() {
+            deliveries[request.deliveryKey] = nil
+            live[request.namespace]?.remove(request.sessionName)
+            recent[request.namespace]?.removeLast()
+            var entry = ledger(tenant: request.tenant, now: now)
+            entry.reserved -= request.estimatedCost.micros
+            ledger[request.tenant] = entry
+        }
+    }
 }
 
 /// Admission times in order, oldest first; dropping old ones is amortised O(1), so a namespace admitting
@@ -147,6 +162,8 @@ public struct RateWindow: Sendable, Hashable {
     public var oldest: Date? { head < times.count ? times[head] : nil }
 
     public mutating func append(_ time: Date) { times.append(time) }
+
+    public mutating func removeLast() { if count > 0 { times.removeLast() } }
 
     /// Forgets times before `limit` (strictly older than the window).
     public mutating func drop(before limit: Date) {

@@ -194,7 +194,6 @@ public final class Journal: @unchecked Sendable {
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
-            let snapshot = state
             let now = clock()
             var answers: [(Box, AdmissionDecision)] = []
             var admitted: [AdmissionRequest] = []
@@ -220,7 +219,7 @@ public final class Journal: @unchecked Sendable {
 
             condition.lock()
             if let failure {
-                state = snapshot
+                state.undo(admitted, now: now)
                 let refusal = WebhookFailure(503, .unavailable, "the webhook journal could not be written (\(failure.description)); retry shortly", retryAfter: 5)
                 answers = answers.map { ($0.0, .refused(refusal)) }
             } else {

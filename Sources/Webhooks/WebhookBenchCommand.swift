@@ -91,7 +91,8 @@ public enum WebhookBenchCommand {
         options.port = 0
         options.refreshInterval = 0
         // Only what went wrong: a line per request would drown the figures.
-        options.log = { line in if line.contains("failed") || line.contains("retried") { stderr(line + "\n") } }
+        options.logRequests = false
+        options.log = { line in if !line.hasSuffix("created") { stderr(line + "\n") } }
         let server = try WebhookServer(options: options, table: table)
         defer { server.stop() }
 

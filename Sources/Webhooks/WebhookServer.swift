@@ -21,6 +21,8 @@ public final class WebhookServer: Sendable {
         /// Idle connections are closed after this long (libmicrohttpd's connection timeout).
         public var idleTimeoutSeconds: UInt32 = 30
         public var log: @Sendable (String) -> Void = { _ in }
+        /// Also log a line per request (not only Session creation and failures).
+        public var logRequests = true
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
             self.journalPath = journalPath
@@ -44,7 +46,7 @@ public final class WebhookServer: Sendable {
         creator.maxBackoff = options.maxBackoff
         var configuration = WebhookService.Configuration(secrets: options.secrets)
         if let limits = options.bodyLimits { configuration.bodyLimits = limits }
-        configuration.log = options.log
+        configuration.log = options.logRequests ? options.log : nil
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }
         replayed = try service.replayJournal()

@@ -14,8 +14,8 @@ public final class WebhookService: Sendable {
         /// Largest body per source; larger ones get 413. GitHub caps its deliveries at 25 MB.
         public var bodyLimits: [WebhookSource: Int] = [.github: 25 << 20, .jira: 10 << 20, .slack: 1 << 20, .generic: 1 << 20]
         public var clock: @Sendable () -> Date = Date.init
-        /// One line per request (no secrets, keys or payloads).
-        public var log: @Sendable (String) -> Void = { _ in }
+        /// One line per request (no secrets, keys or payloads); nil builds no line at all.
+        public var log: (@Sendable (String) -> Void)? = nil
 
         public init(secrets: WebhookSecrets) { self.secrets = secrets }
 
@@ -115,7 +115,7 @@ public final class WebhookService: Sendable {
         do {
             return try deliver(request, source: source, validateOnly: rest.count == 2, traceID: traceID)
         } catch {
-            configuration.log("webhook source=\(source.rawValue) trace=\(traceID) refused: \(error.description)")
+            configuration.log?("webhook source=\(source.rawValue) trace=\(traceID) refused: \(error.description)")
             return failure(error, traceID)
         }
     }
@@ -221,11 +221,11 @@ public final class WebhookService: Sendable {
                                      object: object, approvalRequired: policy.approval.required)
             creator.enqueue(entry)
             let status = acceptedStatus()
-            configuration.log("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) \(status) Session/\(target.namespace)/\(session) (\(match.rule))")
+            configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) \(status) Session/\(target.namespace)/\(session) (\(match.rule))")
             return (accepted(session: session, namespace: target.namespace, status: status, now: Date()), status)
         case .duplicate(let session):
             let status = acceptedStatus()
-            configuration.log("webhook source=\(source.rawValue) delivery=\(event.deliveryID) trace=\(traceID) duplicate of Session/\(target.namespace)/\(session)")
+            configuration.log?("webhook source=\(source.rawValue) delivery=\(event.deliveryID) trace=\(traceID) duplicate of Session/\(target.namespace)/\(session)")
             var body = acceptedBody(session: session, namespace: target.namespace, status: status, now: Date())
             body["duplicate"] = true
             return (json(202, .object(body)), "duplicate")
@@ -289,7 +289,7 @@ public final class WebhookService: Sendable {
     }
 
     private func ignored(_ reason: String, source: WebhookSource, event: InboundEvent, traceID: String) -> (Response, String) {
-        configuration.log("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) ignored: \(reason)")
+        configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) ignored: \(reason)")
         return (json(202, ["status": "ignored", "reason": .string(reason)]), "ignored")
     }
 
