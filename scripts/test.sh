@@ -7,6 +7,16 @@ source scripts/setup.sh
 tenantry_check_swift
 tenantry_install_system_packages
 tenantry_install_test_tools
-echo "==> Building and running the tests (swift test)"
+echo "==> Building and running the tests (swift test, XCTest)"
 swift build --build-tests
-swift test 2>&1 | tee .build/test-output.txt
+log=.build/test-output.txt
+status=0
+swift test --disable-swift-testing 2>&1 | tee "$log" || status=$?
+# One plain closing line with the totals of XCTest's last summary.
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -n 1 || true)
+executed=$(echo "$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/')
+failed=$(echo "$summary" | sed -E 's/.*with ([0-9]+) failures?.*/\1/')
+if [ -n "$summary" ]; then
+    echo "tests: $((executed - failed)) passed, $failed failed"
+fi
+exit "$status"

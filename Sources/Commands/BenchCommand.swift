@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Reconciler
 import Render
 import Webhooks
 
@@ -7,6 +8,7 @@ import Webhooks
 enum BenchCommand {
     static let usage = """
     Usage: tenantry bench render [--tenants N] [--keep]
+           tenantry bench apply [--tenants N] [--no-kubectl] [--keep]   (see tenantry bench apply --help)
            tenantry bench webhooks [--rate N] [--duration S] [--connections C] (see tenantry bench webhooks --help)
 
     Generates N synthetic tenants (default 10000: one to three namespaces, members, routing and triggers each)
@@ -19,6 +21,9 @@ enum BenchCommand {
     """
 
     static func run(_ words: [String], _ console: Console) throws -> Int32 {
+        if words.first == "apply" {
+            return try ApplyBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err, generate: { try SyntheticRepo.write(tenants: $0, to: $1) })
+        }
         if words.first == "webhooks" {
             return try WebhookBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)
         }

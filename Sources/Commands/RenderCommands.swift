@@ -41,14 +41,7 @@ enum RenderCommands {
         let args = try Arguments(words, valued: ["--format"])
         let repo = try args.positionals(max: 1, usage: "tenantry validate [REPO]").first ?? "."
         let format = try args.choice("--format", default: DiagnosticFormat.text, DiagnosticFormat.allCases)
-        let validated: ValidatedRepo
-        do {
-            validated = try RepoValidator.validate(try RepoLoader.load(repo))
-        } catch {
-            guard format == .json else { throw error }
-            console.out(report(valid: false, tenants: [], diagnostics: error.diagnostics).prettyText + "\n")
-            return Tenantry.ExitCode.failure
-        }
+        guard let validated = try load(repo, format: format, report: console.out) else { return Tenantry.ExitCode.failure }
         let diagnostics = validated.tenants.flatMap(\.diagnostics)
         let invalid = validated.tenants.filter { !$0.isValid }
         switch format {
@@ -66,14 +59,7 @@ enum RenderCommands {
         let repo = try args.positionals(max: 1, usage: "tenantry render [REPO]").first ?? "."
         let output = try args.choice("--output", default: ManifestWriter.Format.yaml, ManifestWriter.Format.allCases)
         let format = try args.choice("--format", default: DiagnosticFormat.text, DiagnosticFormat.allCases)
-        let validated: ValidatedRepo
-        do {
-            validated = try RepoValidator.validate(try RepoLoader.load(repo))
-        } catch {
-            guard format == .json else { throw error }
-            console.err(report(valid: false, tenants: [], diagnostics: error.diagnostics).prettyText + "\n")
-            return Tenantry.ExitCode.failure
-        }
+        guard let validated = try load(repo, format: format, report: console.err) else { return Tenantry.ExitCode.failure }
 
         var tenants = validated.tenants
         var includePlatform = true
@@ -122,6 +108,18 @@ enum RenderCommands {
 
     /// Tenants rendered and written at a time.
     static let sliceSize = 512
+
+    /// Loads and validates the repo. A broken platform file is thrown (printed as text by `Failure`), or, with
+    /// `--format json`, reported as JSON through `report` and answered with nil.
+    private static func load(_ repo: String, format: DiagnosticFormat, report output: (String) -> Void) throws -> ValidatedRepo? {
+        do {
+            return try RepoValidator.validate(try RepoLoader.load(repo))
+        } catch {
+            guard format == .json else { throw error }
+            output(report(valid: false, tenants: [], diagnostics: error.diagnostics).prettyText + "\n")
+            return nil
+        }
+    }
 
     static func summary(_ tenants: [TenantResult]) -> String {
         let invalid = tenants.filter { !$0.isValid }

@@ -433,3 +433,88 @@ private struct DirectoryNode {
         }
     }
 }
+
+// MARK: - Reading revisions into directories (tenantry plan)
+
+extension GitRepository {
+    /// The commit a revision names (`main`, `origin/main`, `HEAD~1`, a full or short hash), peeling tags;
+    /// nil when the repository has no such revision.
+    func resolveCommit(_ revision: String) throws(GitError) -> ObjectID? {
+        var object: OpaquePointer?
+        let rc = git_revparse_single(&object, handle, revision)
+        if rc == GIT_ENOTFOUND.rawValue || rc == GIT_EAMBIGUOUS.rawValue || rc == GIT_EINVALIDSPEC.rawValue { return nil }
+        try check(rc)
+        defer { git_object_free(object) }
+        var commit: OpaquePointer?
+        let peeled = git_object_peel(&commit, object, GIT_OBJECT_COMMIT)
+        if peeled == GIT_ENOTFOUND.rawValue || peeled == GIT_EINVALIDSPEC.rawValue || peeled == GIT_EPEEL.rawValue { return nil }
+        try check(peeled)
+        defer { git_object_free(commit) }
+        return ObjectID(git_object_id(commit).pointee)
+    }
+
+    /// The best common ancestor of two commits, as `git merge-base` gives it; nil when they share no history.
+    func mergeBase(_ a: ObjectID, _ b: ObjectID) throws(GitError) -> ObjectID? {
+        var out = git_oid()
+        var one = a.oid
+        var two = b.oid
+        let rc = git_merge_base(&out, handle, &one, &two)
+        if rc == GIT_ENOTFOUND.rawValue { return nil }
+        try check(rc)
+        return ObjectID(out)
+    }
+
+    /// Writes the files of `commit`'s tree under `subdirectory` ("" for the root) into `directory`:
+    /// regular and executable files as files, folders as folders. Symbolic links and submodules are
+    /// skipped, so nothing written can point outside `directory`. Returns false when there is no such folder.
+    func export(_ commit: ObjectID, subdirectory: String, to directory: String) throws(GitError) -> Bool {
+        let root = try tree(ofCommit: commit)
+        defer { git_tree_free(root) }
+        var start: OpaquePointer? = root
+        var owned: OpaquePointer?
+        defer { git_tree_free(owned) }
+        if !subdirectory.isEmpty {
+            var entry: OpaquePointer?
+            let rc = git_tree_entry_bypath(&entry, root, subdirectory)
+            if rc == GIT_ENOTFOUND.rawValue { return false }
+            try check(rc)
+            defer { git_tree_entry_free(entry) }
+            guard git_tree_entry_type(entry) == GIT_OBJECT_TREE else { return false }
+            try check(git_tree_lookup(&owned, handle, git_tree_entry_id(entry)))
+            start = owned
+        }
+        try writeFiles(of: start!, to: directory)
+        return true
+    }
+
+    private func writeFiles(of tree: OpaquePointer, to directory: String) throws(GitError) {
+        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            throw GitError(code: -1, errorClass: 0, message: "cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+        for index in 0..<git_tree_entrycount(tree) {
+            guard let entry = git_tree_entry_byindex(tree, index) else { continue }
+            let name = String(cString: git_tree_entry_name(entry))
+            // Git never stores these, but a crafted tree could; they must not escape the directory.
+            guard name != ".", name != "..", !name.contains("/") else { continue }
+            let path = directory + "/" + name
+            switch git_tree_entry_filemode(entry) {
+            case GIT_FILEMODE_TREE:
+                var subtree: OpaquePointer?
+                try check(git_tree_lookup(&subtree, handle, git_tree_entry_id(entry)))
+                defer { git_tree_free(subtree) }
+                try writeFiles(of: subtree!, to: path)
+            case GIT_FILEMODE_BLOB, GIT_FILEMODE_BLOB_EXECUTABLE:
+                var blob: OpaquePointer?
+                try check(git_blob_lookup(&blob, handle, git_tree_entry_id(entry)))
+                defer { git_blob_free(blob) }
+                let size = Int(git_blob_rawsize(blob))
+                let bytes = size > 0 ? Data(bytes: git_blob_rawcontent(blob), count: size) : Data()
+                guard FileManager.default.createFile(atPath: path, contents: bytes) else {
+                    throw GitError(code: -1, errorClass: 0, message: "cannot write \(path)")
+                }
+            default:
+                continue  // symbolic links and submodules
+            }
+        }
+    }
+}

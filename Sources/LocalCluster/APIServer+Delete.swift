@@ -57,6 +57,10 @@ extension APIServer {
     }
 
     private func deleteNamespace(_ namespace: JSON, now: String, _ transaction: StoreTransaction) throws -> JSON {
+        if ["default", "kube-system", "kube-public"].contains(namespace.name) {
+            throw APIError(code: 403, reason: "Forbidden", message: "namespaces \"\(namespace.name)\" is forbidden: this namespace may not be deleted",
+                           details: APIError.details(.namespaces, name: namespace.name))
+        }
         var current = namespace
         if !namespace.isDeleting {
             var marked = namespace

@@ -79,13 +79,13 @@ struct SchemaValidator {
         let preserve = schema["x-kubernetes-preserve-unknown-fields"] == .bool(true)
         var result = JSONObject()
         for (key, child) in object.pairs {
-            if let propertySchema = properties?[key] {
+            if path.isEmpty, ["apiVersion", "kind", "metadata"].contains(key) {
+                result[key] = child
+            } else if let propertySchema = properties?[key] {
                 result[key] = check(child, propertySchema, path: join(path, key))
             } else if let additional, additional.objectValue != nil {
                 result[key] = check(child, additional, path: join(path, key))
             } else if preserve || additional == .bool(true) || (properties == nil && additional == nil && schema["type"] == nil) {
-                result[key] = child
-            } else if path.isEmpty, ["apiVersion", "kind", "metadata"].contains(key) {
                 result[key] = child
             } else {
                 unknownFields.append(join(path, key))

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Model
+import Support
 
 /// The parts of a write request every verb reads: body, dry run, field manager, validation mode.
 struct WriteRequest {
@@ -19,11 +20,7 @@ struct WriteRequest {
             if requireBody { throw APIError.badRequest("the request body is empty: send the object as JSON") }
             body = nil
         } else {
-            do {
-                body = try JSON(parsing: request.body)
-            } catch {
-                throw Self.undecodable(request, error)
-            }
+            body = try Self.decode(request)
         }
         var dryRunValues = request.query["dryRun"].map { [$0] } ?? []
         dryRunValues += body?["dryRun"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -58,14 +55,24 @@ struct WriteRequest {
         return "\(pad(parts.year, 4))-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))Z"
     }
 
-    /// A body that is not JSON. apply-patch+yaml bodies from kubectl are JSON (which is YAML); other
-    /// YAML is refused with a message that says how to send it.
-    private static func undecodable(_ request: Request, _ error: JSONParseError) -> APIError {
-        let contentType = request.headers["content-type"] ?? ""
-        if contentType.contains("yaml") {
-            return APIError(code: 415, reason: "UnsupportedMediaType",
-                            message: "the local cluster reads apply-patch+yaml bodies written as JSON (which is valid YAML) and could not read this one: \(error); send the object as JSON, as kubectl does")
+    /// JSON, or for apply-patch+yaml any YAML document (kubectl sends JSON, which is YAML too).
+    private static func decode(_ request: Request) throws(APIError) -> JSON {
+        let jsonError: JSONParseError
+        do {
+            return try JSON(parsing: request.body)
+        } catch {
+            jsonError = error
         }
-        return APIError.badRequest("the request body is not valid JSON: \(error)")
+        guard (request.headers["content-type"] ?? "").contains("yaml") else {
+            throw APIError.badRequest("the request body is not valid JSON: \(jsonError)")
+        }
+        let document: YAMLNode?
+        do {
+            document = try YAML.parseDocument([UInt8](request.body))
+        } catch {
+            throw APIError.badRequest("the request body is not valid YAML: \(error)")
+        }
+        guard let document else { throw APIError.badRequest("the request body is an empty YAML document: send the object to apply") }
+        return document.json
     }
 }

@@ -25,6 +25,15 @@ public enum JSON: Sendable, Hashable {
         return nil
     }
 
+    /// Changes an object value in place, without copying it; a value that is not an object becomes an empty one first.
+    public mutating func updateObject(_ body: (inout JSONObject) -> Void) {
+        var object = JSONObject()
+        if case .object(let existing) = self { object = existing }
+        self = .null
+        body(&object)
+        self = .object(object)
+    }
+
     public var arrayValue: [JSON]? {
         if case .array(let value) = self { return value }
         return nil
@@ -68,6 +77,19 @@ public struct JSONObject: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     }
 
     public var pairs: Zip2Sequence<[String], [JSON]> { zip(keys, values) }
+
+    /// Changes the value under `key` in place (adding `null` first when missing), without copying it.
+    public mutating func update(_ key: String, _ body: (inout JSON) -> Void) {
+        if keys.firstIndex(of: key) == nil {
+            keys.append(key)
+            values.append(.null)
+        }
+        let index = keys.firstIndex(of: key)!
+        var value = JSON.null
+        swap(&value, &values[index])
+        body(&value)
+        swap(&value, &values[index])
+    }
 
     /// The same object with keys in byte order; used where the order is not ours to choose.
     public func sortedByKey() -> JSONObject {

@@ -7,18 +7,10 @@ public struct NamespacePolicy: Sendable, Hashable {
     public static let objectName = "policy"
 
     public var namespace: String
-    public var models: ModelPolicy
-    public var budget: Budget
-    public var tools: AllowList
-    public var approval: Approval
-    public var retention: Retention
-    public var maxConcurrentSessions: Int
-    public var sessionTimeout: TimeSpan
-    public var sessionsPerMinute: Int
-    public var runner: RunnerChoice
+    /// The tenant's policy; the same in each of its namespaces.
+    public var policy: TenantPolicy
     /// The runner image with the chosen version as its tag.
     public var runnerImage: String
-    public var notifications: [NotificationWebhook]
     public var apiKeyHashes: [WebhookSource: String]
     /// Routes of the tenant that land in this namespace, per source.
     public var routes: Routing
@@ -26,19 +18,9 @@ public struct NamespacePolicy: Sendable, Hashable {
 
     /// The policy of `namespace`, one of `tenant`'s namespaces.
     public init(tenant: Tenant, namespace: TenantNamespace, platform: Platform) {
-        let policy = tenant.policy
         self.namespace = namespace.name
-        models = policy.models
-        budget = policy.budget
-        tools = policy.tools
-        approval = policy.approval
-        retention = policy.retention
-        maxConcurrentSessions = policy.maxConcurrentSessions
-        sessionTimeout = policy.sessionTimeout
-        sessionsPerMinute = policy.sessionsPerMinute
-        runner = policy.runner
-        runnerImage = platform.runner(type: policy.runner.type).map { "\($0.image):\(policy.runner.version)" } ?? ""
-        notifications = policy.notifications
+        policy = tenant.policy
+        runnerImage = platform.runner(type: policy.runner.type).map { "\($0.image):\(tenant.policy.runner.version)" } ?? ""
         apiKeyHashes = namespace.apiKeyHashes
         let here: (Route) -> Bool = { $0.namespace == namespace.name }
         routes = Routing(github: tenant.routing.github.filter(here), jira: tenant.routing.jira.filter(here),
@@ -52,25 +34,25 @@ public struct NamespacePolicy: Sendable, Hashable {
         for source in apiKeyHashes.keys.sorted() { keys[source.rawValue] = .string(apiKeyHashes[source]!) }
         return [
             "models": [
-                "allowed": .strings(models.allowed),
-                "blocked": .strings(models.blocked),
-                "default": .string(models.defaultModel),
-                "budget": ["monthly": .string(budget.monthly.description), "currency": .string(budget.currency)],
+                "allowed": .strings(policy.models.allowed),
+                "blocked": .strings(policy.models.blocked),
+                "default": .string(policy.models.defaultModel),
+                "budget": ["monthly": .string(policy.budget.monthly.description), "currency": .string(policy.budget.currency)],
             ],
-            "tools": ["allowed": .strings(tools.allowed), "blocked": .strings(tools.blocked)],
-            "approval": ["required": .bool(approval.required), "approvers": .strings(approval.approvers)],
+            "tools": ["allowed": .strings(policy.tools.allowed), "blocked": .strings(policy.tools.blocked)],
+            "approval": ["required": .bool(policy.approval.required), "approvers": .strings(policy.approval.approvers)],
             "retention": [
-                "sessions": .string(retention.sessions.text),
-                "artifacts": .string(retention.artifacts.text),
-                "auditLogs": .string(retention.auditLogs.text),
+                "sessions": .string(policy.retention.sessions.text),
+                "artifacts": .string(policy.retention.artifacts.text),
+                "auditLogs": .string(policy.retention.auditLogs.text),
             ],
             "limits": [
-                "maxConcurrentSessions": .int(maxConcurrentSessions),
-                "sessionTimeout": .string(sessionTimeout.text),
-                "sessionsPerMinute": .int(sessionsPerMinute),
+                "maxConcurrentSessions": .int(policy.maxConcurrentSessions),
+                "sessionTimeout": .string(policy.sessionTimeout.text),
+                "sessionsPerMinute": .int(policy.sessionsPerMinute),
             ],
-            "runner": ["type": .string(runner.type), "version": .string(runner.version), "image": .string(runnerImage)],
-            "notifications": ["webhooks": .array(notifications.map { ["url": .string($0.url), "events": .strings($0.events)] })],
+            "runner": ["type": .string(policy.runner.type), "version": .string(policy.runner.version), "image": .string(runnerImage)],
+            "notifications": ["webhooks": .array(policy.notifications.map { ["url": .string($0.url), "events": .strings($0.events)] })],
             "webhookAuth": ["apiKeys": .object(keys)],
             "routing": [
                 "github": .strings(routes.github.map(\.key)),

@@ -12,10 +12,12 @@ public struct Platform: Sendable, Hashable {
     public var limits: PlatformLimits
     public var defaults: PlatformDefaults
     public var egress: [EgressRule]
+    /// How `tenantry plan` judges a change to the repo (`guardrails:`); the defaults when not given.
+    public var guardrails: PlanGuardrails
 
     public init(name: String, models: [ModelOffer], budget: PlatformBudget, tools: [String], reservedNamespaces: [String],
                 runners: [RunnerFramework], webhookSources: [WebhookSource], limits: PlatformLimits,
-                defaults: PlatformDefaults, egress: [EgressRule]) {
+                defaults: PlatformDefaults, egress: [EgressRule], guardrails: PlanGuardrails = PlanGuardrails()) {
         self.name = name
         self.models = models
         self.budget = budget
@@ -26,6 +28,7 @@ public struct Platform: Sendable, Hashable {
         self.limits = limits
         self.defaults = defaults
         self.egress = egress
+        self.guardrails = guardrails
     }
 
     public func model(named name: String) -> ModelOffer? { models.first { $0.name == name } }
@@ -156,5 +159,59 @@ public struct EgressRule: Sendable, Hashable {
     public init(cidr: String, ports: [Int]) {
         self.cidr = cidr
         self.ports = ports
+    }
+}
+
+/// A kind of change `tenantry plan` flags in a pull request.
+public enum GuardrailKind: String, Sendable, Hashable, CaseIterable, Comparable {
+    /// The head side has validation errors (always an error).
+    case validation
+    /// A namespace, repository, Jira project, Slack channel or API key moves from one tenant to another.
+    case crossTenantClaim = "cross-tenant-claim"
+    /// An identity becomes admin in a namespace the tenant already had, where it was not admin before.
+    case roleEscalation = "role-escalation"
+    /// The monthly budget rises by more than `budgetIncreasePercent`.
+    case budgetIncrease = "budget-increase"
+    /// A model blocked before is allowed (and not blocked) now.
+    case modelUnblocked = "model-unblocked"
+    /// `policy.approval.required` goes from true to false.
+    case approvalDisabled = "approval-disabled"
+    /// A namespace is deleted (with the tenant or alone): its sessions go with it.
+    case namespaceDeleted = "namespace-deleted"
+    /// A retention period gets shorter.
+    case retentionShortened = "retention-shortened"
+
+    public static func < (a: GuardrailKind, b: GuardrailKind) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+
+    /// What a kind is when `platform.yaml` does not say.
+    public var defaultSeverity: Diagnostic.Severity {
+        switch self {
+        case .validation, .crossTenantClaim, .roleEscalation, .modelUnblocked: return .error
+        case .budgetIncrease, .approvalDisabled, .namespaceDeleted, .retentionShortened: return .warning
+        }
+    }
+}
+
+/// `platform.yaml` `guardrails:`: which changes fail a plan and which only warn.
+public struct PlanGuardrails: Sendable, Hashable {
+    /// A budget may rise by this share (in percent) before `budget-increase` fires.
+    public var budgetIncreasePercent: Int
+    public var errors: [GuardrailKind]
+    public var warnings: [GuardrailKind]
+
+    public init(budgetIncreasePercent: Int = 50, errors: [GuardrailKind] = [], warnings: [GuardrailKind] = []) {
+        self.budgetIncreasePercent = budgetIncreasePercent
+        self.errors = errors
+        self.warnings = warnings
+    }
+
+    /// The listed severity, else the kind's default. `validation` is always an error.
+    public func severity(of kind: GuardrailKind) -> Diagnostic.Severity {
+        if kind == .validation { return .error }
+        if errors.contains(kind) { return .error }
+        if warnings.contains(kind) { return .warning }
+        return kind.defaultSeverity
     }
 }

@@ -8,7 +8,7 @@ enum PlatformDecoder {
     static func decode(_ root: YAMLNode, _ d: FileDecoder) -> Platform? {
         guard let f = d.mapping(root, "", keys: ["apiVersion", "kind", "name", "models", "budget", "tools",
                                                  "reservedNamespaces", "runners", "webhookSources", "limits",
-                                                 "defaults", "network"]) else { return nil }
+                                                 "defaults", "network", "guardrails"]) else { return nil }
         checkHeader(f, kind: "Platform", d)
         let name = f.required("name", d).flatMap { d.string($0, "name") }
 
@@ -86,9 +86,43 @@ enum PlatformDecoder {
             }
         }
 
+        let guardrails = decodeGuardrails(f["guardrails"], d)
+
         guard !d.hasErrors, let name, let budget, let defaults else { return nil }
         return Platform(name: name, models: models, budget: budget, tools: tools, reservedNamespaces: reserved,
-                        runners: runners, webhookSources: sources, limits: limits, defaults: defaults, egress: egress)
+                        runners: runners, webhookSources: sources, limits: limits, defaults: defaults, egress: egress,
+                        guardrails: guardrails)
+    }
+
+    /// `guardrails:` for `tenantry plan`: a budget share and which kinds are errors or warnings.
+    private static func decodeGuardrails(_ node: YAMLNode?, _ d: FileDecoder) -> PlanGuardrails {
+        var guardrails = PlanGuardrails()
+        guard let node, let g = d.mapping(node, "guardrails", keys: ["budgetIncreasePercent", "errors", "warnings"]) else {
+            return guardrails
+        }
+        if let n = g["budgetIncreasePercent"], let v = d.int(n, g.path("budgetIncreasePercent"), in: 0...100_000) {
+            guardrails.budgetIncreasePercent = v
+        }
+        func kinds(_ key: String) -> [GuardrailKind] {
+            var kinds: [GuardrailKind] = []
+            for item in d.list(g[key], g.path(key)) {
+                guard let kind = d.oneOf(item.node, item.path, GuardrailKind.self, choices: GuardrailKind.allCases) else { continue }
+                if kinds.contains(kind) { d.error(item.node.mark, item.path, "\"\(kind.rawValue)\" is listed twice") }
+                else { kinds.append(kind) }
+            }
+            return kinds
+        }
+        guardrails.errors = kinds("errors")
+        guardrails.warnings = kinds("warnings")
+        for item in d.list(g["warnings"], g.path("warnings")) {
+            guard case .string(let text) = item.node.resolved, let kind = GuardrailKind(rawValue: text) else { continue }
+            if kind == .validation {
+                d.error(item.node.mark, item.path, "\"validation\" is always an error: a head that does not validate cannot be merged safely")
+            } else if guardrails.errors.contains(kind) {
+                d.error(item.node.mark, item.path, "\"\(kind.rawValue)\" is also listed under guardrails.errors; list it in one place")
+            }
+        }
+        return guardrails
     }
 
     private static func decodeBudget(_ node: YAMLNode, _ d: FileDecoder) -> PlatformBudget? {

@@ -57,26 +57,31 @@ public enum Renderer {
 
     /// Adds the ownership labels and the content hash, then sorts into apply order.
     static func finish(_ objects: [JSONObject], owner: String) -> [Manifest] {
-        objects.map { stamp($0, owner: owner) }.sorted { a, b in
-            (applyRank(a.reference.kind), a.reference) < (applyRank(b.reference.kind), b.reference)
+        // Each object's rank is worked out once, not at every comparison.
+        let ranked = objects.map { object -> (rank: Int, manifest: Manifest) in
+            let manifest = stamp(object, owner: owner)
+            return (applyRank(manifest.reference.kind), manifest)
         }
+        return ranked.sorted { a, b in (a.rank, a.manifest.reference) < (b.rank, b.manifest.reference) }.map(\.manifest)
     }
 
     /// The hash covers the whole object as written, labels included, so any change to what Tenantry sends changes it.
     static func stamp(_ object: JSONObject, owner: String) -> Manifest {
         var object = object
-        var metadata = object["metadata"]?.objectValue ?? [:]
-        var labels: JSONObject = [
-            ManagedBy.managedByLabel: .string(ManagedBy.managedByValue),
-            ManagedBy.tenantLabel: .string(owner),
-        ]
-        for (key, value) in (metadata["labels"]?.objectValue ?? [:]).pairs { labels[key] = value }
-        metadata["labels"] = .object(labels)
-        metadata["annotations"] = nil
-        object["metadata"] = .object(metadata)
+        object.update("metadata") { metadata in
+            metadata.updateObject { metadata in
+                metadata.update("labels") { labels in
+                    var stamped: JSONObject = [ManagedBy.managedByLabel: .string(ManagedBy.managedByValue), ManagedBy.tenantLabel: .string(owner)]
+                    for (key, value) in (labels.objectValue ?? [:]).pairs { stamped[key] = value }
+                    labels = .object(stamped)
+                }
+                metadata["annotations"] = nil
+            }
+        }
         let hash = "sha256:" + Crypto.sha256Hex(JSON.object(object).compactBytes)
-        metadata["annotations"] = [ManagedBy.contentHashAnnotation: .string(hash)]
-        object["metadata"] = .object(metadata)
+        object.update("metadata") { metadata in
+            metadata.updateObject { $0["annotations"] = [ManagedBy.contentHashAnnotation: .string(hash)] }
+        }
         return Manifest(owner: owner, object: object)
     }
 }

@@ -49,7 +49,7 @@ public enum YAML {
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var event = yaml_event_t()
             while true {
-                guard yaml_parser_parse(&parser, &event) == 1 else { throw parserError(parser) }
+                guard yaml_parser_parse(&parser, &event) == 1 else { throw parserError(parser, bytes) }
                 defer { yaml_event_delete(&event) }
                 if event.type == YAML_STREAM_END_EVENT { break }
                 try builder.handle(event)
@@ -84,11 +84,15 @@ public enum YAML {
 
     // MARK: - Parsing helpers
 
-    private static func parserError(_ parser: yaml_parser_t) -> YAMLError {
+    private static func parserError(_ parser: yaml_parser_t, _ bytes: [UInt8]) -> YAMLError {
         let problem = parser.problem.map { String(cString: $0) } ?? "malformed YAML"
         let context = parser.context.map { String(cString: $0) }
         let mark = SourceMark(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1)
-        let message = context.map { "\(problem) (\($0) at line \(parser.context_mark.line + 1))" } ?? problem
+        var message = context.map { "\(problem) (\($0) at line \(parser.context_mark.line + 1))" } ?? problem
+        // The commonest cause of libyaml's most cryptic message.
+        if Int(parser.problem_mark.index) < bytes.count, bytes[Int(parser.problem_mark.index)] == 0x09 {
+            message += "; YAML does not allow tabs for indentation: indent with spaces"
+        }
         return YAMLError(.syntax, at: mark, message)
     }
 
@@ -348,16 +352,39 @@ public enum YAML {
     }
 
     /// Plain where every YAML reader (1.1 and 1.2) reads it back as the same string; quoted otherwise.
+    /// Runs for every key and string written, so the common cases decide on the bytes without allocating.
     static func stringStyle(_ text: String) -> yaml_scalar_style_t {
         var text = text
         text.makeContiguousUTF8()
-        let hasNewline = text.utf8.withContiguousStorageIfAvailable { $0.contains(10) } ?? text.utf8.contains(10)
-        let utf8 = text.utf8
-        guard let first = utf8.first else { return YAML_DOUBLE_QUOTED_SCALAR_STYLE }
-        if hasNewline { return YAML_LITERAL_SCALAR_STYLE }
-        let isLetter = (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z")
-        // Long words that start with a letter are never a number, boolean or null in either YAML version.
-        if isLetter && utf8.count > 5 { return YAML_ANY_SCALAR_STYLE }
+        let quick = text.utf8.withContiguousStorageIfAvailable { bytes -> yaml_scalar_style_t? in
+            guard let first = bytes.first else { return YAML_DOUBLE_QUOTED_SCALAR_STYLE }
+            if bytes.contains(10) { return YAML_LITERAL_SCALAR_STYLE }
+            let lower = first | 0x20
+            if lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z") {
+                // Only short words starting with a letter can be YAML 1.1 or 1.2 booleans or null.
+                guard bytes.count <= 5 else { return YAML_ANY_SCALAR_STYLE }
+                return isSpecialWord(bytes) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE
+            }
+            let startsNumber = (first >= 48 && first <= 57) || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
+                || first == UInt8(ascii: ".")
+            if !startsNumber && first != UInt8(ascii: "~") && first != UInt8(ascii: "=") && first != UInt8(ascii: "<") {
+                // libyaml quotes indicator characters (`*`, `&`, `!`, `#`, `[`, …) itself.
+                return YAML_ANY_SCALAR_STYLE
+            }
+            return nil
+        }
+        return quick.flatMap { $0 } ?? slowStringStyle(text)
+    }
+
+    private static let specialWords: [[UInt8]] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"].map { Array($0.utf8) }
+
+    private static func isSpecialWord(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        specialWords.contains { word in
+            word.count == bytes.count && zip(word, bytes).allSatisfy { $0 == $1 | 0x20 }
+        }
+    }
+
+    private static func slowStringStyle(_ text: String) -> yaml_scalar_style_t {
         if case .string = CoreSchema.resolve(text), !yaml11Special(text) { return YAML_ANY_SCALAR_STYLE }
         return YAML_DOUBLE_QUOTED_SCALAR_STYLE
     }

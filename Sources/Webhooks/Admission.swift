@@ -79,7 +79,7 @@ public struct AdmissionState: Sendable {
     /// Every rule the request breaks, in the order they are checked (the dry run lists them all).
     public func violations(_ request: AdmissionRequest, now: Date) -> [WebhookFailure] {
         var found: [WebhookFailure] = []
-        let policy = request.policy
+        let policy = request.policy.policy
         if !policy.models.allowed.contains(request.model) || policy.models.blocked.contains(request.model) {
             let why = policy.models.blocked.contains(request.model) ? "is blocked" : "is not allowed"
             found.append(.policy("model \(request.model) \(why) in namespace \(request.namespace); allowed: \(policy.models.allowed.joined(separator: ", "))",

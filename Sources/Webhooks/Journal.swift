@@ -258,7 +258,7 @@ public final class Journal: @unchecked Sendable {
         for request in admitted {
             try connection.query("INSERT INTO deliveries(key, session, namespace, tenant, object, approval, state, month, cost, received) VALUES(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
                                  [.text(request.deliveryKey), .text(request.sessionName), .text(request.namespace), .text(request.tenant),
-                                  .text(JSON.object(request.object).compactText), .integer(request.policy.approval.required ? 1 : 0),
+                                  .text(JSON.object(request.object).compactText), .integer(request.policy.policy.approval.required ? 1 : 0),
                                   .text(month), .integer(request.estimatedCost.micros), .integer(Int64(now.timeIntervalSince1970))])
             tenants.insert(request.tenant)
         }

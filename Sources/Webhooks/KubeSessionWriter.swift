@@ -1,147 +1,116 @@
+import Apply
 import Foundation
 import HTTPClient
 import Model
-import Support
 
-/// The cluster connection from a kubeconfig: server URL, bearer token, TLS trust. Only what creating
-/// Sessions needs (token auth; client certificates are passed through to libcurl).
-public struct ClusterConnection: Sendable {
-    public var server: String
-    public var token: String?
-    public var tls: TLSOptions
-
-    public init(server: String, token: String?, tls: TLSOptions) {
-        self.server = server
-        self.token = token
-        self.tls = tls
-    }
-
-    /// Reads the current context of a kubeconfig file (YAML).
-    public static func load(kubeconfig path: String) throws -> ClusterConnection {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw UsageError("cannot read the kubeconfig \(path); pass --kubeconfig PATH or start the local cluster (tenantry cluster start)")
-        }
-        let root = try YAML.parseDocument(Array(data))
-        guard let config = root?.json else { throw UsageError("the kubeconfig \(path) is empty") }
-        let current = config["current-context"]?.stringValue
-        func named(_ list: String, _ name: String?) -> JSON? {
-            let items = config[list]?.arrayValue ?? []
-            return items.first { $0["name"]?.stringValue == name } ?? (name == nil ? items.first : nil)
-        }
-        let context = named("contexts", current)?["context"]
-        guard let cluster = named("clusters", context?["cluster"]?.stringValue ?? nil)?["cluster"],
-              let server = cluster["server"]?.stringValue else {
-            throw UsageError("the kubeconfig \(path) has no cluster with a server for context \(current ?? "(none)"); check current-context")
-        }
-        let user = named("users", context?["user"]?.stringValue ?? nil)?["user"]
-        var token = user?["token"]?.stringValue
-        if token == nil, let file = user?["tokenFile"]?.stringValue, let text = try? String(contentsOfFile: file, encoding: .utf8) {
-            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let base = URL(fileURLWithPath: path).deletingLastPathComponent()
-        func file(_ value: String?) -> String? {
-            value.map { $0.hasPrefix("/") ? $0 : base.appendingPathComponent($0).path }
-        }
-        func inline(_ value: String?) -> [UInt8]? { value.flatMap { Data(base64Encoded: $0) }.map { Array($0) } }
-        let tls = TLSOptions(caFile: file(cluster["certificate-authority"]?.stringValue),
-                             caData: inline(cluster["certificate-authority-data"]?.stringValue),
-                             clientCertificateFile: file(user?["client-certificate"]?.stringValue),
-                             clientCertificateData: inline(user?["client-certificate-data"]?.stringValue),
-                             clientKeyFile: file(user?["client-key"]?.stringValue),
-                             clientKeyData: inline(user?["client-key-data"]?.stringValue),
-                             insecureSkipVerify: cluster["insecure-skip-tls-verify"] == .bool(true))
-        return ClusterConnection(server: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token, tls: tls)
-    }
-}
-
-/// Creates Sessions with the Kubernetes API over the shared libcurl client: POST to
-/// `/apis/ambient.ai/v1alpha1/namespaces/{ns}/sessions`, 409 AlreadyExists counted as done.
-/// (The Apply module's KubeClient was not available when this was written; see specs/webhooks.md.)
+/// Creates Sessions through the Apply module's `KubeClient`: a GET (present → AlreadyExists, done), else a
+/// server-side apply of the Session under the field manager `tenantry-webhooks`. Applying the same
+/// object twice changes nothing, so a create racing a replay is still exactly one Session. Lists go
+/// through `KubeClient.list`. The approval condition is a merge patch of the `status` subresource, which
+/// `KubeClient` does not offer yet: that one request goes over the shared `HTTPClient` with the same
+/// cluster configuration.
 public struct KubeSessionWriter: SessionWriter {
-    public let connection: ClusterConnection
-    private let client: HTTPClient
-    public var timeout: TimeInterval = 10
+    public static let fieldManager = "tenantry-webhooks"
 
-    public init(connection: ClusterConnection) {
-        self.connection = connection
-        client = HTTPClient(tls: connection.tls, connectTimeout: 3)
+    public let config: ClusterConfig
+    public let client: KubeClient
+    private let http: HTTPClient
+
+    /// `KubeClient` retries only once here: the SessionCreator has its own backoff, and a worker must
+    /// not sit in a long retry loop while the cluster is down.
+    public init(config: ClusterConfig, timeout: TimeInterval = 10) {
+        self.config = config
+        client = KubeClient(config: config, fieldManager: Self.fieldManager, retry: KubeRetryPolicy(attempts: 1), timeout: timeout)
+        http = HTTPClient(tls: config.tls, connectTimeout: 3)
     }
 
-    private func path(_ namespace: String) -> String {
-        "\(connection.server)/apis/ambient.ai/v1alpha1/namespaces/\(namespace)/sessions"
+    /// The cluster of a kubeconfig file (its current context), read by the Apply module's Kubeconfig.
+    public static func config(kubeconfig path: String) throws -> ClusterConfig {
+        try Kubeconfig.load(paths: [path]).resolve()
     }
 
-    private func send(_ method: String, _ url: String, body: JSON?, contentType: String = "application/json") throws(SessionWriteError) -> HTTPResponse {
-        var headers: [(name: String, value: String)] = [("Accept", "application/json")]
-        if let token = connection.token { headers.append(("Authorization", "Bearer \(token)")) }
-        if body != nil { headers.append(("Content-Type", contentType)) }
-        do {
-            return try client.send(HTTPRequest(method: method, url: url, headers: headers, body: body.map { $0.compactBytes }, timeout: timeout))
-        } catch {
-            throw SessionWriteError(retryable: true, status: nil, message: "\(method) \(url) failed: \(error.message); is the cluster reachable?")
+    static func writeError(_ error: KubeError) -> SessionWriteError {
+        switch error {
+        case .transport:
+            return SessionWriteError(retryable: true, status: nil, message: error.description + "; is the cluster reachable?")
+        case .unknownKind:
+            // The Session CRD is not installed yet; the reconcile that installs it may be under way.
+            return SessionWriteError(retryable: true, status: 404, message: error.description)
+        case .status(let status, _, _):
+            // 404: the namespace may arrive with the next reconcile; 401/403: credentials may be rotated.
+            let retryable = [401, 403, 404, 408, 409, 429].contains(status.code) || status.code >= 500
+            return SessionWriteError(retryable: retryable, status: status.code, message: error.description)
+        case .malformed:
+            return SessionWriteError(retryable: false, status: nil, message: error.description)
         }
-    }
-
-    private static func failure(_ response: HTTPResponse, _ what: String) -> SessionWriteError {
-        let message = (try? JSON(parsing: Data(response.body)))?["message"]?.stringValue ?? response.text.prefix(200).description
-        // 404: the namespace (or the CRD) may arrive with the next reconcile; 409 conflicts and 5xx pass.
-        let retryable = response.status == 404 || response.status == 408 || response.status == 409 || response.status == 429
-            || response.status >= 500 || response.status == 401 || response.status == 403
-        return SessionWriteError(retryable: retryable, status: response.status, message: "\(what): \(message)")
     }
 
     public func create(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome {
-        let namespace = object["metadata"]?["namespace"]?.stringValue ?? ""
-        let name = object["metadata"]?["name"]?.stringValue ?? ""
-        let response = try send("POST", path(namespace), body: .object(object))
-        switch response.status {
-        case 200, 201, 202: return .created
-        case 409:
-            let reason = (try? JSON(parsing: Data(response.body)))?["reason"]?.stringValue
-            if reason == "AlreadyExists" || reason == nil { return .alreadyExists }
-            throw Self.failure(response, "Session/\(namespace)/\(name) create failed")
-        default: throw Self.failure(response, "Session/\(namespace)/\(name) create failed")
+        let reference = Manifest(owner: "", object: object).reference
+        do {
+            if try client.get(reference) != nil { return .alreadyExists }
+            _ = try client.apply(object)
+            return .created
+        } catch {
+            throw Self.writeError(error)
         }
     }
 
-    public func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {
-        let now = Timestamp.rfc3339(Date())
-        let patch: JSON = ["status": ["phase": "Pending", "conditions": [[
-            "type": "Approved", "status": "False", "reason": "PendingApproval",
-            "message": "the namespace's policy requires approval before the session runs", "lastTransitionTime": .string(now),
-        ]]]]
-        let response = try send("PATCH", "\(path(namespace))/\(name)/status", body: patch, contentType: "application/merge-patch+json")
-        guard (200..<300).contains(response.status) else { throw Self.failure(response, "Session/\(namespace)/\(name) status patch failed") }
-    }
-
     public func liveSessions(namespace: String) throws(SessionWriteError) -> [String] {
-        let response = try send("GET", path(namespace), body: nil)
-        guard response.status == 200 else { throw Self.failure(response, "listing Sessions in \(namespace) failed") }
-        let items = (try? JSON(parsing: Data(response.body)))?["items"]?.arrayValue ?? []
-        return items.compactMap { item in
+        try allSessions(namespace: namespace).compactMap { item in
             let phase = item["status"]?["phase"]?.stringValue.flatMap(Session.Phase.init(rawValue:))
             if let phase, phase.isFinal { return nil }
             return item["metadata"]?["name"]?.stringValue
         }
     }
-}
 
-extension KubeSessionWriter {
-    /// Creates a Namespace or CustomResourceDefinition (what a test or the benchmark needs before Sessions can
-    /// be created in a fresh cluster; reconciling the rest is the Apply module's job). AlreadyExists is fine.
-    public func createClusterObject(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome {
-        let kind = object["kind"]?.stringValue ?? ""
-        let url: String
-        switch kind {
-        case "Namespace": url = "\(connection.server)/api/v1/namespaces"
-        case "CustomResourceDefinition": url = "\(connection.server)/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-        default: throw SessionWriteError(retryable: false, status: nil, message: "createClusterObject handles Namespace and CustomResourceDefinition, not \(kind)")
+    /// Every Session in the namespace (any phase).
+    public func allSessions(namespace: String) throws(SessionWriteError) -> [JSONObject] {
+        do {
+            return try client.list(apiVersion: Session.apiVersion, kind: Session.kind, namespace: namespace)
+        } catch {
+            throw Self.writeError(error)
         }
-        let response = try send("POST", url, body: .object(object))
-        switch response.status {
-        case 200, 201, 202: return .created
-        case 409: return .alreadyExists
-        default: throw Self.failure(response, "\(kind)/\(object["metadata"]?["name"]?.stringValue ?? "") create failed")
+    }
+
+    public func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {
+        let condition: JSON = ["type": "Approved", "status": "False", "reason": "PendingApproval",
+                               "message": "the namespace's policy requires approval before the session runs",
+                               "lastTransitionTime": .string(Timestamp.rfc3339(Date()))]
+        try patchStatus(namespace: namespace, name: name, status: ["phase": "Pending", "conditions": [condition]])
+    }
+
+    /// Sets a Session's `status.phase` (tests and the benchmark stand in for the controller that would).
+    public func setPhase(namespace: String, name: String, phase: Session.Phase) throws(SessionWriteError) {
+        try patchStatus(namespace: namespace, name: name, status: ["phase": .string(phase.rawValue)])
+    }
+
+    private func patchStatus(namespace: String, name: String, status: JSONObject) throws(SessionWriteError) {
+        let url = "\(config.server)/apis/ambient.ai/v1alpha1/namespaces/\(namespace)/sessions/\(name)/status"
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("Content-Type", "application/merge-patch+json")]
+        if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
+        let body = JSON.object(["status": .object(status)]).compactBytes
+        let response: HTTPResponse
+        do {
+            response = try http.send(HTTPRequest(method: "PATCH", url: url, headers: headers, body: body, timeout: 10))
+        } catch {
+            throw SessionWriteError(retryable: true, status: nil, message: "Session/\(namespace)/\(name) status patch failed: \(error.message); is the cluster reachable?")
+        }
+        guard (200..<300).contains(response.status) else {
+            let message = (try? JSON(parsing: Data(response.body)))?["message"]?.stringValue ?? String(response.text.prefix(200))
+            let retryable = [401, 403, 404, 408, 409, 429].contains(response.status) || response.status >= 500
+            throw SessionWriteError(retryable: retryable, status: response.status, message: "Session/\(namespace)/\(name) status patch failed: \(message)")
+        }
+    }
+
+    /// Server-side applies a Namespace or CRD (what a test or the benchmark needs before Sessions can be
+    /// created in a fresh cluster; reconciling the rest is the Reconciler's job).
+    public func applyClusterObject(_ object: JSONObject) throws(SessionWriteError) {
+        do {
+            _ = try client.apply(object)
+            client.invalidateDiscovery()
+        } catch {
+            throw Self.writeError(error)
         }
     }
 
@@ -149,23 +118,10 @@ extension KubeSessionWriter {
     public func waitUntilServed(namespace: String, timeout: TimeInterval = 30) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if (try? liveSessions(namespace: namespace)) != nil { return true }
+            if (try? allSessions(namespace: namespace)) != nil { return true }
+            client.invalidateDiscovery()
             Thread.sleep(forTimeInterval: 0.05)
         }
         return false
-    }
-
-    /// Every Session in the namespace (any phase), by name.
-    public func allSessions(namespace: String) throws(SessionWriteError) -> [JSONObject] {
-        let response = try send("GET", path(namespace), body: nil)
-        guard response.status == 200 else { throw Self.failure(response, "listing Sessions in \(namespace) failed") }
-        return ((try? JSON(parsing: Data(response.body)))?["items"]?.arrayValue ?? []).compactMap(\.objectValue)
-    }
-
-    /// Sets a Session's `status.phase` (tests stand in for the controller that would).
-    public func setPhase(namespace: String, name: String, phase: Session.Phase) throws(SessionWriteError) {
-        let response = try send("PATCH", "\(path(namespace))/\(name)/status", body: ["status": ["phase": .string(phase.rawValue)]],
-                                contentType: "application/merge-patch+json")
-        guard (200..<300).contains(response.status) else { throw Self.failure(response, "Session/\(namespace)/\(name) status patch failed") }
     }
 }

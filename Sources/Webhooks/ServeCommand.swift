@@ -1,3 +1,4 @@
+import Apply
 import Foundation
 import Model
 
@@ -22,8 +23,9 @@ public enum ServeCommand {
                                the environment: TENANTRY_GITHUB_WEBHOOK_SECRET, TENANTRY_JIRA_WEBHOOK_SECRET,
                                TENANTRY_SLACK_SIGNING_SECRET. Secrets never come from the tenant repo.
       --journal PATH           SQLite journal of accepted deliveries (default ./tenantry-webhooks.db)
-      --kubeconfig PATH        cluster to create Sessions in (default $KUBECONFIG, else the local cluster's
-                               kubeconfig: $TENANTRY_CLUSTER_DIR/kubeconfig or ~/.tenantry/cluster/kubeconfig)
+      --kubeconfig PATH        cluster to create Sessions in (default $KUBECONFIG, ~/.kube/config, the in-cluster
+                               service account, else the local cluster's kubeconfig: $TENANTRY_CLUSTER_DIR/kubeconfig
+                               or ~/.tenantry/cluster/kubeconfig)
       --body-limit SRC=BYTES   largest body accepted from a source (defaults: github 25 MiB, jira 10 MiB,
                                slack and generic 1 MiB)
       --refresh-interval S     seconds between listings of live Sessions for the concurrency limit (default 5)
@@ -108,12 +110,16 @@ public enum ServeCommand {
         return flags
     }
 
-    /// The kubeconfig to use: the flag, $KUBECONFIG, or the local cluster's.
-    static func kubeconfigPath(_ flag: String?, environment: [String: String]) -> String {
-        if let flag { return flag }
-        if let path = environment["KUBECONFIG"]?.split(separator: ":").first, !path.isEmpty { return String(path) }
+    /// The cluster to create Sessions in: --kubeconfig, $KUBECONFIG, ~/.kube/config or the in-cluster service
+    /// account (Apply's ClusterLocator), else the local cluster's kubeconfig.
+    static func clusterConfig(_ flag: String?, environment: [String: String]) throws -> ClusterConfig {
+        if let found = try ClusterLocator(kubeconfigFlag: flag, environment: environment).locate() { return found }
         let directory = environment["TENANTRY_CLUSTER_DIR"] ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.tenantry/cluster"
-        return directory + "/kubeconfig"
+        let local = directory + "/kubeconfig"
+        guard FileManager.default.fileExists(atPath: local) else {
+            throw UsageError("no cluster to create Sessions in: no --kubeconfig, KUBECONFIG, ~/.kube/config or service account, and no local cluster kubeconfig at \(local); start one with tenantry cluster start or pass --kubeconfig")
+        }
+        return try KubeSessionWriter.config(kubeconfig: local)
     }
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
@@ -128,8 +134,8 @@ public enum ServeCommand {
             return 2
         }
         for name in table.invalidTenants { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
-        let connection = try ClusterConnection.load(kubeconfig: kubeconfigPath(flags.kubeconfig, environment: environment))
-        var options = WebhookServer.Options(journalPath: flags.journal, secrets: secrets, writer: KubeSessionWriter(connection: connection))
+        let cluster = try clusterConfig(flags.kubeconfig, environment: environment)
+        var options = WebhookServer.Options(journalPath: flags.journal, secrets: secrets, writer: KubeSessionWriter(config: cluster))
         options.port = flags.port
         options.loopbackOnly = flags.loopbackOnly
         options.refreshInterval = flags.refreshInterval
@@ -146,7 +152,7 @@ public enum ServeCommand {
         let server = try WebhookServer(options: options, table: table)
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
-        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (revision \(table.revision), \(table.policies.count) namespaces, \(server.replayed) journal entries replayed, Sessions to \(connection.server))\n")
+        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (revision \(table.revision), \(table.policies.count) namespaces, \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
 
         let done = DispatchSemaphore(value: 0)
         let queue = DispatchQueue(label: "tenantry.serve.signals")

@@ -79,7 +79,7 @@ public enum WebhookBenchCommand {
             writer = memory
             list = { memory.names(namespace: $0) }
         } else {
-            let kube = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: kubeconfig!))
+            let kube = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: kubeconfig!))
             try prepare(kube, namespaces: namespaces)
             writer = kube
             list = { try kube.allSessions(namespace: $0).compactMap { $0["metadata"]?["name"]?.stringValue } }
@@ -193,33 +193,18 @@ public enum WebhookBenchCommand {
     }
 
     static func prepare(_ writer: KubeSessionWriter, namespaces: [String]) throws {
-        for crd in clusterCRDs() { _ = try writer.createClusterObject(crd) }
+        for crd in clusterCRDs() { try writer.applyClusterObject(crd) }
         for namespace in namespaces {
-            _ = try writer.createClusterObject(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
+            try writer.applyClusterObject(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
             guard writer.waitUntilServed(namespace: namespace) else {
                 throw SessionWriteError(retryable: false, status: nil, message: "Sessions cannot be listed in \(namespace) after 30 s; is the Session CRD served?")
             }
         }
     }
 
-    /// The platform's CRDs as Render makes them, minus the `metadata: {type: object}` property of their
-    /// schemas: the local cluster (as of branch localcluster af05d4b) prunes every metadata field under such
-    /// a schema, name included, where a real API server never prunes ObjectMeta. Remove this once fixed there.
+    /// The platform's CRDs as Render makes them.
     public static func clusterCRDs() -> [JSONObject] {
-        Renderer.platformManifests().filter { $0.reference.kind == "CustomResourceDefinition" }.map { manifest in
-            var crd = manifest.object
-            guard var spec = crd["spec"]?.objectValue, let versions = spec["versions"]?.arrayValue else { return crd }
-            spec["versions"] = .array(versions.map { version in
-                guard var object = version.objectValue, var schema = object["schema"]?.objectValue,
-                      var root = schema["openAPIV3Schema"]?.objectValue, let properties = root["properties"]?.objectValue else { return version }
-                root["properties"] = .object(JSONObject(properties.pairs.filter { $0.0 != "metadata" }.map { ($0.0, $0.1) }))
-                schema["openAPIV3Schema"] = .object(root)
-                object["schema"] = .object(schema)
-                return .object(object)
-            })
-            crd["spec"] = .object(spec)
-            return crd
-        }
+        Renderer.platformManifests().filter { $0.reference.kind == "CustomResourceDefinition" }.map(\.object)
     }
 
     static func writeRepo(at repo: URL, tenants: Int) throws {

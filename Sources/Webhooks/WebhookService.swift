@@ -186,15 +186,15 @@ public final class WebhookService: Sendable {
         let (match, reason) = TriggerMatcher.match(event, triggers: policy.triggers)
         guard let match else {
             if validateOnly {
-                return (json(200, validBody(namespace: target.namespace, policy: policy, model: policy.models.defaultModel,
-                                            cost: table.estimatedCost(model: policy.models.defaultModel),
+                return (json(200, validBody(namespace: target.namespace, policy: policy, model: policy.policy.models.defaultModel,
+                                            cost: table.estimatedCost(model: policy.policy.models.defaultModel),
                                             currency: budget.currency, warnings: ["the event matches no trigger and would be ignored: \(reason)"])), "validated")
             }
             return ignored(reason, source: source, event: event, traceID: traceID)
         }
         // 6. Admission.
-        let model = match.model ?? policy.models.defaultModel
-        let tools = match.tools ?? policy.tools.allowed
+        let model = match.model ?? policy.policy.models.defaultModel
+        let tools = match.tools ?? policy.policy.tools.allowed
         let cost = table.estimatedCost(model: model) ?? Amount(micros: 0)
         let deliveryKey = "\(source.rawValue):\(event.deliveryID)"
         let name = Self.sessionName(source: source, deliveryID: event.deliveryID)
@@ -209,7 +209,7 @@ public final class WebhookService: Sendable {
             }
             var warnings = ["matched trigger: \(match.rule)"]
             if let duplicate { warnings.append("this delivery was already accepted as session \(duplicate)") }
-            if policy.approval.required { warnings.append("the namespace requires approval: the session would wait for an approver") }
+            if policy.policy.approval.required { warnings.append("the namespace requires approval: the session would wait for an approver") }
             return (json(200, validBody(namespace: target.namespace, policy: policy, model: model, cost: cost, currency: budget.currency,
                                         warnings: warnings)), "validated")
         }
@@ -218,7 +218,7 @@ public final class WebhookService: Sendable {
             throw failure
         case .admitted(let session):
             let entry = JournalEntry(deliveryKey: deliveryKey, session: session, namespace: target.namespace, tenant: target.tenant,
-                                     object: object, approvalRequired: policy.approval.required)
+                                     object: object, approvalRequired: policy.policy.approval.required)
             creator.enqueue(entry)
             let status = acceptedStatus()
             configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) \(status) Session/\(target.namespace)/\(session) (\(match.rule))")
@@ -258,14 +258,14 @@ public final class WebhookService: Sendable {
             name: name, namespace: target.namespace,
             trigger: Session.Trigger(source: Session.Source(rawValue: event.source.rawValue) ?? .generic, event: event.event,
                                      deliveryID: event.deliveryID, payload: event.payload),
-            framework: Session.Framework(type: policy.runner.type, version: policy.runner.version,
+            framework: Session.Framework(type: policy.policy.runner.type, version: policy.policy.runner.version,
                                          config: ["model": .string(model), "tools": .strings(tools)]),
-            constraints: Session.Constraints(allowedModels: policy.models.allowed, budget: policy.budget.monthly,
-                                             allowedTools: policy.tools.allowed, approvalRequired: policy.approval.required))
+            constraints: Session.Constraints(allowedModels: policy.policy.models.allowed, budget: policy.policy.budget.monthly,
+                                             allowedTools: policy.policy.tools.allowed, approvalRequired: policy.policy.approval.required))
         var object = session.object
         var metadata = object["metadata"]?.objectValue ?? [:]
         var labels: JSONObject = ["tenantry.dev/tenant": .string(target.tenant), "ambient.ai/source": .string(event.source.rawValue)]
-        if policy.approval.required { labels["ambient.ai/approval"] = "pending" }
+        if policy.policy.approval.required { labels["ambient.ai/approval"] = "pending" }
         metadata["labels"] = .object(labels)
         metadata["annotations"] = ["tenantry.dev/trigger": .string(rule), "tenantry.dev/estimated-cost": .string(cost.description)]
         object["metadata"] = .object(metadata)
@@ -295,7 +295,7 @@ public final class WebhookService: Sendable {
 
     private func validBody(namespace: String, policy: NamespacePolicy, model: String, cost: Amount?, currency: String, warnings: [String]) -> JSON {
         ["valid": true, "namespace": .string(namespace),
-         "framework": ["type": .string(policy.runner.type), "version": .string(policy.runner.version), "model": .string(model)],
+         "framework": ["type": .string(policy.policy.runner.type), "version": .string(policy.policy.runner.version), "model": .string(model)],
          "estimatedCost": .string((cost ?? Amount(micros: 0)).description), "currency": .string(currency), "warnings": .strings(warnings)]
     }
 

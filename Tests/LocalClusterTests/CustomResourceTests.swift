@@ -32,6 +32,24 @@ final class CustomResourceTests: XCTestCase {
         XCTAssertEqual(negative.status, 422)
     }
 
+    func testMetadataIsKeptWhateverTheSchemaSaysOfIt() {
+        var definition = sessionDefinition()
+        definition.setValueForTest(.string("sessions.tenantry.dev"), at: "metadata", "name")
+        var versions = definition.at("spec", "versions")?.arrayValue ?? []
+        var schema = versions[0].at("schema", "openAPIV3Schema") ?? [:]
+        schema.setValueForTest(["type": "object"], at: "properties", "metadata")
+        versions[0].setValueForTest(schema, at: "schema", "openAPIV3Schema")
+        definition.setValueForTest(.array(versions), at: "spec", "versions")
+        let replaced = cluster.request("PUT", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev", json: definition)
+        XCTAssertEqual(replaced.status, 200, replaced.text)
+        var labelled = session("meta", agent: "claude")
+        labelled.setValueForTest(["team": "a"], at: "metadata", "labels")
+        let created = cluster.request("POST", sessions, json: labelled)
+        XCTAssertEqual(created.status, 201, created.text)
+        XCTAssertEqual(created.json.at("metadata", "name"), "meta")
+        XCTAssertEqual(created.json.at("metadata", "labels", "team"), "a")
+    }
+
     func testUnknownFieldsArePrunedOrRefusedWhenStrict() {
         let pruned = cluster.request("POST", sessions, json: session("p", agent: "claude", extra: ["color": "blue"]))
         XCTAssertEqual(pruned.status, 201, pruned.text)

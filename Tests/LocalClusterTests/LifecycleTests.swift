@@ -20,6 +20,13 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/default/configmaps/a").status, 200)
     }
 
+    func testSystemNamespacesCannotBeDeleted() {
+        let refused = cluster.request("DELETE", "/api/v1/namespaces/default")
+        XCTAssertEqual(refused.status, 403)
+        XCTAssertEqual(refused.json["message"], "namespaces \"default\" is forbidden: this namespace may not be deleted")
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/default").json.at("status", "phase"), "Active")
+    }
+
     func testFinalizersHoldAnObjectAndItsNamespace() {
         cluster.createNamespace("held")
         var object = configMap("keep")

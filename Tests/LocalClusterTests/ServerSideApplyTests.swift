@@ -68,10 +68,15 @@ final class ServerSideApplyTests: XCTestCase {
         XCTAssertEqual(cluster.request("GET", path).status, 404)
     }
 
-    func testNonJSONYAMLIsRefusedWithAClearMessage() {
-        let yaml = cluster.request("PATCH", path + "?fieldManager=alice", text: "apiVersion: v1\nkind: ConfigMap\n", contentType: "application/apply-patch+yaml")
-        XCTAssertEqual(yaml.status, 415)
-        XCTAssertTrue(yaml.json["message"]?.stringValue?.contains("written as JSON") ?? false, yaml.text)
+    func testYAMLBodiesAreAppliedAndBadYAMLIsABadRequest() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: \"1\"\n"
+        let applied = cluster.request("PATCH", path + "?fieldManager=alice", text: yaml, contentType: "application/apply-patch+yaml")
+        XCTAssertEqual(applied.status, 201, applied.text)
+        XCTAssertEqual(applied.json["data"], ["a": "1"])
+        let broken = cluster.request("PATCH", path + "?fieldManager=alice", text: "data: [unclosed\n", contentType: "application/apply-patch+yaml")
+        XCTAssertEqual(broken.status, 400)
+        XCTAssertEqual(broken.json["kind"], "Status")
+        XCTAssertTrue(broken.json["message"]?.stringValue?.contains("not valid YAML") ?? false, broken.text)
     }
 
     func testMergePatchAndUpdateManagers() {

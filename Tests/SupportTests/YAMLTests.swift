@@ -125,6 +125,12 @@ final class YAMLTests: XCTestCase {
         XCTAssertTrue(failure?.message.contains("flow sequence") == true, failure?.message ?? "")
     }
 
+    func testATabIndentIsExplained() {
+        let failure = error("name: a\nnamespaces:\n\t- name: a\n")
+        XCTAssertEqual(failure?.mark, SourceMark(line: 3, column: 1))
+        XCTAssertTrue(failure?.message.hasSuffix("indent with spaces") == true, failure?.message ?? "")
+    }
+
     func testNonScalarKeysAreRefused() {
         XCTAssertEqual(error("? [a, b]\n: 1\n")?.reason, .nonScalarKey)
     }

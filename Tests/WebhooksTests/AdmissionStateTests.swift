@@ -10,8 +10,8 @@ final class AdmissionStateTests: XCTestCase {
         let repo = try TestRepo.make()
         let table = try TenantTable.load(repo: repo.path)
         var policy = try XCTUnwrap(table.policies["ratey"])
-        policy.sessionsPerMinute = perMinute
-        policy.maxConcurrentSessions = concurrent
+        policy.policy.sessionsPerMinute = perMinute
+        policy.policy.maxConcurrentSessions = concurrent
         return AdmissionRequest(deliveryKey: key, sessionName: "s-\(key)", tenant: "t", namespace: namespace, model: "claude-sonnet-4-5",
                                 tools: ["git"], estimatedCost: Amount(cost)!, policy: policy,
                                 budget: Budget(monthly: Amount(budget)!, currency: "USD"), object: [:])

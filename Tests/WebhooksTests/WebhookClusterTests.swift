@@ -14,10 +14,10 @@ final class WebhookClusterTests: XCTestCase {
     private func startCluster(directory: String, port: UInt16 = 0, prepare: Bool = true) throws -> LocalClusterServer {
         let cluster = try LocalClusterServer.start(directory: directory, port: port)
         if prepare {
-            let writer = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: cluster.kubeconfigPath))
-            for crd in WebhookBenchCommand.clusterCRDs() { _ = try writer.createClusterObject(crd) }
+            let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
+            for crd in WebhookBenchCommand.clusterCRDs() { try writer.applyClusterObject(crd) }
             for namespace in Self.namespaces {
-                _ = try writer.createClusterObject(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
+                try writer.applyClusterObject(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
                 XCTAssertTrue(writer.waitUntilServed(namespace: namespace))
             }
         }
@@ -33,7 +33,7 @@ final class WebhookClusterTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let cluster = try startCluster(directory: directory)
         defer { cluster.stop() }
-        let writer = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: cluster.kubeconfigPath))
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
         let fixture = try WebhookFixture(writer: writer)
 
         let response = try fixture.jira(body: WebhookDeliveryTests.jiraBody(changelog: [["field": "labels", "fromString": "", "toString": "agent"]]),
@@ -66,7 +66,7 @@ final class WebhookClusterTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var cluster = try startCluster(directory: directory)
         let port = cluster.port
-        let writer = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: cluster.kubeconfigPath))
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
         cluster.stop()
 
         let fixture = try WebhookFixture(writer: writer)
@@ -132,7 +132,7 @@ final class WebhookClusterTests: XCTestCase {
 
         cluster = try startCluster(directory: clusterDirectory, port: clusterPort, prepare: false)
         defer { cluster.stop() }
-        let writer = KubeSessionWriter(connection: try ClusterConnection.load(kubeconfig: kubeconfig))
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: kubeconfig))
         XCTAssertEqual(try writer.allSessions(namespace: "hello-prod").count, 0, "no Session before the restart")
 
         child = try ServeProcess(arguments: arguments)

@@ -1,0 +1,126 @@
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Model
+import Synchronization
+
+/// `tenantry bench cluster`: server-side applies of small ConfigMaps into a fresh local cluster over
+/// HTTP, then paged lists of them; prints writes/s, reads/s and the database size.
+public enum ClusterBenchCommand {
+    public static let usage = """
+        Usage:
+          tenantry bench cluster [--objects N] [--clients N] [--page-size N]
+
+        Flags:
+          --objects N     ConfigMaps to apply (default 10000)
+          --clients N     concurrent clients applying them (default 4)
+          --page-size N   limit per list page (default 500)
+
+        Starts a local cluster in a temporary directory (plain HTTP on 127.0.0.1), measures, and removes it.
+        """
+
+    public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void) throws -> Int32 {
+        var objects = 10_000
+        var clients = 4
+        var pageSize = 500
+        var rest = arguments[...]
+        while let flag = rest.popFirst() {
+            guard let value = rest.popFirst(), let number = Int(value), number > 0 else {
+                throw UsageError("\(flag) needs a positive number\n\n\(usage)")
+            }
+            switch flag {
+            case "--objects": objects = number
+            case "--clients": clients = number
+            case "--page-size": pageSize = number
+            default: throw UsageError("unknown flag \(flag) for `tenantry bench cluster`\n\n\(usage)")
+            }
+        }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-cluster-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = LocalClusterServer.Options()
+        options.tls = false
+        let server = try LocalClusterServer.start(directory: directory, options: options)
+        defer { server.stop() }
+        let client = BenchClient(base: server.url, token: server.token)
+
+        let failures = FailureCount()
+        let writeStart = Date()
+        let (total, workers) = (objects, clients)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: total, by: workers) {
+                let name = "bench-\(index)"
+                let object: JSON = ["apiVersion": "v1", "kind": "ConfigMap",
+                                    "metadata": ["name": .string(name), "labels": ["bench": "cluster"]],
+                                    "data": ["index": .string(String(index)), "payload": "small"]]
+                let status = client.send("PATCH", "/api/v1/namespaces/default/configmaps/\(name)?fieldManager=bench",
+                                         body: Data(object.compactText.utf8), contentType: "application/apply-patch+yaml").status
+                if status != 201 { failures.add() }
+            }
+        }
+        let writeSeconds = Date().timeIntervalSince(writeStart)
+
+        let readStart = Date()
+        var listed = 0
+        var pages = 0
+        var token = ""
+        repeat {
+            let query = "?limit=\(pageSize)" + (token.isEmpty ? "" : "&continue=" + (token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+            let page = client.send("GET", "/api/v1/namespaces/default/configmaps" + query, body: nil, contentType: "application/json")
+            guard page.status == 200, let json = try? JSON(parsing: page.body) else { failures.add(); break }
+            listed += json["items"]?.arrayValue?.count ?? 0
+            pages += 1
+            token = json["metadata"]?["continue"]?.stringValue ?? ""
+        } while !token.isEmpty
+        let readSeconds = Date().timeIntervalSince(readStart)
+
+        let size = ["", "-wal"].reduce(Int64(0)) { total, suffix in
+            let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/cluster.db" + suffix)
+            return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
+        }
+        func rate(_ count: Int, _ seconds: Double) -> String { String(format: "%.0f", Double(count) / max(seconds, 0.000_001)) }
+        stdout("local cluster benchmark: \(objects) ConfigMaps, \(clients) clients, pages of \(pageSize)\n")
+        stdout("  writes  \(objects) server-side applies in \(String(format: "%.2f", writeSeconds)) s: \(rate(objects, writeSeconds)) writes/s\n")
+        stdout("  reads   \(listed) objects in \(pages) pages in \(String(format: "%.2f", readSeconds)) s: \(rate(listed, readSeconds)) objects/s, \(rate(pages, readSeconds)) pages/s\n")
+        stdout("  database \(String(format: "%.1f", Double(size) / 1_048_576)) MiB (cluster.db + WAL, synchronous=FULL)\n")
+        if failures.value > 0 || listed != objects {
+            stderr("error: \(failures.value) requests failed and \(listed) of \(objects) objects were listed; the figures above are not valid\n")
+            return 1
+        }
+        return 0
+    }
+}
+
+/// A blocking HTTP client over URLSession, enough for the benchmark.
+private struct BenchClient: Sendable {
+    let base: String
+    let token: String
+
+    func send(_ method: String, _ path: String, body: Data?, contentType: String) -> (status: Int, body: Data) {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        request.httpBody = body
+        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        let result = BenchResult()
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            result.set((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
+        }.resume()
+        return result.wait()
+    }
+}
+
+private final class BenchResult: @unchecked Sendable {
+    // Unchecked: written once before `done` is signalled, read after waiting on it.
+    private let done = DispatchSemaphore(value: 0)
+    private var value: (Int, Data) = (0, Data())
+    func set(_ status: Int, _ body: Data) { value = (status, body); done.signal() }
+    func wait() -> (status: Int, body: Data) { done.wait(); return value }
+}
+
+private final class FailureCount: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
