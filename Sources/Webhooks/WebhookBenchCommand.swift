@@ -11,7 +11,7 @@ import Synchronization
 public enum WebhookBenchCommand {
     public static let usage = """
     Usage: tenantry bench webhooks [--rate N] [--duration S] [--connections C] [--redeliver F] [--tenants T]
-                                   [--kubeconfig PATH | --in-memory]
+                                   [--kubeconfig PATH | --in-memory] [--creators N]
 
     Sends signed GitHub `issues.labeled` deliveries to an in-process `tenantry serve` over loopback at N per
     second for S seconds from C keep-alive connections, a fraction F of them redeliveries of an earlier
@@ -27,12 +27,14 @@ public enum WebhookBenchCommand {
       --tenants T       tenants (namespaces) the deliveries are routed to (default 4)
       --kubeconfig PATH create the Sessions in this cluster instead
       --in-memory       create the Sessions in memory (measures the intake alone: HTTP, checks, journal fsync)
+      --creators N      Session creator threads (default 4)
     """
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
         var rateFlag = 1000.0, duration = 10.0, connectionsFlag = 32, redeliverFlag = 0.05, tenantsFlag = 4
         var kubeconfig: String?
         var inMemory = false
+        var creators = 4
         var rest = arguments[...]
         func number(_ flag: String) throws(UsageError) -> Double {
             guard let text = rest.popFirst(), let value = Double(text), value >= 0 else { throw UsageError("\(flag) needs a non-negative number") }
@@ -49,6 +51,7 @@ public enum WebhookBenchCommand {
                 guard let path = rest.popFirst() else { throw UsageError("--kubeconfig needs a path") }
                 kubeconfig = path
             case "--in-memory": inMemory = true
+            case "--creators": creators = max(1, Int(try number(word)))
             default: throw UsageError("unknown flag \(word) for tenantry bench webhooks")
             }
         }
@@ -90,6 +93,7 @@ public enum WebhookBenchCommand {
                                             secrets: WebhookSecrets(github: secret), writer: writer)
         options.port = 0
         options.refreshInterval = 0
+        options.creatorWorkers = creators
         // Only what went wrong: a line per request would drown the figures.
         options.logRequests = false
         options.log = { line in if !line.hasSuffix("created") { stderr(line + "\n") } }
