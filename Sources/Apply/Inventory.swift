@@ -139,7 +139,7 @@ public struct PrunePlan: Sendable, Hashable {
             if now.isEmpty && !inventory.objects.isEmpty && !policy.allowMassPrune {
                 plan.refusals.append(.emptyRender(owner: owner, recorded: inventory.objects.count))
             }
-            let gone = inventory.objects.subtracting(everywhere).sorted()
+            let gone = inventory.objects.filter { !everywhere.contains($0) }.sorted()
             let namespaces = gone.filter { $0.kind == "Namespace" && $0.apiVersion == "v1" }
             let deletable = policy.pruneNamespaces ? gone : gone.filter { !namespaces.contains($0) }
             if !deletable.isEmpty { plan.stale[owner] = deletable }

@@ -33,6 +33,16 @@ public struct ReconcileResult: Sendable {
         ChangeSet(changes.changes.filter { owners[$0.object] == owner })
     }
 
+    /// Every owner's changes, grouped in one pass.
+    public var changesByOwner: [String: ChangeSet] {
+        var grouped: [String: ChangeSet] = [:]
+        for change in changes.changes {
+            guard let owner = owners[change.object] else { continue }
+            grouped[owner, default: ChangeSet()].append(change)
+        }
+        return grouped
+    }
+
     /// Everything converged: no object failed, no tenant invalid, no refusal, no error.
     public var succeeded: Bool { !changes.hasFailures && invalidTenants.isEmpty && pruneRefusals.isEmpty && errors.isEmpty }
 }
@@ -111,8 +121,9 @@ public struct Reconciler: Sendable {
         var pruned = ChangeSet()
         if plan.refusals.isEmpty {
             var stale: [ObjectReference] = []
+            let applied = result.changesByOwner
             for (owner, references) in plan.stale.sorted(by: { $0.key < $1.key }) {
-                let failures = result.changes(of: owner).failures.count
+                let failures = applied[owner]?.failures.count ?? 0
                 if failures > 0 {
                     progress?("prune \(owner): skipped, \(failures) of its objects failed to apply")
                     continue
@@ -135,7 +146,7 @@ public struct Reconciler: Sendable {
             let before = previous[owner]?.objects ?? []
             let mine = current[owner] ?? []
             // Keep what could not be pruned yet; drop what was pruned or moved to another owner.
-            let now = mine.union(before.subtracting(gone).subtracting(everywhere.subtracting(mine)))
+            let now = mine.union(before.filter { !gone.contains($0) && !everywhere.contains($0) })
             guard now != before else { continue }
             do {
                 if now.isEmpty {
@@ -167,8 +178,9 @@ public struct Reconciler: Sendable {
     /// The status report for GitSync to commit: per tenant, what was applied, pruned and failed,
     /// and the validation errors of invalid tenants.
     public static func statusReport(revision: String, time: Date, rendered: RenderedRepo, result: ReconcileResult) -> StatusReport {
+        let byOwner = result.changesByOwner
         let tenants = rendered.tenants.map { tenant -> TenantStatus in
-            let changes = result.changes(of: tenant.name)
+            let changes = byOwner[tenant.name] ?? ChangeSet()
             let issues = tenant.diagnostics.filter { $0.severity == .error }.map {
                 ValidationIssue(file: $0.file, line: $0.mark?.line ?? 0, column: $0.mark?.column,
                                 field: $0.field.isEmpty ? nil : $0.field, message: $0.message)
