@@ -32,16 +32,14 @@ public final class HTTPServer: Sendable {
         let flags = UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
         let opaque = Unmanaged.passUnretained(context).toOpaque()
         // MHD copies neither PEM string: it parses them during start, so they only need to live until then.
-        let (started, code) = withOptionalCString(configuration.tls?.certificatePEM) { certificate in
+        let (daemon, code) = withOptionalCString(configuration.tls?.certificatePEM) { certificate in
             withOptionalCString(configuration.tls?.privateKeyPEM) { key in
                 let daemon = ctenantry_mhd_start(flags, configuration.port, configuration.loopbackOnly ? 1 : 0, accessHandler, opaque,
                                                  requestCompleted, opaque, configuration.idleTimeoutSeconds, certificate, key)
                 return (daemon, errno)
             }
         }
-        guard let started else {
-            throw HTTPServerError.cannotListen(port: configuration.port, code: code, message: String(cString: strerror(code)))
-        }
+        let started = try check(daemon, port: configuration.port, errno: code)
         self.daemon = Daemon(started)
         self.context = context
         self.port = ctenantry_mhd_bound_port(started)
@@ -66,6 +64,14 @@ public enum HTTPServerError: Error, Sendable, Hashable, CustomStringConvertible 
             return "cannot listen on \(which) (errno \(code): \(message)); choose another port with --port or stop the process that holds it"
         }
     }
+}
+
+/// MHD reports a failed start only as NULL; errno, read right after the call, says why (EADDRINUSE…).
+private func check(_ daemon: OpaquePointer?, port: UInt16, errno code: Int32) throws(HTTPServerError) -> OpaquePointer {
+    guard let daemon else {
+        throw HTTPServerError.cannotListen(port: port, code: code, message: String(cString: strerror(code)))
+    }
+    return daemon
 }
 
 /// Owns the MHD daemon handle; stopping joins the connection threads.

@@ -46,13 +46,10 @@ extension APIServer {
     /// Removes the object, or marks it for deletion while finalizers remain. Returns its last state.
     func deleteObject(_ type: ResourceType, _ object: JSON, now: String, _ transaction: StoreTransaction) throws -> JSON {
         if object.isDeleting { return object }
+        // Marked for deletion; `commit` removes it at once unless finalizers hold it.
         var marked = object
-        if !object.finalizers.isEmpty {
-            marked.setValue(.string(now), at: ["metadata", "deletionTimestamp"])
-            marked.setValue(.int(0), at: ["metadata", "deletionGracePeriodSeconds"])
-        } else {
-            marked.setValue(.string(now), at: ["metadata", "deletionTimestamp"])
-        }
+        marked.setValue(.string(now), at: ["metadata", "deletionTimestamp"])
+        if !object.finalizers.isEmpty { marked.setValue(.int(0), at: ["metadata", "deletionGracePeriodSeconds"]) }
         return try commit(type, old: object, marked, transaction)
     }
 

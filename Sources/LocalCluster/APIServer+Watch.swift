@@ -11,12 +11,13 @@ extension APIServer {
         let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
         let requested = request.query["resourceVersion"] ?? ""
         let timeout = Double(request.query["timeoutSeconds"] ?? "").map { max(1, $0) } ?? 1_800
-        let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields)
+        let present = try tablePresenter(request, target) ?? { $0 }
+        let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields, present: present)
         let cursor: WatchCursor = try store.read { transaction in
             let latest = try transaction.latestResourceVersion()
             if requested.isEmpty || requested == "0" {
                 let current = try transaction.list(target.type, namespace: target.namespace, after: nil, limit: Int.max).filter(filter.matches)
-                return WatchCursor(position: latest, initial: current.map { WatchCursor.line("ADDED", $0) })
+                return WatchCursor(position: latest, initial: current.map { WatchCursor.line("ADDED", present($0)) })
             }
             guard let version = Int64(requested) else {
                 throw APIError.badRequest("invalid resourceVersion \"\(requested)\" for watch: pass the resourceVersion of a list or object")
@@ -43,9 +44,24 @@ struct WatchFilter: Sendable {
     var namespace: String?
     var labels: LabelSelector
     var fields: FieldSelector
+    /// The object as the client asked to see it: itself, or a one-row Table.
+    var present: @Sendable (JSON) -> JSON
 
     func matches(_ object: JSON) -> Bool {
         (namespace == nil || object.namespace == namespace) && labels.matches(object.labels) && fields.matches(object)
+    }
+
+    /// The event type this watch sees, or nil to skip it. As in Kubernetes, a change that moves an
+    /// object into the selection is ADDED and one that moves it out is DELETED.
+    func seen(_ event: StoredEvent) -> String? {
+        let now = matches(event.object)
+        guard event.type == "MODIFIED", let previous = event.previous else { return now ? event.type : nil }
+        switch (matches(previous), now) {
+        case (true, true): return "MODIFIED"
+        case (false, true): return "ADDED"
+        case (true, false): return "DELETED"
+        case (false, false): return nil
+        }
     }
 }
 
@@ -96,7 +112,7 @@ final class WatchCursor: @unchecked Sendable {
                 let reached = events.count == 500 ? events.last!.resourceVersion : try transaction.latestResourceVersion()
                 return (events, reached, false)
             }) else { return nil }
-            let lines = expired ? [Self.expired(position)] : events.filter { filter.matches($0.object) }.map { Self.line($0.type, $0.object) }
+            let lines = expired ? [Self.expired(position)] : events.compactMap { event in filter.seen(event).map { Self.line($0, filter.present(event.object)) } }
             lock.withLock {
                 self.position = max(self.position, reached)
                 pending += lines

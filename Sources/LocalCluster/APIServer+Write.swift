@@ -51,15 +51,22 @@ extension APIServer {
         switch contentType {
         case "application/apply-patch+yaml", "application/apply-patch+json":
             return try apply(target, name: name, request)
-        case "application/merge-patch+json", "application/strategic-merge-patch+json":
-            return try mergePatch(target, name: name, request)
+        case "application/merge-patch+json":
+            return try mergePatch(target, name: name, request, strategic: false)
+        case "application/strategic-merge-patch+json":
+            // Custom resources have no patch strategies; Kubernetes refuses strategic patches for them.
+            guard ResourceType.builtIn.contains(target.type) else {
+                throw APIError(code: 415, reason: "UnsupportedMediaType",
+                               message: "strategic merge patch is not supported for custom resources: use application/merge-patch+json (kubectl patch --type=merge)")
+            }
+            return try mergePatch(target, name: name, request, strategic: true)
         default:
             throw APIError(code: 415, reason: "UnsupportedMediaType",
                            message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply) or application/merge-patch+json")
         }
     }
 
-    private func mergePatch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+    private func mergePatch(_ target: ResourceRoute, name: String, _ request: Request, strategic: Bool) throws -> Response {
         let write = try WriteRequest(request, requireBody: true)
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
@@ -69,7 +76,7 @@ extension APIServer {
                 throw APIError.notFound(target.type, name)
             }
             if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
-            let patched = try placed(mergePatched(old, with: patch), target, name: name)
+            let patched = try placed(strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch), target, name: name)
             var admitted = try admission.admit(patched, old: old)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
             return try commitIfChanged(target.type, old: old, admitted, transaction)
@@ -164,7 +171,7 @@ extension APIServer {
             try transaction.delete(type, object)
             try afterRemoval(type, object, transaction)
         } else {
-            try transaction.put(type, object, event: old == nil ? "ADDED" : "MODIFIED")
+            try transaction.put(type, object, previous: old)
             // A terminating namespace goes once it is empty and its own finalizers are gone.
             if type == .namespaces, object.isDeleting, let removed = try finishNamespaceIfEmpty(object.name, transaction) {
                 return removed

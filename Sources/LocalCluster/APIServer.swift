@@ -63,8 +63,8 @@ final class APIServer: Sendable {
             throw APIError.notFoundPath(request.path)
         }
         switch (request.method, target.name) {
-        case ("GET", nil): return json(200, try list(target, request))
-        case ("GET", let name?): return json(200, try get(target, name: name))
+        case ("GET", nil): return json(200, try tableIfAsked(request, target, try list(target, request)))
+        case ("GET", let name?): return json(200, try tableIfAsked(request, target, try get(target, name: name)))
         case ("POST", nil): return try create(target, request)
         case ("PUT", let name?): return try update(target, name: name, request)
         case ("PATCH", let name?): return try patch(target, name: name, request)
@@ -72,6 +72,35 @@ final class APIServer: Sendable {
         case ("DELETE", nil): return json(200, try deleteCollection(target, request))
         default: throw APIError.methodNotAllowed(request.method, request.path)
         }
+    }
+
+    /// kubectl asks for `as=Table` first; everything else gets the objects.
+    private func tableIfAsked(_ request: Request, _ target: ResourceRoute, _ result: JSON) throws -> JSON {
+        guard let present = try tablePresenter(request, target) else { return result }
+        return present(result)
+    }
+
+    /// Turns an object or a list into a Table when the request asks for one (watches use it per event).
+    func tablePresenter(_ request: Request, _ target: ResourceRoute) throws -> (@Sendable (JSON) -> JSON)? {
+        guard request.headers["accept"]?.contains("as=Table") == true, target.subresource == nil else { return nil }
+        let (type, columns) = (target.type, try printerColumns(target.type))
+        return { result in
+            let isList = result["items"] != nil
+            var metadata = JSONObject()
+            if isList { metadata = result["metadata"]?.objectValue ?? JSONObject() } else {
+                metadata["resourceVersion"] = result.value(at: ["metadata", "resourceVersion"])
+            }
+            let converter = TableConverter(type: type, printerColumns: columns, now: Date())
+            return converter.table(isList ? result["items"]?.arrayValue ?? [] : [result], metadata: metadata)
+        }
+    }
+
+    /// A custom kind's additionalPrinterColumns for the requested version, read from its CRD.
+    private func printerColumns(_ type: ResourceType) throws -> [JSON]? {
+        guard !ResourceType.builtIn.contains(type) else { return nil }
+        let crd = try store.read { try $0.get(.customResourceDefinitions, namespace: "", name: type.storageKey) }
+        let version = crd?.value(at: ["spec", "versions"])?.arrayValue?.first { $0["name"]?.stringValue == type.version }
+        return version?["additionalPrinterColumns"]?.arrayValue ?? []
     }
 
     private func authenticated(_ request: Request) -> Bool {

@@ -25,7 +25,12 @@ public enum ClusterBenchCommand {
         var objects = 10_000
         var clients = 4
         var pageSize = 500
-        var rest = arguments[...]
+        // The dispatcher may pass the subcommand word itself (`cluster`) or only what follows it.
+        var rest = arguments.first == "cluster" ? arguments.dropFirst() : arguments[...]
+        if let first = rest.first, ["--help", "-h", "help"].contains(first) {
+            stdout(usage + "\n")
+            return 0
+        }
         while let flag = rest.popFirst() {
             guard let value = rest.popFirst(), let number = Int(value), number > 0 else {
                 throw UsageError("\(flag) needs a positive number\n\n\(usage)")

@@ -20,6 +20,10 @@ public enum ClusterCommand {
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void) throws -> Int32 {
         guard let verb = arguments.first else { throw UsageError("missing subcommand: start, stop or reset\n\n\(usage)") }
+        if ["--help", "-h", "help"].contains(verb) {
+            stdout(usage + "\n")
+            return 0
+        }
         var directory = ProcessInfo.processInfo.environment["TENANTRY_CLUSTER_DIR"]
             ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.tenantry/cluster"
         var port: UInt16 = 0

@@ -83,7 +83,7 @@ public final class LocalClusterServer: Sendable {
                                                     "resourceVersion": .string(version), "generation": 1, "creationTimestamp": .string(now),
                                                     "labels": ["kubernetes.io/metadata.name": .string(name)]],
                                        "spec": ["finalizers": ["kubernetes"]], "status": ["phase": "Active"]]
-                try transaction.put(.namespaces, namespace, event: "ADDED")
+                try transaction.put(.namespaces, namespace, previous: nil)
             }
         }
     }

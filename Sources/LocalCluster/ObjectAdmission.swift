@@ -38,6 +38,8 @@ struct ObjectAdmission {
         object.setValue(.int(generation(of: object, old: old)), at: ["metadata", "generation"])
         if old == nil { try validateName(name) }
         if type == .namespaces { object = defaultNamespace(object) }
+        if type.plural == "secrets", type.group.isEmpty { object = normalizedSecret(object) }
+        if ["secrets", "configmaps"].contains(type.plural), type.group.isEmpty { try refuseImmutableChange(object, old: old) }
         if type == .customResourceDefinitions { object = try establishedDefinition(object) }
         if let schema = type.schema { object = try validated(object, schema: schema) }
         return canonical(object)
@@ -85,6 +87,29 @@ struct ObjectAdmission {
         if namespace.value(at: ["spec", "finalizers"]) == nil { namespace.setValue(["kubernetes"], at: ["spec", "finalizers"]) }
         namespace.setValue(.string(namespace.isDeleting ? "Terminating" : "Active"), at: ["status", "phase"])
         return namespace
+    }
+
+    /// `stringData` is write-only: its entries move into `data` (base64), as the API server does; the
+    /// type defaults to Opaque.
+    private func normalizedSecret(_ secret: JSON) -> JSON {
+        var secret = secret
+        if let strings = secret["stringData"]?.objectValue {
+            var data = secret["data"]?.objectValue ?? JSONObject()
+            for (key, value) in strings.pairs { data[key] = .string(Data((value.stringValue ?? "").utf8).base64EncodedString()) }
+            secret.setValue(.object(data), at: ["data"])
+            secret.setValue(nil, at: ["stringData"])
+        }
+        if secret["type"] == nil { secret.setValue("Opaque", at: ["type"]) }
+        return secret
+    }
+
+    /// A ConfigMap or Secret marked `immutable: true` keeps its data (and stays immutable).
+    private func refuseImmutableChange(_ object: JSON, old: JSON?) throws(APIError) {
+        guard let old, old["immutable"] == .bool(true) else { return }
+        for field in ["data", "binaryData", "immutable"] where object[field] != old[field] {
+            throw APIError.invalid(type, object.name, [APIError.Cause(reason: "FieldValueForbidden",
+                message: "Forbidden: field is immutable when `immutable` is set", field: field)])
+        }
     }
 
     /// A CRD is established at once: its names are accepted and its kinds served on the next request.

@@ -38,6 +38,12 @@ struct SchemaValidator {
             guard let items = value.arrayValue else { mismatch(value, path, "array"); return value }
             if let min = schema["minItems"].flatMap(intValue), items.count < min { fail(path, "FieldValueInvalid", "Invalid value: \(items.count): \(label(path)) in body should have at least \(min) items") }
             if let max = schema["maxItems"].flatMap(intValue), items.count > max { fail(path, "FieldValueTooMany", "Too many: \(items.count): must have at most \(max) items") }
+            if schema["x-kubernetes-list-type"] == "set" {
+                var seen = Set<JSON>()
+                for (index, item) in items.enumerated() where !seen.insert(item).inserted {
+                    fail("\(path)[\(index)]", "FieldValueDuplicate", "Duplicate value: \(item.compactText)")
+                }
+            }
             guard let itemSchema = schema["items"] else { return value }
             return .array(items.enumerated().map { check($0.element, itemSchema, path: "\(path)[\($0.offset)]") ?? $0.element })
         case "string":

@@ -31,11 +31,15 @@ final class Store: @unchecked Sendable {
                 PRIMARY KEY (resource, namespace, name)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS events (
                 rv INTEGER PRIMARY KEY, resource TEXT NOT NULL, namespace TEXT NOT NULL,
-                type TEXT NOT NULL, body TEXT NOT NULL);
+                type TEXT NOT NULL, body TEXT NOT NULL, previous TEXT);
             CREATE INDEX IF NOT EXISTS events_by_resource ON events (resource, rv);
             CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
             INSERT OR IGNORE INTO counters VALUES ('resourceVersion', 1), ('compacted', 0);
             """)
+        // Databases made before events kept the previous object get the column (empty for old rows).
+        if try !database.query("PRAGMA table_info(events)").contains(where: { $0.count > 1 && $0[1] == .text("previous") }) {
+            try database.execute("ALTER TABLE events ADD COLUMN previous TEXT")
+        }
         let latest = try read { try $0.latestResourceVersion() }
         changes.publish(latest)
     }
@@ -70,11 +74,13 @@ final class Store: @unchecked Sendable {
     }
 }
 
-/// A change recorded for watches.
+/// A change recorded for watches. A MODIFIED event keeps the object as it was before, so a watch
+/// with a selector can tell an object entering or leaving the selection.
 struct StoredEvent: Sendable, Hashable {
     var resourceVersion: Int64
     var type: String
     var object: JSON
+    var previous: JSON?
 }
 
 /// The queries and writes of one open transaction.
@@ -114,11 +120,6 @@ struct StoreTransaction {
         return try database.query(sql, parameters).compactMap { try $0.first?.text.map { try JSON(parsing: $0) } }
     }
 
-    func count(_ type: ResourceType, namespace: String) throws -> Int {
-        Int(try database.query("SELECT count(*) FROM objects WHERE resource = ? AND namespace = ?",
-                               [.text(type.storageKey), .text(namespace)]).first?.first?.integer ?? 0)
-    }
-
     /// Storage keys of every resource that has objects in a namespace.
     func resources(inNamespace namespace: String) throws -> [String] {
         try database.query("SELECT DISTINCT resource FROM objects WHERE namespace = ?", [.text(namespace)]).compactMap { $0.first?.text }
@@ -130,13 +131,14 @@ struct StoreTransaction {
         return try latestResourceVersion()
     }
 
-    /// Stores an object whose metadata.resourceVersion is already set, and records the event.
-    func put(_ type: ResourceType, _ object: JSON, event: String) throws {
+    /// Stores an object whose metadata.resourceVersion is already set, and records the event
+    /// (ADDED without `previous`, MODIFIED with it).
+    func put(_ type: ResourceType, _ object: JSON, previous: JSON?) throws {
         let version = Int64(object.resourceVersion ?? "") ?? 0
         let body = object.compactText
         try database.query("INSERT OR REPLACE INTO objects (resource, namespace, name, rv, body) VALUES (?, ?, ?, ?, ?)",
                            [.text(type.storageKey), .text(object.namespace), .text(object.name), .integer(version), .text(body)])
-        try record(type, object, event: event, version: version, body: body)
+        try record(type, object, event: previous == nil ? "ADDED" : "MODIFIED", version: version, body: body, previous: previous)
     }
 
     /// Removes an object; `object` is its final state, with the resourceVersion of the deletion.
@@ -144,19 +146,21 @@ struct StoreTransaction {
         let version = Int64(object.resourceVersion ?? "") ?? 0
         try database.query("DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
                            [.text(type.storageKey), .text(object.namespace), .text(object.name)])
-        try record(type, object, event: "DELETED", version: version, body: object.compactText)
+        try record(type, object, event: "DELETED", version: version, body: object.compactText, previous: nil)
     }
 
     func events(_ type: ResourceType, after version: Int64, limit: Int) throws -> [StoredEvent] {
-        try database.query("SELECT rv, type, body FROM events WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?",
+        try database.query("SELECT rv, type, body, previous FROM events WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?",
                            [.text(type.storageKey), .integer(version), .integer(Int64(limit))]).map { row in
-            StoredEvent(resourceVersion: row[0].integer ?? 0, type: row[1].text ?? "", object: try JSON(parsing: row[2].text ?? "null"))
+            StoredEvent(resourceVersion: row[0].integer ?? 0, type: row[1].text ?? "", object: try JSON(parsing: row[2].text ?? "null"),
+                        previous: try row[3].text.map { try JSON(parsing: $0) })
         }
     }
 
-    private func record(_ type: ResourceType, _ object: JSON, event: String, version: Int64, body: String) throws {
-        try database.query("INSERT INTO events (rv, resource, namespace, type, body) VALUES (?, ?, ?, ?, ?)",
-                           [.integer(version), .text(type.storageKey), .text(object.namespace), .text(event), .text(body)])
+    private func record(_ type: ResourceType, _ object: JSON, event: String, version: Int64, body: String, previous: JSON?) throws {
+        try database.query("INSERT INTO events (rv, resource, namespace, type, body, previous) VALUES (?, ?, ?, ?, ?, ?)",
+                           [.integer(version), .text(type.storageKey), .text(object.namespace), .text(event), .text(body),
+                            previous.map { .text($0.compactText) } ?? .null])
         let horizon = version - retention
         if horizon > 0, horizon % 64 == 0 || retention < 64 {
             try database.query("DELETE FROM events WHERE rv <= ?", [.integer(horizon)])

@@ -13,10 +13,8 @@ struct WriteRequest {
 
     init(_ request: Request, requireBody: Bool, managerRequired: Bool = false) throws(APIError) {
         if (request.headers["content-type"] ?? "").contains("protobuf") {
-            throw APIError(code: 415, reason: "UnsupportedMediaType",
-                           message: "the local cluster reads JSON bodies only, not protobuf: use `kubectl apply --server-side -f` or `kubectl create -f` with a manifest instead of a kubectl generator such as `kubectl create configmap`")
-        }
-        if request.body.isEmpty || request.body.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) {
+            body = try KubeProtobuf.decode(request.body)
+        } else if request.body.isEmpty || request.body.allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }) {
             if requireBody { throw APIError.badRequest("the request body is empty: send the object as JSON") }
             body = nil
         } else {

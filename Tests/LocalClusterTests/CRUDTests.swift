@@ -113,6 +113,18 @@ final class CRUDTests: XCTestCase {
         XCTAssertEqual(unknown.json["kind"], "Status")
     }
 
+    func testSecretStringDataMovesIntoDataAndImmutableDataStays() {
+        let secret: JSON = ["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "s"], "stringData": ["token": "abc"], "immutable": true]
+        let created = cluster.request("POST", "/api/v1/namespaces/default/secrets", json: secret)
+        XCTAssertEqual(created.status, 201, created.text)
+        XCTAssertEqual(created.json["data"], ["token": "YWJj"])
+        XCTAssertNil(created.json["stringData"])
+        XCTAssertEqual(created.json["type"], "Opaque")
+        let changed = cluster.request("PATCH", "/api/v1/namespaces/default/secrets/s", json: ["data": ["token": "eHl6"]], contentType: "application/merge-patch+json")
+        XCTAssertEqual(changed.status, 422, changed.text)
+        XCTAssertEqual(changed.json.at("details", "causes")?.arrayValue?.first?["field"], "data")
+    }
+
     func testDryRunChangesNothing() {
         let dry = cluster.request("POST", "/api/v1/namespaces/default/configmaps?dryRun=All", json: configMap("dry"))
         XCTAssertEqual(dry.status, 201)

@@ -10,6 +10,15 @@ final class ClusterCommandTests: XCTestCase {
         return (code, output.text)
     }
 
+    func testHelpPrintsUsage() throws {
+        let (code, text) = try run(["--help"])
+        XCTAssertEqual(code, 0)
+        XCTAssertTrue(text.contains("tenantry cluster start [--dir DIR] [--port N]"))
+        let bench = Output()
+        XCTAssertEqual(try ClusterBenchCommand.run(["cluster", "--help"], stdout: { bench.append($0) }, stderr: { bench.append($0) }), 0)
+        XCTAssertTrue(bench.text.contains("tenantry bench cluster"))
+    }
+
     func testBadFlagsAreUsageErrors() {
         XCTAssertThrowsError(try run([])) { XCTAssertTrue($0 is UsageError) }
         XCTAssertThrowsError(try run(["start", "--port", "x"])) { XCTAssertTrue($0 is UsageError) }

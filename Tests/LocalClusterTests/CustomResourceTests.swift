@@ -50,6 +50,20 @@ final class CustomResourceTests: XCTestCase {
         XCTAssertEqual(created.json.at("metadata", "labels", "team"), "a")
     }
 
+    func testSetListsRefuseDuplicates() {
+        var definition = cluster.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev").json
+        var versions = definition.at("spec", "versions")?.arrayValue ?? []
+        var schema = versions[0].at("schema", "openAPIV3Schema") ?? [:]
+        schema.setValueForTest(["type": "array", "x-kubernetes-list-type": "set", "items": ["type": "string"]], at: "properties", "spec", "properties", "tools")
+        versions[0].setValueForTest(schema, at: "schema", "openAPIV3Schema")
+        definition.setValueForTest(.array(versions), at: "spec", "versions")
+        XCTAssertEqual(cluster.request("PUT", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev", json: definition).status, 200)
+        let duplicate = cluster.request("POST", sessions, json: session("dup", agent: "claude", extra: ["tools": ["git", "git"]]))
+        XCTAssertEqual(duplicate.status, 422, duplicate.text)
+        XCTAssertEqual(duplicate.json.at("details", "causes")?.arrayValue?.first?["field"], "spec.tools[1]")
+        XCTAssertEqual(cluster.request("POST", sessions, json: session("unique", agent: "claude", extra: ["tools": ["git", "gh"]])).status, 201)
+    }
+
     func testUnknownFieldsArePrunedOrRefusedWhenStrict() {
         let pruned = cluster.request("POST", sessions, json: session("p", agent: "claude", extra: ["color": "blue"]))
         XCTAssertEqual(pruned.status, 201, pruned.text)
@@ -80,6 +94,28 @@ final class CustomResourceTests: XCTestCase {
         XCTAssertEqual(updated.status, 200, updated.text)
         XCTAssertEqual(updated.json.at("status", "phase"), "Running")
         XCTAssertEqual(updated.json.at("spec", "agent"), "codex")
+    }
+
+    func testTablesUsePrinterColumnsWhenKubectlAsks() {
+        let table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+        var definition = cluster.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev").json
+        var versions = definition.at("spec", "versions")?.arrayValue ?? []
+        versions[0].setValueForTest([["name": "Agent", "type": "string", "jsonPath": ".spec.agent"]], at: "additionalPrinterColumns")
+        definition.setValueForTest(.array(versions), at: "spec", "versions")
+        XCTAssertEqual(cluster.request("PUT", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/sessions.tenantry.dev", json: definition).status, 200)
+        cluster.request("POST", sessions, json: session("t", agent: "codex"))
+
+        let custom = cluster.request("GET", sessions, accept: table).json
+        XCTAssertEqual(custom["kind"], "Table")
+        XCTAssertEqual(custom["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["Name", "Agent"])
+        XCTAssertEqual(custom["rows"]?.arrayValue?.first?["cells"], ["t", "codex"])
+        XCTAssertEqual(custom["rows"]?.arrayValue?.first?.at("object", "metadata", "name"), "t")
+
+        cluster.request("POST", "/api/v1/namespaces/default/configmaps", json: configMap("c", data: ["a": "1", "b": "2"]))
+        let builtIn = cluster.request("GET", "/api/v1/namespaces/default/configmaps/c", accept: table).json
+        XCTAssertEqual(builtIn["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue }, ["Name", "Data", "Age"])
+        XCTAssertEqual(builtIn["rows"]?.arrayValue?.first?["cells"]?.arrayValue?.prefix(2).map { $0 }, ["c", 2])
+        XCTAssertEqual(cluster.request("GET", sessions).json["kind"], "SessionList", "without as=Table the objects come back")
     }
 
     func testDeletingTheDefinitionRemovesItsKindAndObjects() {

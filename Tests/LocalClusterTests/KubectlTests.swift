@@ -66,6 +66,29 @@ final class KubectlTests: XCTestCase {
         XCTAssertEqual(run("get", "configmap", "from-kubectl").status, 1)
     }
 
+    func testClientSideApplyLabelAndDeleteBySelector() throws {
+        let first = try write("csa.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"1\"\n")
+        XCTAssertEqual(run("apply", "-f", first).stdout, "configmap/csa created\n")
+        let second = try write("csa2.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: csa\ndata:\n  a: \"2\"\n")
+        let configured = run("apply", "-f", second)
+        XCTAssertEqual(configured.stdout, "configmap/csa configured\n", configured.stderr)
+        XCTAssertEqual(run("get", "configmap", "csa", "-o", "jsonpath={.data.a}").stdout, "2")
+        XCTAssertEqual(run("label", "configmap", "csa", "tier=web").status, 0)
+        let deleted = run("delete", "configmaps", "-l", "tier=web")
+        XCTAssertEqual(deleted.stdout, "configmap \"csa\" deleted\n", deleted.stderr)
+    }
+
+    func testGeneratorsSendProtobufTheServerReads() {
+        XCTAssertEqual(run("create", "namespace", "team-a").stdout, "namespace/team-a created\n")
+        XCTAssertEqual(run("create", "configmap", "settings", "--from-literal=mode=fast", "-n", "team-a").status, 0)
+        XCTAssertEqual(run("create", "secret", "generic", "key", "--from-literal=token=s3cr3t", "-n", "team-a").status, 0)
+        XCTAssertEqual(run("create", "rolebinding", "rb", "--clusterrole=view", "--user=alice", "-n", "team-a").status, 0)
+        XCTAssertEqual(run("get", "configmap", "settings", "-n", "team-a", "-o", "jsonpath={.data.mode}").stdout, "fast")
+        XCTAssertEqual(run("get", "secret", "key", "-n", "team-a", "-o", "jsonpath={.data.token}").stdout, Data("s3cr3t".utf8).base64EncodedString())
+        XCTAssertEqual(run("get", "rolebinding", "rb", "-n", "team-a", "-o", "jsonpath={.roleRef.name}/{.subjects[0].name}").stdout, "view/alice")
+        XCTAssertEqual(run("get", "namespace", "team-a", "-o", "jsonpath={.status.phase}").stdout, "Active")
+    }
+
     func testCustomResourcesThroughKubectl() throws {
         let crd = try write("crd.json", sessionDefinition().compactText)
         XCTAssertEqual(run("apply", "--server-side", "-f", crd).status, 0)

@@ -95,6 +95,37 @@ final class ListAndWatchTests: XCTestCase {
         XCTAssertEqual(second?.object.at("metadata", "name"), "new")
     }
 
+    func testObjectsEnteringAndLeavingASelectorAreAddedAndDeleted() {
+        cluster.request("POST", collection, json: configMap("moving"))
+        let version = cluster.request("GET", collection).json.at("metadata", "resourceVersion")?.stringValue ?? ""
+        let watch = cluster.watch(collection + "?watch=1&labelSelector=app%3Dx&resourceVersion=\(version)")
+        defer { watch.close() }
+        let patch = { (labels: JSON) in
+            self.cluster.request("PATCH", self.collection + "/moving", json: ["metadata": ["labels": labels]], contentType: "application/merge-patch+json")
+        }
+        XCTAssertEqual(patch(["app": "x"]).status, 200)
+        XCTAssertEqual(patch(["app": "x", "more": "1"]).status, 200)
+        XCTAssertEqual(patch(["app": nil]).status, 200)
+        XCTAssertEqual((0..<3).compactMap { _ in watch.next()?.type }, ["ADDED", "MODIFIED", "DELETED"])
+    }
+
+    func testWatchEndsAfterTimeoutSeconds() {
+        let watch = cluster.watch(collection + "?watch=1&resourceVersion=1&timeoutSeconds=1")
+        defer { watch.close() }
+        XCTAssertNil(watch.next(), "the server closes the stream once timeoutSeconds have passed")
+        XCTAssertEqual(watch.status, 200)
+    }
+
+    func testDeleteCollectionBySelector() {
+        cluster.request("POST", collection, json: configMap("a", labels: ["batch": "1"]))
+        cluster.request("POST", collection, json: configMap("b", labels: ["batch": "1"]))
+        cluster.request("POST", collection, json: configMap("c", labels: ["batch": "2"]))
+        let deleted = cluster.request("DELETE", collection + "?labelSelector=batch%3D1")
+        XCTAssertEqual(deleted.status, 200, deleted.text)
+        XCTAssertEqual(names(deleted), ["a", "b"])
+        XCTAssertEqual(names(cluster.request("GET", collection)), ["c"])
+    }
+
     func testWatchFromACompactedVersionGetsGone() {
         for index in 0..<140 { cluster.request("POST", collection, json: configMap("cm-\(index)")) }
         let watch = cluster.watch(collection + "?watch=1&resourceVersion=2")

@@ -79,6 +79,27 @@ final class ServerSideApplyTests: XCTestCase {
         XCTAssertTrue(broken.json["message"]?.stringValue?.contains("not valid YAML") ?? false, broken.text)
     }
 
+    func testStrategicMergePatchMergesKeyedListsAndReadsDirectives() {
+        let pod: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p", "finalizers": ["a"]],
+                         "spec": ["containers": [["name": "main", "image": "one"], ["name": "side", "image": "two"]]]]
+        XCTAssertEqual(cluster.request("POST", "/api/v1/namespaces/default/pods", json: pod).status, 201)
+        let patch: JSON = [
+            "metadata": ["finalizers": ["b"], "$deleteFromPrimitiveList/finalizers": ["a"]],
+            "spec": ["$setElementOrder/containers": [["name": "main"], ["name": "side"]],
+                     "containers": [["name": "side", "image": "three"], ["name": "gone", "$patch": "delete"]]],
+        ]
+        let patched = cluster.request("PATCH", "/api/v1/namespaces/default/pods/p", json: patch, contentType: "application/strategic-merge-patch+json")
+        XCTAssertEqual(patched.status, 200, patched.text)
+        XCTAssertEqual(patched.json.at("spec", "containers"), [["name": "main", "image": "one"], ["name": "side", "image": "three"]])
+        XCTAssertEqual(patched.json.at("metadata", "finalizers"), ["b"])
+        XCTAssertNil(patched.json.at("spec", "$setElementOrder/containers"))
+        let custom = cluster.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json: sessionDefinition())
+        XCTAssertEqual(custom.status, 201)
+        XCTAssertEqual(cluster.request("POST", "/apis/tenantry.dev/v1alpha1/namespaces/default/sessions", json: session("s", agent: "claude")).status, 201)
+        XCTAssertEqual(cluster.request("PATCH", "/apis/tenantry.dev/v1alpha1/namespaces/default/sessions/s", json: ["spec": ["agent": "codex"]],
+                                       contentType: "application/strategic-merge-patch+json").status, 415)
+    }
+
     func testMergePatchAndUpdateManagers() {
         cluster.apply(path, configMap("app", data: ["a": "1", "b": "2"]), manager: "alice")
         let patched = cluster.request("PATCH", path + "?fieldManager=editor", json: ["data": ["b": nil, "c": "3"]], contentType: "application/merge-patch+json")

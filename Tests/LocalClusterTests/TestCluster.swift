@@ -35,9 +35,9 @@ final class TestCluster {
 
     @discardableResult
     func request(_ method: String, _ path: String, json body: JSON? = nil, text: String? = nil,
-                 contentType: String = "application/json", token: String? = nil) -> TestResponse {
+                 contentType: String = "application/json", token: String? = nil, accept: String? = nil) -> TestResponse {
         TestHTTP.send(method, server.url + path, body: body.map { Data($0.compactText.utf8) } ?? text.map { Data($0.utf8) },
-                      contentType: contentType, token: token ?? server.token)
+                      contentType: contentType, token: token ?? server.token, accept: accept)
     }
 
     @discardableResult
@@ -63,12 +63,13 @@ struct TestResponse {
 
 enum TestHTTP {
     /// One request, waited for. Failures to connect come back as status 0 with the error as text.
-    static func send(_ method: String, _ url: String, body: Data?, contentType: String, token: String?) -> TestResponse {
+    static func send(_ method: String, _ url: String, body: Data?, contentType: String, token: String?, accept: String? = nil) -> TestResponse {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.httpBody = body
         request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
         let box = ResultBox()
         let task = URLSession.shared.dataTask(with: request) { data, response, error in
             let http = response as? HTTPURLResponse
