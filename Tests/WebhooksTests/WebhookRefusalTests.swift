@@ -244,3 +244,28 @@ final class WebhookRefusalTests: XCTestCase {
         XCTAssertTrue(text.contains("tenantry_webhook_journal_depth 0"), text)
     }
 }
+
+/// A cluster that refuses every Session for good (as a 422 Invalid would).
+final class RefusingWriter: SessionWriter, @unchecked Sendable {
+    func create(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome {
+        throw SessionWriteError(retryable: false, status: 422, message: "Session is invalid (test)")
+    }
+    func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {}
+    func liveSessions(namespace: String) throws(SessionWriteError) -> [String] { [] }
+}
+
+final class WebhookCreationFailureTests: XCTestCase {
+    func testASessionTheClusterRefusesForGoodMarksTheEntryFailedAndReleasesItsReservation() throws {
+        let fixture = try WebhookFixture(writer: RefusingWriter())
+        let response = try fixture.generic(key: TestSecrets.budgetKey, body: ["description": "one"], idempotencyKey: "refused-1")
+        XCTAssertEqual(response.status, 202)
+        let name = response.json["sessionId"]?.stringValue ?? ""
+        fixture.eventually("the entry failed") { fixture.server.service.journal.entryState(session: name) == "failed" }
+        fixture.eventually("the reservation is released") { fixture.server.service.journal.ledger(tenant: "budget").reserved == 0 }
+        XCTAssertEqual(fixture.server.service.journal.depth, 0)
+        XCTAssertTrue(fixture.logs.all.contains { $0.contains("create failed for good") })
+        // Not replayed at the next start.
+        try fixture.restart()
+        XCTAssertEqual(fixture.server.replayed, 0)
+    }
+}
