@@ -25,7 +25,7 @@ let package = Package(
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
         .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "Apply", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Apply"),
         // Render → Apply → status report: the reconcile loop and the apply, diff and reconcile commands.
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
+        // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
+        .target(name: "Webhooks", dependencies: ["CTenantry", "Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests",
                     exclude: ["Fixtures"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry-local-cluster"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@ import GitSync
 import Model
 import Plan
 import Reconciler
+import Webhooks
 
 /// The `tenantry` command line: picks the subcommand, runs it, and turns what it threw into a message and an
 /// exit code in one place (`Failure.report`).
@@ -41,7 +42,9 @@ public enum Tenantry {
                    usage: ReconcileCommand.usage, run: { try ReconcileCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "plan", summary: "Explain a change to the tenant repo in words of access and money",
                    usage: PlanCommand.usage, run: { try PlanCommand.run($0, stdout: $1.out, stderr: $1.err) }),
-        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render --tenants N)",
+        Subcommand(name: "serve", summary: "Receive GitHub, Jira and Slack webhooks and create Sessions within each tenant's policy",
+                   usage: ServeCommand.usage, run: { try ServeCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, bench apply, bench webhooks)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",
                    run: { _, console in console.out("tenantry \(version)\n"); return ExitCode.success }),
