@@ -1,4 +1,5 @@
 import Foundation
+import LocalCluster
 import Model
 import Reconciler
 import Render
@@ -10,6 +11,7 @@ enum BenchCommand {
     Usage: tenantry bench render [--tenants N] [--keep]
            tenantry bench apply [--tenants N] [--no-kubectl] [--keep]   (see tenantry bench apply --help)
            tenantry bench webhooks [--rate N] [--duration S] [--connections C] (see tenantry bench webhooks --help)
+           tenantry bench cluster [--objects N]   (see tenantry bench cluster --help)
 
     Generates N synthetic tenants (default 10000: one to three namespaces, members, routing and triggers each)
     in a temporary tenant repo, renders them, and prints the time of each phase (load, validate, render,
@@ -23,6 +25,9 @@ enum BenchCommand {
     static func run(_ words: [String], _ console: Console) throws -> Int32 {
         if words.first == "apply" {
             return try ApplyBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err, generate: { try SyntheticRepo.write(tenants: $0, to: $1) })
+        }
+        if words.first == "cluster" {
+            return try ClusterBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)
         }
         if words.first == "webhooks" {
             return try WebhookBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)

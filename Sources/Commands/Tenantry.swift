@@ -1,4 +1,5 @@
 import GitSync
+import LocalCluster
 import Model
 import Plan
 import Reconciler
@@ -44,7 +45,9 @@ public enum Tenantry {
                    usage: PlanCommand.usage, run: { try PlanCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "serve", summary: "Receive GitHub, Jira and Slack webhooks and create Sessions within each tenant's policy",
                    usage: ServeCommand.usage, run: { try ServeCommand.run($0, stdout: $1.out, stderr: $1.err) }),
-        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, bench apply, bench webhooks)",
+        Subcommand(name: "cluster", summary: "Run the local cluster: a Kubernetes-compatible API server on SQLite (start, stop, reset)",
+                   usage: ClusterCommand.usage, run: { try ClusterCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, apply, webhooks, cluster)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",
                    run: { _, console in console.out("tenantry \(version)\n"); return ExitCode.success }),

@@ -3,21 +3,20 @@ import Foundation
 import LocalCluster
 
 /// The cluster a command talks to: the configured one (flags, KUBECONFIG, ~/.kube/config,
-/// in-cluster), or, with no configuration at all, the local cluster in `.tenantry/cluster`: the
+/// in-cluster), or, with no configuration at all, the local cluster in its default directory
+/// (`$TENANTRY_CLUSTER_DIR`, else `~/.tenantry/cluster`): the
 /// one already running there (through the kubeconfig it wrote), or one started in this process.
 public final class ClusterTarget: Sendable {
     public let config: ClusterConfig
     /// The local cluster this process started, stopped by `close()`.
     public let startedServer: LocalClusterServer?
 
-    public static let localDirectory = ".tenantry/cluster"
-
     init(config: ClusterConfig, startedServer: LocalClusterServer?) {
         self.config = config
         self.startedServer = startedServer
     }
 
-    public static func connect(_ locator: ClusterLocator, localDirectory: String = ClusterTarget.localDirectory) throws -> ClusterTarget {
+    public static func connect(_ locator: ClusterLocator, localDirectory: String = LocalClusterServer.defaultDirectory()) throws -> ClusterTarget {
         if let config = try locator.locate() { return ClusterTarget(config: config, startedServer: nil) }
         do {
             let server = try LocalClusterServer.start(directory: localDirectory)

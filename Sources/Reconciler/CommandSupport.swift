@@ -100,7 +100,8 @@ struct ClusterFlags {
     static let usage = """
           --kubeconfig FILE         kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then the
                                     in-cluster service account; with none of these, the local cluster in
-                                    .tenantry/cluster, started in this process if it is not running)
+                                    $TENANTRY_CLUSTER_DIR or ~/.tenantry/cluster, started in this process
+                                    if it is not running)
           --context NAME            kubeconfig context (default: the current context)
           --force-conflicts         take over fields other field managers own (server-side apply force)
           --prune-namespaces        also delete Namespaces that left the tenant repo (last, after their contents)

@@ -1,5 +1,6 @@
 import Apply
 import Foundation
+import LocalCluster
 import Model
 
 /// `tenantry serve`: the webhook server.
@@ -114,7 +115,7 @@ public enum ServeCommand {
     /// account (Apply's ClusterLocator), else the local cluster's kubeconfig.
     static func clusterConfig(_ flag: String?, environment: [String: String]) throws -> ClusterConfig {
         if let found = try ClusterLocator(kubeconfigFlag: flag, environment: environment).locate() { return found }
-        let directory = environment["TENANTRY_CLUSTER_DIR"] ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.tenantry/cluster"
+        let directory = LocalClusterServer.defaultDirectory(environment: environment)
         let local = directory + "/kubeconfig"
         guard FileManager.default.fileExists(atPath: local) else {
             throw UsageError("no cluster to create Sessions in: no --kubeconfig, KUBECONFIG, ~/.kube/config or service account, and no local cluster kubeconfig at \(local); start one with tenantry cluster start or pass --kubeconfig")
