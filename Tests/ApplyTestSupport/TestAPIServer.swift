@@ -71,32 +71,6 @@ public enum Examples {
     }
 }
 
-/// A gap of the local cluster (reported; remove this once LocalCluster fixes it), bridged in the
-/// test input only, never in the engine: it validates RBAC object names as DNS subdomains, so
-/// `ClusterRole/tenantry:admin` is refused (Kubernetes accepts any path-segment name for RBAC
-/// kinds). Here `:` becomes `-` in ClusterRole names and in the roleRefs that point at them.
-public enum LocalClusterGaps {
-    public static func bridge(_ manifests: [Manifest]) -> [Manifest] {
-        manifests.map { Manifest(owner: $0.owner, object: bridge($0.object)) }
-    }
-
-    public static func bridge(_ object: JSONObject) -> JSONObject {
-        var json = JSON.object(object)
-        let kind = object["kind"]?.stringValue ?? ""
-        if kind == "ClusterRole" { json = set(json, ["metadata", "name"]) { .string(($0.stringValue ?? "").replacingOccurrences(of: ":", with: "-")) } }
-        if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
-            json = set(json, ["roleRef", "name"]) { .string(($0.stringValue ?? "").replacingOccurrences(of: ":", with: "-")) }
-        }
-        return json.objectValue ?? object
-    }
-
-    static func set(_ json: JSON, _ path: [String], _ change: (JSON) -> JSON) -> JSON {
-        guard let first = path.first, case .object(var object) = json, let child = object[first] else { return json }
-        object[first] = path.count == 1 ? change(child) : set(child, Array(path.dropFirst()), change)
-        return .object(object)
-    }
-}
-
 /// Objects for engine tests, stamped like Render stamps them (labels and content hash).
 public enum Fixture {
     public static func configMap(_ name: String, namespace: String, data: JSON = ["k": "v"], owner: String = "team") -> JSONObject {

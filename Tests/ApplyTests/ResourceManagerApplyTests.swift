@@ -12,7 +12,7 @@ final class ResourceManagerApplyTests: XCTestCase {
     override func tearDown() { cluster = nil }
 
     func exampleObjects() throws -> [JSONObject] {
-        LocalClusterGaps.bridge(try Examples.rendered().manifests).map(\.object)
+        try Examples.rendered().manifests.map(\.object)
     }
 
     func testFirstApplyOfTheExamplesCreatesEveryObjectInStages() throws {

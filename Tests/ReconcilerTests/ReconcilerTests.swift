@@ -13,9 +13,9 @@ final class ReconcilerTests: XCTestCase {
     override func setUpWithError() throws { cluster = try TestAPIServer() }
     override func tearDown() { cluster = nil }
 
-    /// The example tenants as the reconciler receives them (bridged for the local cluster's gaps).
+    /// The example tenants as the reconciler receives them.
     func examples() throws -> [OwnedObjects] {
-        Reconciler.desired(try Examples.rendered()).map { OwnedObjects(owner: $0.owner, manifests: LocalClusterGaps.bridge($0.manifests)) }
+        Reconciler.desired(try Examples.rendered())
     }
 
     func reconciler() throws -> Reconciler { Reconciler(client: try cluster.client()) }
@@ -155,7 +155,7 @@ final class ReconcilerTests: XCTestCase {
             """))
         let rendered = try Examples.rendered(repo.path)
         XCTAssertEqual(rendered.invalidTenants.map(\.name), ["broken"])
-        let desired = Reconciler.desired(rendered).map { OwnedObjects(owner: $0.owner, manifests: LocalClusterGaps.bridge($0.manifests)) }
+        let desired = Reconciler.desired(rendered)
         let result = try reconciler().reconcile(desired, frozen: ["broken"])
         let report = Reconciler.statusReport(revision: "main@sha1:" + String(repeating: "a", count: 40), time: Date(timeIntervalSince1970: 0), rendered: rendered, result: result)
         let docs = report.tenants.first { $0.name == "docs" }!
