@@ -1,7 +1,9 @@
 import Apply
 import Foundation
+import GitSync
 import LocalCluster
 import Model
+import Plan
 
 /// `tenantry serve`: the webhook server.
 public enum ServeCommand {
@@ -32,6 +34,14 @@ public enum ServeCommand {
       --refresh-interval S     seconds between listings of live Sessions for the concurrency limit (default 5)
       --estimated-tokens N     tokens assumed per session for models priced per 1k tokens (default 100000)
       --quiet                  no log line per request
+      --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
+                               reopened) are planned as `tenantry plan` does and the result posted on the pull
+                               request (one comment, edited on each push) with commit status tenantry/plan
+      --plan-config FILE       tenantry.yaml whose source: section says how to fetch the tenant repository
+                               (default ./tenantry.yaml); pull requests are fetched into CACHE/pull-requests
+      --github-token-file F    GitHub token for comments and statuses (default: $GITHUB_TOKEN); never printed
+      --github-api URL         GitHub API base URL (default https://api.github.com; GitHub Enterprise:
+                               https://HOST/api/v3)
 
     Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
     """
@@ -47,6 +57,10 @@ public enum ServeCommand {
         var refreshInterval: TimeInterval = 5
         var estimatedTokens: Int64 = 100_000
         var quiet = false
+        var planRepository: String?
+        var planConfig = "tenantry.yaml"
+        var githubTokenFile: String?
+        var githubAPI = "https://api.github.com"
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
@@ -96,10 +110,18 @@ public enum ServeCommand {
                 guard let tokens = Int64(text), tokens > 0 else { throw UsageError("--estimated-tokens must be a positive whole number") }
                 flags.estimatedTokens = tokens
             case "--quiet": flags.quiet = true
+            case "--plan-repo":
+                let repository = try value(word)
+                guard repository.split(separator: "/").count == 2 else { throw UsageError("--plan-repo takes OWNER/NAME, got \"\(repository)\"") }
+                flags.planRepository = repository
+            case "--plan-config": flags.planConfig = try value(word)
+            case "--github-token-file": flags.githubTokenFile = try value(word)
+            case "--github-api": flags.githubAPI = try value(word)
             default:
                 if word.hasPrefix("-") {
                     var message = "unknown flag \(word)"
-                    let known = ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit", "--refresh-interval", "--estimated-tokens", "--quiet"]
+                    let known = ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit", "--refresh-interval",
+                                 "--estimated-tokens", "--quiet", "--plan-repo", "--plan-config", "--github-token-file", "--github-api"]
                     if let guess = Suggest.closest(to: word, among: known) { message += " (did you mean \(guess)?)" }
                     throw UsageError(message)
                 }
@@ -121,6 +143,18 @@ public enum ServeCommand {
             throw UsageError("no cluster to create Sessions in: no --kubeconfig, KUBECONFIG, ~/.kube/config or service account, and no local cluster kubeconfig at \(local); start one with tenantry cluster start or pass --kubeconfig")
         }
         return try KubeSessionWriter.config(kubeconfig: local)
+    }
+
+    /// The pull-request planner of `--plan-repo`: how to fetch the tenant repository, and a GitHub client.
+    static func reviewer(repository: String, flags: Flags, environment: [String: String]) throws -> TenantRepoReviewer {
+        let config: SourceConfig
+        do {
+            config = try SourceConfig.load(configFile: flags.planConfig)
+        } catch {
+            throw UsageError("--plan-repo needs the tenant repository's source: section (--plan-config, default ./tenantry.yaml): \(error)")
+        }
+        let token = try GitHubToken.resolve(file: flags.githubTokenFile, environment: environment)
+        return TenantRepoReviewer(repository: repository, config: config, github: GitHubClient(apiURL: flags.githubAPI, token: token))
     }
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
@@ -147,6 +181,9 @@ public enum ServeCommand {
         }
         let quiet = flags.quiet
         options.log = { line in if !quiet { stderr(line + "\n") } }
+        if let repository = flags.planRepository {
+            options.tenantRepoReviewer = try reviewer(repository: repository, flags: flags, environment: environment)
+        }
 
         // Signals are handled on a queue, not in a C handler.
         for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
