@@ -148,9 +148,9 @@ enum Pipeline {
     }
 
     /// Runs a reconcile and prints it: a stdout line per object, refusals and failures on stderr, a summary.
-    static func apply(_ rendered: RenderedRepo, client: KubeClient, flags: Flags, options: ReconcileOptions,
+    static func apply(_ rendered: RenderedRepo, client: KubeClient, inventoryNamespace: String, options: ReconcileOptions,
                       log: Log, stdout: @Sendable (String) -> Void) -> ReconcileResult {
-        let reconciler = Reconciler(client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags))
+        let reconciler = Reconciler(client: client, inventoryNamespace: inventoryNamespace)
         let clock = ContinuousClock()
         let started = clock.now
         let result = reconciler.reconcile(rendered, options: options, progress: { log.info($0) },
