@@ -4,15 +4,20 @@ import GitSync
 import LocalCluster
 import Model
 import Plan
+import Reconciler
 
 /// `tenantry serve`: the webhook server.
 public enum ServeCommand {
     public static let usage = """
     Usage: tenantry serve [REPO] [flags]
+           tenantry serve --reconcile [--config tenantry.yaml] [flags]
 
     Receives GitHub, Jira, Slack and generic webhooks and turns those that match a tenant's triggers into
     Session objects in the tenant's namespace, within its NamespacePolicy. The tenant repo REPO (default: the
     current directory) is rendered at start; send SIGHUP to render it again and swap the tenant table.
+    With --reconcile, the tenant repo is followed in git instead (the source: section of --config): each
+    revision is reconciled as `tenantry reconcile --watch` does, and the tenant table is swapped atomically
+    once it is; a GitHub `push` delivery for that repository starts the next reconcile at once.
     SIGTERM or SIGINT stop gracefully: requests in flight finish; accepted deliveries whose Session is not
     created yet stay in the journal and are replayed at the next start.
 
@@ -37,8 +42,10 @@ public enum ServeCommand {
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
-      --plan-config FILE       tenantry.yaml whose source: section says how to fetch the tenant repository
-                               (default ./tenantry.yaml); pull requests are fetched into CACHE/pull-requests
+      --reconcile              follow the tenant repo in git and reconcile it into the cluster (see above)
+      --config FILE            tenantry.yaml whose source: section says how to fetch the tenant repository, for
+                               --reconcile and --plan-repo (default ./tenantry.yaml); pull requests are fetched
+                               into CACHE/pull-requests
       --github-token-file F    GitHub token for comments and statuses (default: $GITHUB_TOKEN); never printed
       --github-api URL         GitHub API base URL (default https://api.github.com; GitHub Enterprise:
                                https://HOST/api/v3)
@@ -58,7 +65,8 @@ public enum ServeCommand {
         var estimatedTokens: Int64 = 100_000
         var quiet = false
         var planRepository: String?
-        var planConfig = "tenantry.yaml"
+        var config = "tenantry.yaml"
+        var reconcile = false
         var githubTokenFile: String?
         var githubAPI = "https://api.github.com"
     }
@@ -114,14 +122,15 @@ public enum ServeCommand {
                 let repository = try value(word)
                 guard repository.split(separator: "/").count == 2 else { throw UsageError("--plan-repo takes OWNER/NAME, got \"\(repository)\"") }
                 flags.planRepository = repository
-            case "--plan-config": flags.planConfig = try value(word)
+            case "--config": flags.config = try value(word)
+            case "--reconcile": flags.reconcile = true
             case "--github-token-file": flags.githubTokenFile = try value(word)
             case "--github-api": flags.githubAPI = try value(word)
             default:
                 if word.hasPrefix("-") {
                     var message = "unknown flag \(word)"
                     let known = ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit", "--refresh-interval",
-                                 "--estimated-tokens", "--quiet", "--plan-repo", "--plan-config", "--github-token-file", "--github-api"]
+                                 "--estimated-tokens", "--quiet", "--plan-repo", "--config", "--reconcile", "--github-token-file", "--github-api"]
                     if let guess = Suggest.closest(to: word, among: known) { message += " (did you mean \(guess)?)" }
                     throw UsageError(message)
                 }
@@ -129,6 +138,9 @@ public enum ServeCommand {
             }
         }
         guard positionals.count <= 1 else { throw UsageError("tenantry serve takes one tenant repo, got \(positionals.count)") }
+        if flags.reconcile && !positionals.isEmpty {
+            throw UsageError("with --reconcile the tenant repo comes from git (--config); drop \(positionals[0])")
+        }
         flags.repo = positionals.first ?? "."
         return flags
     }
@@ -145,14 +157,18 @@ public enum ServeCommand {
         return try KubeSessionWriter.config(kubeconfig: local)
     }
 
+    /// The `source:` section of --config, which --reconcile and --plan-repo need.
+    static func sourceConfig(_ flags: Flags, for flag: String) throws -> SourceConfig {
+        do {
+            return try SourceConfig.load(configFile: flags.config)
+        } catch {
+            throw UsageError("\(flag) needs the tenant repository's source: section (--config, default ./tenantry.yaml): \(error)")
+        }
+    }
+
     /// The pull-request planner of `--plan-repo`: how to fetch the tenant repository, and a GitHub client.
     static func reviewer(repository: String, flags: Flags, environment: [String: String]) throws -> TenantRepoReviewer {
-        let config: SourceConfig
-        do {
-            config = try SourceConfig.load(configFile: flags.planConfig)
-        } catch {
-            throw UsageError("--plan-repo needs the tenant repository's source: section (--plan-config, default ./tenantry.yaml): \(error)")
-        }
+        let config = try sourceConfig(flags, for: "--plan-repo")
         let token = try GitHubToken.resolve(file: flags.githubTokenFile, environment: environment)
         return TenantRepoReviewer(repository: repository, config: config, github: GitHubClient(apiURL: flags.githubAPI, token: token))
     }
@@ -161,14 +177,17 @@ public enum ServeCommand {
         let flags = try parse(arguments)
         let environment = ProcessInfo.processInfo.environment
         let secrets = try WebhookSecrets.load(files: flags.secretFiles, environment: environment)
-        let table: TenantTable
-        do {
-            table = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
-        } catch {
-            stderr("\(error)\nerror: the tenant repo \(flags.repo) cannot be rendered, so no webhook can be routed; fix it and start again\n")
-            return 2
+        // With --reconcile the table comes with the first reconciled revision; until then /readyz says 503.
+        var table: TenantTable?
+        if !flags.reconcile {
+            do {
+                table = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
+            } catch {
+                stderr("\(error)\nerror: the tenant repo \(flags.repo) cannot be rendered, so no webhook can be routed; fix it and start again\n")
+                return 2
+            }
         }
-        for name in table.invalidTenants { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
+        for name in table?.invalidTenants ?? [] { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
         let cluster = try clusterConfig(flags.kubeconfig, environment: environment)
         var options = WebhookServer.Options(journalPath: flags.journal, secrets: secrets, writer: KubeSessionWriter(config: cluster))
         options.port = flags.port
@@ -190,7 +209,24 @@ public enum ServeCommand {
         let server = try WebhookServer(options: options, table: table)
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
-        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (revision \(table.revision), \(table.policies.count) namespaces, \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
+        let tables = table.map { "revision \($0.revision), \($0.policies.count) namespaces" } ?? "tenant table after the first reconcile"
+        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (\(tables), \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
+
+        var loop: ReconcileLoop?
+        if flags.reconcile {
+            let log: @Sendable (String) -> Void = { line in if !quiet { stderr(line) } }
+            let reconcile = try ReconcileLoop(source: try sourceConfig(flags, for: "--reconcile"), client: KubeClient(config: cluster),
+                                              stderr: log, stdout: log)
+            let tokens = flags.estimatedTokens
+            Thread.detachNewThread {
+                reconcile.run { round in
+                    let next = TenantTable(rendered: round.rendered, revision: round.fetched.revision.description, estimatedTokensPerSession: tokens)
+                    server.replaceTenantTable(next)
+                    log("tenant table: revision \(next.revision), \(next.policies.count) namespaces\n")
+                }
+            }
+            loop = reconcile
+        }
 
         let done = DispatchSemaphore(value: 0)
         let queue = DispatchQueue(label: "tenantry.serve.signals")
@@ -203,6 +239,7 @@ public enum ServeCommand {
         }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
         hangup.setEventHandler {
+            guard !flags.reconcile else { return stderr("SIGHUP ignored: with --reconcile the tenant table follows git\n") }
             do {
                 let next = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
                 server.replaceTenantTable(next)
@@ -215,6 +252,7 @@ public enum ServeCommand {
         sources.append(hangup)
         done.wait()
         stderr("tenantry serve: stopping (finishing requests in flight)\n")
+        loop?.stop()
         server.stop()
         for source in sources { source.cancel() }
         stdout("tenantry serve: stopped\n")

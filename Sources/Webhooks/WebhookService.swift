@@ -1,4 +1,5 @@
 import Foundation
+import GitSync
 import HTTPServer
 import Model
 import Plan
@@ -155,6 +156,11 @@ public final class WebhookService: Sendable {
             }
             if name == "pull_request", let reviewer = configuration.tenantRepoReviewer, reviewer.concerns(Array(request.body)) {
                 return planPullRequest(Array(request.body), reviewer: reviewer, delivery: delivery, traceID: traceID)
+            }
+            // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
+            if name == "push", let url = body["repository"]?["clone_url"]?.stringValue, SourceRefresh.requestRefresh(repositoryURL: url) > 0 {
+                configuration.log?("webhook source=github event=push delivery=\(delivery) trace=\(traceID) reconcile of \(url) started")
+                return (json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]), "refresh")
             }
             event = EventParser.github(event: name, deliveryID: delivery, body: body)
         case .jira:
