@@ -25,24 +25,35 @@ let package = Package(
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
         .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
         .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
         // `tenantry cluster` on its own: lets tests run the local cluster as a process they can kill -9.
         .executableTarget(name: "tenantry-local-cluster", dependencies: ["LocalCluster", "Model"], path: "Sources/tenantry-local-cluster"),
+        // The Kubernetes client and the apply engine (after Flux's ssa): staged server-side apply, inventory, prune, diff.
+        .target(name: "Apply", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Apply"),
+        // Render → Apply → status report: the reconcile loop and the apply, diff and reconcile commands.
+        .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
+        // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
+        .target(name: "Webhooks", dependencies: ["CTenantry", "Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
         .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport"], path: "Tests/CommandsTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport", "LocalCluster"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
+        // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.
+        .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
+        .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model"], path: "Tests/ApplyTests"),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests",
                     exclude: ["Fixtures"]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry-local-cluster"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]

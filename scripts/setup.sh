@@ -23,12 +23,12 @@ tenantry_install_system_packages() {
 }
 
 tenantry_install_test_tools() {
-    if python3 -c "import kubernetes_validate, jsonschema, yaml" 2>/dev/null && command -v kubernetes-validate >/dev/null; then
-        echo "==> Python test tools already installed (kubernetes-validate, jsonschema, PyYAML)"
+    if python3 -c "import kubernetes_validate, jsonschema, yaml, openapi_spec_validator" 2>/dev/null && command -v kubernetes-validate >/dev/null; then
+        echo "==> Python test tools already installed (kubernetes-validate, jsonschema, PyYAML, openapi-spec-validator)"
         return
     fi
-    echo "==> Installing Python test tools with pip: kubernetes-validate (official Kubernetes schemas), jsonschema, PyYAML"
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore kubernetes-validate jsonschema pyyaml
+    echo "==> Installing Python test tools with pip: kubernetes-validate (official Kubernetes schemas), jsonschema, PyYAML, openapi-spec-validator"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore kubernetes-validate jsonschema pyyaml openapi-spec-validator
 }
 
 tenantry_check_swift() {

@@ -1,11 +1,17 @@
 import Foundation
+import LocalCluster
 import Model
+import Reconciler
 import Render
+import Webhooks
 
 /// `tenantry bench render --tenants N`: generates N tenants in a temporary repo and times each phase.
 enum BenchCommand {
     static let usage = """
     Usage: tenantry bench render [--tenants N] [--keep]
+           tenantry bench apply [--tenants N] [--no-kubectl] [--keep]   (see tenantry bench apply --help)
+           tenantry bench webhooks [--rate N] [--duration S] [--connections C] (see tenantry bench webhooks --help)
+           tenantry bench cluster [--objects N]   (see tenantry bench cluster --help)
 
     Generates N synthetic tenants (default 10000: one to three namespaces, members, routing and triggers each)
     in a temporary tenant repo, renders them, and prints the time of each phase (load, validate, render,
@@ -17,6 +23,15 @@ enum BenchCommand {
     """
 
     static func run(_ words: [String], _ console: Console) throws -> Int32 {
+        if words.first == "apply" {
+            return try ApplyBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err, generate: { try SyntheticRepo.write(tenants: $0, to: $1) })
+        }
+        if words.first == "cluster" {
+            return try ClusterBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)
+        }
+        if words.first == "webhooks" {
+            return try WebhookBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)
+        }
         let args = try Arguments(words, valued: ["--tenants"], switches: ["--keep"])
         guard try args.positionals(max: 1, usage: "tenantry bench render") == ["render"] else {
             throw UsageError("say what to measure: tenantry bench render")

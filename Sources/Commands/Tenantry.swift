@@ -1,6 +1,9 @@
 import GitSync
+import LocalCluster
 import Model
 import Plan
+import Reconciler
+import Webhooks
 
 /// The `tenantry` command line: picks the subcommand, runs it, and turns what it threw into a message and an
 /// exit code in one place (`Failure.report`).
@@ -32,9 +35,19 @@ public enum Tenantry {
                    usage: SourceCommand.usage, run: { try SourceCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "status", summary: "Commit the last reconcile's status report back to the tenant repo",
                    usage: StatusCommand.usage, run: { try StatusCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "apply", summary: "Apply the tenant repo to the cluster (staged server-side apply, prune)",
+                   usage: ApplyCommand.usage, run: { try ApplyCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "diff", summary: "Show what apply would change (exit 0 none, 1 changes, 2 error)",
+                   usage: DiffCommand.usage, run: { try DiffCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "reconcile", summary: "Fetch, render, apply and commit the status report, once or --watch",
+                   usage: ReconcileCommand.usage, run: { try ReconcileCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "plan", summary: "Explain a change to the tenant repo in words of access and money",
                    usage: PlanCommand.usage, run: { try PlanCommand.run($0, stdout: $1.out, stderr: $1.err) }),
-        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render --tenants N)",
+        Subcommand(name: "serve", summary: "Receive GitHub, Jira and Slack webhooks and create Sessions within each tenant's policy",
+                   usage: ServeCommand.usage, run: { try ServeCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "cluster", summary: "Run the local cluster: a Kubernetes-compatible API server on SQLite (start, stop, reset)",
+                   usage: ClusterCommand.usage, run: { try ClusterCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, apply, webhooks, cluster)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",
                    run: { _, console in console.out("tenantry \(version)\n"); return ExitCode.success }),

@@ -67,6 +67,17 @@ struct ObjectAdmission {
     }
 
     private func validateName(_ name: String) throws(APIError) {
+        if name.isEmpty {
+            throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name")])
+        }
+        // RBAC objects are named by path segment, as Kubernetes validates them (`system:admin` is a ClusterRole).
+        if type.group == "rbac.authorization.k8s.io" {
+            guard name != ".", name != "..", !name.contains("/"), !name.contains("%") else {
+                throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueInvalid",
+                    message: "Invalid value: \"\(name)\": may not be '.' or '..' and may not contain '/' or '%'", field: "metadata.name")])
+            }
+            return
+        }
         let label = type == .namespaces
         let pattern = label ? "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" : "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
         let limit = label ? 63 : 253

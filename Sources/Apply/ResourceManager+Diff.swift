@@ -1,0 +1,64 @@
+import Model
+
+extension ResourceManager {
+    /// What an apply of `objects` and a prune of `stale` would change, object by object, using the
+    /// same skip rule as apply (hash and owned fields) and a server-side dry run for the rest.
+    public func diff(_ objects: [JSONObject], stale: [ObjectReference] = [], options: ApplyOptions = ApplyOptions()) -> [ObjectDiff] {
+        let references = objects.map { Manifest(owner: "", object: $0).reference }
+        let live: [ObjectReference: JSONObject]
+        do {
+            live = try liveObjects(kinds: Set((references + stale).map(KindKey.init)))
+        } catch {
+            return references.map { ObjectDiff(object: $0, action: .failed, message: "\(error)") }
+        }
+        // Namespaces and CRDs this apply would create: objects inside them cannot be dry-run yet.
+        var pending = Pending()
+        for (object, reference) in zip(objects, references) where live[reference] == nil {
+            if reference.kind == "Namespace" { pending.namespaces.insert(reference.name) }
+            if reference.kind == "CustomResourceDefinition", let group = object["spec"]?["group"]?.stringValue { pending.groups.insert(group) }
+        }
+        let work = zip(objects, references).map { (object: $0.0, reference: $0.1) }
+        var diffs = concurrentMap(work, width: max(1, options.concurrency)) { [pending] item in
+            self.diff(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
+        }
+        for reference in stale {
+            guard live[reference] != nil else { continue }
+            diffs.append(ObjectDiff(object: reference, action: .deleted, message: "no longer in the tenant repo; prune deletes it"))
+        }
+        return diffs
+    }
+
+    func diff(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions, pending: Pending) -> ObjectDiff {
+        if let live {
+            let liveHash = live["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue
+            if liveHash != nil, liveHash == object["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue,
+               Drift.paths(desired: object, live: live, fieldManager: owner.fieldManager).isEmpty {
+                return ObjectDiff(object: reference, action: .unchanged)
+            }
+        }
+        do {
+            let preview: JSONObject
+            do {
+                preview = try client.apply(object, force: options.force, dryRun: true)
+            } catch where error.isConflict && live.map({ Self.isHandEdit(error, live: $0, manager: owner.fieldManager) }) == true {
+                preview = try client.apply(object, force: true, dryRun: true)
+            }
+            // The live object may exist without Tenantry's label; the dry run's managedFields tell.
+            var existing = live
+            if existing == nil, Self.hadOtherManagers(preview, except: owner.fieldManager) { existing = try client.get(reference) }
+            let fields = Diffing.fields(live: existing, proposed: preview)
+            if existing != nil && fields.isEmpty { return ObjectDiff(object: reference, action: .unchanged) }
+            return ObjectDiff(object: reference, action: existing == nil ? .created : .configured, fields: fields)
+        } catch {
+            if case .unknownKind = error, live == nil, pending.groups.contains(reference.group) {
+                return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object),
+                                  message: "its CustomResourceDefinition is created by this apply")
+            }
+            if error.isNotFound, live == nil, let namespace = reference.namespace, pending.namespaces.contains(namespace) {
+                return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object),
+                                  message: "its namespace \(namespace) is created by this apply")
+            }
+            return ObjectDiff(object: reference, action: .failed, message: "\(error)")
+        }
+    }
+}

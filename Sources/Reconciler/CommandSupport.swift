@@ -1,0 +1,171 @@
+import Apply
+import Foundation
+import Model
+import Render
+import Synchronization
+
+/// The flags of apply, diff and reconcile, parsed without surprises: `--flag value` or
+/// `--flag=value`, unknown flags are usage errors with a "did you mean".
+struct Flags {
+    private(set) var values: [String: String] = [:]
+    private(set) var switches: Set<String> = []
+    private(set) var positionals: [String] = []
+
+    init(_ arguments: [String], valued: [String], switches known: [String]) throws(UsageError) {
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            index += 1
+            guard word.hasPrefix("-"), word != "-" else { positionals.append(word); continue }
+            var name = word, inline: String?
+            if let equals = word.firstIndex(of: "=") {
+                name = String(word[..<equals])
+                inline = String(word[word.index(after: equals)...])
+            }
+            if valued.contains(name) {
+                if let inline { values[name] = inline; continue }
+                guard index < arguments.count else { throw UsageError("flag \(name) needs a value") }
+                values[name] = arguments[index]
+                index += 1
+            } else if known.contains(name), inline == nil {
+                switches.insert(name)
+            } else {
+                var message = "unknown flag \(name)"
+                if let guess = Suggest.closest(to: name, among: valued + known) { message += " (did you mean \(guess)?)" }
+                throw UsageError(message)
+            }
+        }
+    }
+
+    func value(_ name: String) -> String? { values[name] }
+    func isSet(_ name: String) -> Bool { switches.contains(name) }
+
+    func positional(max: Int, usage: String) throws(UsageError) -> [String] {
+        guard positionals.count <= max else { throw UsageError("unexpected argument \"\(positionals[max])\"; usage: \(usage)") }
+        return positionals
+    }
+}
+
+/// Progress and results: text or JSON lines on stderr (`--log-format`), results on stdout. On a
+/// terminal (text format) a live counter of applied objects is redrawn in place; in CI (stderr not
+/// a terminal) there is none.
+struct Log: Sendable {
+    enum Format: String, Sendable { case text, json }
+    let format: Format
+    let stderr: @Sendable (String) -> Void
+    let live: Bool
+
+    init(format: String?, stderr: @escaping @Sendable (String) -> Void, terminal: Bool = isatty(STDERR_FILENO) == 1) throws(UsageError) {
+        guard let parsed = Format(rawValue: format ?? "text") else {
+            throw UsageError("--log-format must be text or json, got \"\(format ?? "")\"")
+        }
+        self.format = parsed
+        self.stderr = stderr
+        live = terminal && parsed == .text
+    }
+
+    /// Redraws `applied N/M` in place, at most every 50 objects.
+    func counter(total: Int) -> (@Sendable (Change) -> Void)? {
+        guard live else { return nil }
+        let done = Mutex(0)
+        let stderr = self.stderr
+        return { _ in
+            let count = done.withLock { value -> Int in
+                value += 1
+                return value
+            }
+            if count % 50 == 0 || count == total { stderr("\r\u{1B}[K  applied \(count)/\(total)") }
+        }
+    }
+
+    func info(_ message: String, level: String = "info") {
+        switch format {
+        case .text: stderr((live ? "\r\u{1B}[K" : "") + (level == "info" ? "" : "\(level): ") + message + "\n")
+        case .json:
+            let time = ISO8601DateFormatter().string(from: Date())
+            let line: JSON = ["time": .string(time), "level": .string(level), "msg": .string(message)]
+            stderr(line.compactText + "\n")
+        }
+    }
+
+    func warning(_ message: String) { info(message, level: "warning") }
+    func error(_ message: String) { info(message, level: "error") }
+}
+
+/// Flags shared by apply, diff and reconcile.
+struct ClusterFlags {
+    static let valued = ["--kubeconfig", "--context", "--log-format", "--concurrency", "--max-prune-percent", "--inventory-namespace"]
+    static let switches = ["--force-conflicts", "--prune-namespaces", "--allow-mass-prune"]
+
+    static let usage = """
+          --kubeconfig FILE         kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then the
+                                    in-cluster service account; with none of these, the local cluster in
+                                    $TENANTRY_CLUSTER_DIR or ~/.tenantry/cluster, started in this process
+                                    if it is not running)
+          --context NAME            kubeconfig context (default: the current context)
+          --force-conflicts         take over fields other field managers own (server-side apply force)
+          --prune-namespaces        also delete Namespaces that left the tenant repo (last, after their contents)
+          --allow-mass-prune        proceed when a tenant rendered nothing but has objects, or when the prune
+                                    would delete more than --max-prune-percent of the recorded objects
+          --max-prune-percent N     the mass-prune guard's share (default 50)
+          --concurrency N           objects applied at once within a stage (default 8)
+          --inventory-namespace NS  where the per-tenant inventories are kept (default tenantry-system)
+          --log-format text|json    progress on stderr as text lines or JSON lines
+        """
+
+    static func options(_ flags: Flags, dryRun: Bool) throws(UsageError) -> ReconcileOptions {
+        var apply = ApplyOptions(force: flags.isSet("--force-conflicts"), dryRun: dryRun)
+        if let text = flags.value("--concurrency") {
+            guard let value = Int(text), value > 0, value <= 64 else { throw UsageError("--concurrency must be a whole number from 1 to 64, got \"\(text)\"") }
+            apply.concurrency = value
+        }
+        var prune = PrunePolicy(allowMassPrune: flags.isSet("--allow-mass-prune"), pruneNamespaces: flags.isSet("--prune-namespaces"))
+        if let text = flags.value("--max-prune-percent") {
+            guard let value = Int(text), (0...100).contains(value) else { throw UsageError("--max-prune-percent must be a whole number from 0 to 100, got \"\(text)\"") }
+            prune.maxShare = Double(value) / 100
+        }
+        return ReconcileOptions(apply: apply, prune: prune)
+    }
+
+    static func locator(_ flags: Flags) -> ClusterLocator {
+        ClusterLocator(kubeconfigFlag: flags.value("--kubeconfig"), context: flags.value("--context"))
+    }
+
+    static func inventoryNamespace(_ flags: Flags) -> String { flags.value("--inventory-namespace") ?? InventoryStore.defaultNamespace }
+}
+
+enum Pipeline {
+    /// Load, validate, render: a broken platform file throws; invalid tenants come back flagged.
+    static func render(_ repo: String, log: Log) throws -> RenderedRepo {
+        let rendered = Renderer.render(try RepoValidator.validate(try RepoLoader.load(repo)))
+        let invalid = rendered.invalidTenants
+        log.info("render: \(rendered.tenants.count) tenants (\(invalid.count) invalid), \(rendered.manifests.count) objects")
+        for tenant in invalid {
+            for diagnostic in tenant.diagnostics where diagnostic.severity == .error { log.error(diagnostic.description) }
+            log.warning("tenant \(tenant.name) (\(tenant.file)) is invalid: it is neither applied nor pruned; its live objects stay as they are")
+        }
+        return rendered
+    }
+
+    /// Runs a reconcile and prints it: a stdout line per object, refusals and failures on stderr, a summary.
+    static func apply(_ rendered: RenderedRepo, client: KubeClient, flags: Flags, options: ReconcileOptions,
+                      log: Log, stdout: @Sendable (String) -> Void) -> ReconcileResult {
+        let reconciler = Reconciler(client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags))
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = reconciler.reconcile(rendered, options: options, progress: { log.info($0) },
+                                          onChange: log.counter(total: rendered.manifests.count))
+        let suffix = options.apply.dryRun ? " (server dry run)" : ""
+        for change in result.changes.changes {
+            stdout("\(change)\(suffix)\n")
+            if change.action == .failed { log.error(change.message) } else if !change.message.isEmpty && change.action != .unchanged { log.info("\(change.object): \(change.message)") }
+        }
+        for namespace in result.keptNamespaces {
+            log.warning("\(namespace) left the tenant repo but is kept; pass --prune-namespaces to delete it")
+        }
+        for refusal in result.pruneRefusals { log.error(refusal.description) }
+        for error in result.errors { log.error(error) }
+        log.info("summary: \(result.changes.summary) in \(Reconciler.seconds(clock.now - started)); \(client.requestCounts)")
+        return result
+    }
+}

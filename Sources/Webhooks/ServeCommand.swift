@@ -1,0 +1,186 @@
+import Apply
+import Foundation
+import LocalCluster
+import Model
+
+/// `tenantry serve`: the webhook server.
+public enum ServeCommand {
+    public static let usage = """
+    Usage: tenantry serve [REPO] [flags]
+
+    Receives GitHub, Jira, Slack and generic webhooks and turns those that match a tenant's triggers into
+    Session objects in the tenant's namespace, within its NamespacePolicy. The tenant repo REPO (default: the
+    current directory) is rendered at start; send SIGHUP to render it again and swap the tenant table.
+    SIGTERM or SIGINT stop gracefully: requests in flight finish; accepted deliveries whose Session is not
+    created yet stay in the journal and are replayed at the next start.
+
+    Endpoints: POST /api/v1/webhooks/{github|jira|slack|generic}[/validate], GET /healthz, /readyz, /metrics
+    (contract: specs/contracts/webhooks.yaml).
+
+    Flags:
+      --listen ADDR            127.0.0.1 (default) or 0.0.0.0 (every IPv4 address)
+      --port N                 TCP port (default 8080; 0 picks a free one, printed at start)
+      --secret-file SRC=PATH   file holding the webhook secret of github, jira or slack (repeatable). Without it,
+                               the environment: TENANTRY_GITHUB_WEBHOOK_SECRET, TENANTRY_JIRA_WEBHOOK_SECRET,
+                               TENANTRY_SLACK_SIGNING_SECRET. Secrets never come from the tenant repo.
+      --journal PATH           SQLite journal of accepted deliveries (default ./tenantry-webhooks.db)
+      --kubeconfig PATH        cluster to create Sessions in (default $KUBECONFIG, ~/.kube/config, the in-cluster
+                               service account, else the local cluster's kubeconfig: $TENANTRY_CLUSTER_DIR/kubeconfig
+                               or ~/.tenantry/cluster/kubeconfig)
+      --body-limit SRC=BYTES   largest body accepted from a source (defaults: github 25 MiB, jira 10 MiB,
+                               slack and generic 1 MiB)
+      --refresh-interval S     seconds between listings of live Sessions for the concurrency limit (default 5)
+      --estimated-tokens N     tokens assumed per session for models priced per 1k tokens (default 100000)
+      --quiet                  no log line per request
+
+    Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
+    """
+
+    struct Flags {
+        var repo = "."
+        var loopbackOnly = true
+        var port: UInt16 = 8080
+        var secretFiles: [WebhookSource: String] = [:]
+        var journal = "tenantry-webhooks.db"
+        var kubeconfig: String?
+        var bodyLimits: [WebhookSource: Int] = [:]
+        var refreshInterval: TimeInterval = 5
+        var estimatedTokens: Int64 = 100_000
+        var quiet = false
+    }
+
+    static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
+        var flags = Flags()
+        var rest = arguments[...]
+        var positionals: [String] = []
+        func value(_ flag: String) throws(UsageError) -> String {
+            guard let next = rest.popFirst(), !next.isEmpty else { throw UsageError("\(flag) needs a value") }
+            return next
+        }
+        func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
+            let parts = text.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let source = WebhookSource(rawValue: String(parts[0])) else {
+                throw UsageError("\(flag) takes SOURCE=VALUE with SOURCE one of github, jira, slack, generic; got \"\(text.prefix(20))\"")
+            }
+            return (source, String(parts[1]))
+        }
+        while let word = rest.popFirst() {
+            switch word {
+            case "--listen":
+                let address = try value(word)
+                switch address {
+                case "127.0.0.1", "localhost": flags.loopbackOnly = true
+                case "0.0.0.0": flags.loopbackOnly = false
+                default: throw UsageError("--listen takes 127.0.0.1 or 0.0.0.0, got \"\(address)\"")
+                }
+            case "--port":
+                let text = try value(word)
+                guard let port = UInt16(text) else { throw UsageError("--port must be a number from 0 to 65535, got \"\(text)\"") }
+                flags.port = port
+            case "--secret-file":
+                let (source, path) = try sourcePair(word, try value(word))
+                guard source != .generic else { throw UsageError("generic webhooks are not signed: they authenticate with X-API-Key; drop --secret-file generic=…") }
+                flags.secretFiles[source] = path
+            case "--journal": flags.journal = try value(word)
+            case "--kubeconfig": flags.kubeconfig = try value(word)
+            case "--body-limit":
+                let (source, text) = try sourcePair(word, try value(word))
+                guard let bytes = Int(text), bytes > 0 else { throw UsageError("--body-limit \(source.rawValue)= must be a positive number of bytes") }
+                flags.bodyLimits[source] = bytes
+            case "--refresh-interval":
+                let text = try value(word)
+                guard let seconds = TimeInterval(text), seconds >= 0 else { throw UsageError("--refresh-interval must be a number of seconds, got \"\(text)\"") }
+                flags.refreshInterval = seconds
+            case "--estimated-tokens":
+                let text = try value(word)
+                guard let tokens = Int64(text), tokens > 0 else { throw UsageError("--estimated-tokens must be a positive whole number") }
+                flags.estimatedTokens = tokens
+            case "--quiet": flags.quiet = true
+            default:
+                if word.hasPrefix("-") {
+                    var message = "unknown flag \(word)"
+                    let known = ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit", "--refresh-interval", "--estimated-tokens", "--quiet"]
+                    if let guess = Suggest.closest(to: word, among: known) { message += " (did you mean \(guess)?)" }
+                    throw UsageError(message)
+                }
+                positionals.append(word)
+            }
+        }
+        guard positionals.count <= 1 else { throw UsageError("tenantry serve takes one tenant repo, got \(positionals.count)") }
+        flags.repo = positionals.first ?? "."
+        return flags
+    }
+
+    /// The cluster to create Sessions in: --kubeconfig, $KUBECONFIG, ~/.kube/config or the in-cluster service
+    /// account (Apply's ClusterLocator), else the local cluster's kubeconfig.
+    static func clusterConfig(_ flag: String?, environment: [String: String]) throws -> ClusterConfig {
+        if let found = try ClusterLocator(kubeconfigFlag: flag, environment: environment).locate() { return found }
+        let directory = LocalClusterServer.defaultDirectory(environment: environment)
+        let local = directory + "/kubeconfig"
+        guard FileManager.default.fileExists(atPath: local) else {
+            throw UsageError("no cluster to create Sessions in: no --kubeconfig, KUBECONFIG, ~/.kube/config or service account, and no local cluster kubeconfig at \(local); start one with tenantry cluster start or pass --kubeconfig")
+        }
+        return try KubeSessionWriter.config(kubeconfig: local)
+    }
+
+    public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
+        let flags = try parse(arguments)
+        let environment = ProcessInfo.processInfo.environment
+        let secrets = try WebhookSecrets.load(files: flags.secretFiles, environment: environment)
+        let table: TenantTable
+        do {
+            table = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
+        } catch {
+            stderr("\(error)\nerror: the tenant repo \(flags.repo) cannot be rendered, so no webhook can be routed; fix it and start again\n")
+            return 2
+        }
+        for name in table.invalidTenants { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
+        let cluster = try clusterConfig(flags.kubeconfig, environment: environment)
+        var options = WebhookServer.Options(journalPath: flags.journal, secrets: secrets, writer: KubeSessionWriter(config: cluster))
+        options.port = flags.port
+        options.loopbackOnly = flags.loopbackOnly
+        options.refreshInterval = flags.refreshInterval
+        if !flags.bodyLimits.isEmpty {
+            var limits = WebhookService.Configuration(secrets: secrets).bodyLimits
+            for (source, bytes) in flags.bodyLimits { limits[source] = bytes }
+            options.bodyLimits = limits
+        }
+        let quiet = flags.quiet
+        options.log = { line in if !quiet { stderr(line + "\n") } }
+
+        // Signals are handled on a queue, not in a C handler.
+        for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
+        let server = try WebhookServer(options: options, table: table)
+        let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
+        if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
+        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (revision \(table.revision), \(table.policies.count) namespaces, \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
+
+        let done = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "tenantry.serve.signals")
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
+        hangup.setEventHandler {
+            do {
+                let next = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
+                server.replaceTenantTable(next)
+                stderr("tenant table reloaded: \(next.policies.count) namespaces\n")
+            } catch {
+                stderr("tenant table not reloaded, the previous one stays: \(error)\n")
+            }
+        }
+        hangup.resume()
+        sources.append(hangup)
+        done.wait()
+        stderr("tenantry serve: stopping (finishing requests in flight)\n")
+        server.stop()
+        for source in sources { source.cancel() }
+        stdout("tenantry serve: stopped\n")
+        return 0
+    }
+}

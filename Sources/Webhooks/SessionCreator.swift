@@ -1,0 +1,139 @@
+import Foundation
+import Model
+
+/// Turns journal entries into Session objects through a SessionWriter, in the background: retries what can
+/// be retried (cluster down, 5xx, namespace not there yet) with backoff, marks an entry done only once the
+/// Session exists (AlreadyExists counts), and marks it failed when the API server refuses it for good.
+public final class SessionCreator: @unchecked Sendable {
+    private let writer: any SessionWriter
+    private let journal: Journal
+    private let metrics: WebhookMetrics
+    private let log: @Sendable (String) -> Void
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var ready: [JournalEntry] = []
+    private var delayed: [(due: Date, entry: JournalEntry, attempt: Int)] = []
+    private var attempts: [String: Int] = [:]
+    private var inFlight = 0
+    private var stopping = false
+    private var lastOutcomeHealthy = true
+    private var threads: [Thread] = []
+    private let workers: Int
+    private let group = DispatchGroup()
+    /// Longest wait between two attempts at one Session.
+    public var maxBackoff: TimeInterval = 5
+
+    public init(writer: any SessionWriter, journal: Journal, metrics: WebhookMetrics, workers: Int = 4,
+                log: @escaping @Sendable (String) -> Void) {
+        self.writer = writer
+        self.journal = journal
+        self.metrics = metrics
+        self.workers = workers
+        self.log = log
+    }
+
+    public func start() {
+        for index in 0..<workers {
+            group.enter()
+            let thread = Thread { [self] in
+                work()
+                group.leave()
+            }
+            thread.name = "session-creator-\(index)"
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Stops after the attempts in progress; entries not done stay pending in the journal for the next start.
+    public func stop() {
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+        }
+        group.wait()
+    }
+
+    public func enqueue(_ entry: JournalEntry) {
+        condition.withLock {
+            ready.append(entry)
+            condition.signal()
+        }
+    }
+
+    /// False while the last attempt failed for a retryable reason: new deliveries are then answered `queued`.
+    public var healthy: Bool { condition.withLock { lastOutcomeHealthy } }
+
+    /// Entries waiting here (ready, delayed or in progress).
+    public var backlog: Int { condition.withLock { ready.count + delayed.count + inFlight } }
+
+    private func next() -> JournalEntry? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if stopping { return nil }
+            let now = Date()
+            if let index = delayed.firstIndex(where: { $0.due <= now }) {
+                inFlight += 1
+                return delayed.remove(at: index).entry
+            }
+            if !ready.isEmpty {
+                inFlight += 1
+                return ready.removeFirst()
+            }
+            if let soonest = delayed.map(\.due).min() {
+                _ = condition.wait(until: soonest)
+            } else {
+                condition.wait()
+            }
+        }
+    }
+
+    private func work() {
+        while let entry = next() {
+            let result = attempt(entry)
+            condition.withLock {
+                inFlight -= 1
+                switch result {
+                case .done:
+                    attempts[entry.session] = nil
+                    lastOutcomeHealthy = true
+                case .failed:
+                    attempts[entry.session] = nil
+                case .retry:
+                    let count = (attempts[entry.session] ?? 0) + 1
+                    attempts[entry.session] = count
+                    lastOutcomeHealthy = false
+                    let wait = min(maxBackoff, 0.1 * pow(2, Double(min(count, 10))))
+                    delayed.append((Date().addingTimeInterval(wait), entry, count))
+                    condition.signal()
+                }
+            }
+        }
+    }
+
+    private enum Result { case done, failed, retry }
+
+    private func attempt(_ entry: JournalEntry) -> Result {
+        let id = "Session/\(entry.namespace)/\(entry.session)"
+        do {
+            let outcome = try writer.create(entry.object)
+            if entry.approvalRequired { try writer.markPendingApproval(namespace: entry.namespace, name: entry.session) }
+            journal.markCreated(entry.session)
+            if outcome == .created { metrics.sessionCreated() }
+            log("\(id) \(outcome == .created ? "created" : "already existed")\(entry.approvalRequired ? " (pending approval)" : "")")
+            return .done
+        } catch {
+            if error.retryable {
+                metrics.creationRetried()
+                let count = condition.withLock { attempts[entry.session] ?? 0 }
+                if count == 0 || count % 10 == 0 { log("\(id) create will be retried: \(error.description)") }
+                return .retry
+            }
+            journal.markFailed(entry.session, message: error.description)
+            metrics.creationFailed()
+            log("\(id) create failed for good: \(error.description)")
+            return .failed
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import HTTPServer
+import Model
+import Synchronization
+
+/// `tenantry serve` as an object: the HTTP server, the journal, the Session creator, the live-session
+/// refresher and the tenant table, started together and stopped gracefully (in-flight requests finish,
+/// unfinished journal entries stay for the next start).
+public final class WebhookServer: Sendable {
+    public struct Options: Sendable {
+        public var port: UInt16 = 8080
+        public var loopbackOnly = true
+        public var journalPath: String
+        public var secrets: WebhookSecrets
+        public var writer: any SessionWriter
+        /// Seconds between two listings of live Sessions (concurrency); 0 turns the refresher off.
+        public var refreshInterval: TimeInterval = 5
+        public var bodyLimits: [WebhookSource: Int]? = nil
+        public var creatorWorkers = 4
+        public var maxBackoff: TimeInterval = 5
+        /// Idle connections are closed after this long (libmicrohttpd's connection timeout).
+        public var idleTimeoutSeconds: UInt32 = 30
+        public var log: @Sendable (String) -> Void = { _ in }
+        /// Also log a line per request (not only Session creation and failures).
+        public var logRequests = true
+
+        public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
+            self.journalPath = journalPath
+            self.secrets = secrets
+            self.writer = writer
+        }
+    }
+
+    public let service: WebhookService
+    public let port: UInt16
+    /// Journal entries found unfinished at start and queued again.
+    public let replayed: Int
+    private let http: HTTPServer
+    private let refresher: Refresher?
+    private let stopped = Mutex(false)
+
+    public init(options: Options, table: TenantTable?) throws {
+        let journal = try Journal(path: options.journalPath)
+        let metrics = WebhookMetrics()
+        let creator = SessionCreator(writer: options.writer, journal: journal, metrics: metrics, workers: options.creatorWorkers, log: options.log)
+        creator.maxBackoff = options.maxBackoff
+        var configuration = WebhookService.Configuration(secrets: options.secrets)
+        if let limits = options.bodyLimits { configuration.bodyLimits = limits }
+        configuration.log = options.logRequests ? options.log : nil
+        let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
+        if let table { service.replaceTenantTable(table) }
+        replayed = try service.replayJournal()
+        creator.start()
+
+        var http = HTTPServer.Configuration()
+        http.port = options.port
+        http.loopbackOnly = options.loopbackOnly
+        http.maxBodyBytes = configuration.largestBodyLimit
+        http.idleTimeoutSeconds = options.idleTimeoutSeconds
+        http.payloadTooLarge = { limit in
+            let failure = WebhookFailure(413, .payloadTooLarge, "the body is larger than \(limit) bytes, the most this server reads")
+            return Response(status: 413, headers: ["Content-Type": "application/json"], body: Data(failure.body(traceID: "-").compactBytes))
+        }
+        do {
+            self.http = try HTTPServer(http) { request in service.handle(request) }
+        } catch {
+            creator.stop()
+            journal.close()
+            throw error
+        }
+        self.service = service
+        port = self.http.port
+        refresher = options.refreshInterval > 0 ? Refresher(interval: options.refreshInterval) { service.refreshLiveSessions(using: options.writer) } : nil
+    }
+
+    /// Swaps in a new revision's tenant table (after a reconcile); in-flight requests finish with the old one.
+    public func replaceTenantTable(_ table: TenantTable) { service.replaceTenantTable(table) }
+
+    /// Stops accepting, waits for requests in flight (each already journaled or refused), then stops the
+    /// creator and closes the journal. Safe to call twice.
+    public func stop() {
+        guard stopped.withLock({ was in defer { was = true }; return !was }) else { return }
+        http.stop()
+        refresher?.stop()
+        service.creator.stop()
+        service.journal.close()
+    }
+
+    deinit { stop() }
+}
+
+/// Calls `body` every `interval` seconds on its own thread until stopped.
+final class Refresher: Sendable {
+    private let state = Mutex(false)
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(interval: TimeInterval, body: @escaping @Sendable () -> Void) {
+        // Holds self until `stop`, which the owner always calls.
+        let thread = Thread { [self] in
+            while !state.withLock({ $0 }) {
+                body()
+                _ = wake.wait(timeout: .now() + interval)
+            }
+            done.signal()
+        }
+        thread.name = "webhook-refresher"
+        thread.start()
+    }
+
+    func stop() {
+        state.withLock { $0 = true }
+        wake.signal()
+        done.wait()
+    }
+}

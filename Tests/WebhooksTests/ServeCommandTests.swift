@@ -1,0 +1,56 @@
+import Foundation
+import Model
+import TestSupport
+import Webhooks
+import XCTest
+
+/// `tenantry serve` flags and start failures (the running server is covered by WebhookClusterTests).
+final class ServeCommandTests: XCTestCase {
+    private func usageError(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) -> String? {
+        do {
+            _ = try ServeCommand.run(arguments, stdout: { _ in }, stderr: { _ in })
+            XCTFail("no usage error for \(arguments)", file: file, line: line)
+        } catch let error as UsageError {
+            return error.message
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+        return nil
+    }
+
+    func testBadFlagsAreUsageErrorsThatSayWhatToDo() {
+        XCTAssertEqual(usageError(["--prot", "80"]), "unknown flag --prot (did you mean --port?)")
+        XCTAssertEqual(usageError(["--port", "http"]), "--port must be a number from 0 to 65535, got \"http\"")
+        XCTAssertEqual(usageError(["--listen", "10.0.0.1"]), "--listen takes 127.0.0.1 or 0.0.0.0, got \"10.0.0.1\"")
+        XCTAssertEqual(usageError(["--secret-file", "gitlab=/x"])?.hasPrefix("--secret-file takes SOURCE=VALUE"), true)
+        XCTAssertEqual(usageError(["--secret-file", "generic=/x"])?.contains("X-API-Key"), true)
+        XCTAssertEqual(usageError(["a", "b"]), "tenantry serve takes one tenant repo, got 2")
+        XCTAssertEqual(usageError(["--journal"]), "--journal needs a value")
+    }
+
+    func testASecretFileThatCannotBeReadIsAUsageErrorWithoutItsContent() throws {
+        let repo = try TestRepo.make()
+        let message = usageError([repo.path, "--secret-file", "github=/nonexistent/secret"])
+        XCTAssertEqual(message?.contains("cannot read the github secret file /nonexistent/secret"), true)
+    }
+
+    func testABrokenTenantRepoStopsTheStartWithExitTwo() throws {
+        let repo = try TempRepo(platform: "apiVersion: nope\n")
+        let errors = LockedList<String>()
+        let code = try ServeCommand.run([repo.path, "--port", "0"], stdout: { _ in }, stderr: { errors.append($0) })
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(errors.items.joined().contains("cannot be rendered, so no webhook can be routed"), errors.items.joined())
+    }
+
+    func testSecretsComeFromFilesOrTheEnvironmentAndFilesWin() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
+        try "  from-file\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let secrets = try WebhookSecrets.load(files: [.github: file.path],
+                                              environment: ["TENANTRY_GITHUB_WEBHOOK_SECRET": "from-env", "TENANTRY_SLACK_SIGNING_SECRET": "slack-env"])
+        XCTAssertEqual(secrets.github, Array("from-file".utf8))
+        XCTAssertEqual(secrets.slack, Array("slack-env".utf8))
+        XCTAssertNil(secrets.jira)
+        XCTAssertFalse(secrets.description.contains("from-file"))
+    }
+}

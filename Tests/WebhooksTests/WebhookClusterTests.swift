@@ -1,0 +1,199 @@
+import Foundation
+import HTTPClient
+import LocalCluster
+import Model
+import Webhooks
+import XCTest
+
+/// Sessions created for real in the local cluster (Kubernetes API over HTTPS with the kubeconfig's token),
+/// the cluster down then up, and `tenantry serve` killed with SIGKILL between the 202 and the Session.
+final class WebhookClusterTests: XCTestCase {
+    static let namespaces = ["hello-prod", "hello-staging", "support-agents", "octo", "ratey", "tight", "budget"]
+
+    /// A local cluster in a fresh directory with the platform CRDs and the test tenants' namespaces.
+    private func startCluster(directory: String, port: UInt16 = 0, prepare: Bool = true) throws -> LocalClusterServer {
+        let cluster = try LocalClusterServer.start(directory: directory, port: port)
+        if prepare {
+            let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
+            for crd in WebhookBenchCommand.clusterCRDs() { try writer.applyClusterObject(crd) }
+            for namespace in Self.namespaces {
+                try writer.applyClusterObject(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(namespace)]])
+                XCTAssertTrue(writer.waitUntilServed(namespace: namespace))
+            }
+        }
+        return cluster
+    }
+
+    private func temporaryDirectory(_ prefix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    }
+
+    func testSessionsAreCreatedInTheClusterAndApprovalTenantsGetAPendingCondition() throws {
+        let directory = temporaryDirectory("wh-cluster")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cluster = try startCluster(directory: directory)
+        defer { cluster.stop() }
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
+        let fixture = try WebhookFixture(writer: writer)
+
+        let response = try fixture.jira(body: WebhookDeliveryTests.jiraBody(changelog: [["field": "labels", "fromString": "", "toString": "agent"]]),
+                                        delivery: "jira-cluster-1")
+        XCTAssertEqual(response.status, 202, response.text)
+        let name = WebhookService.sessionName(source: .jira, deliveryID: "jira-cluster-1")
+        fixture.eventually("the journal entry is done") { fixture.server.service.journal.entryState(session: name) == "done" }
+        let stored = try writer.allSessions(namespace: "support-agents")
+        XCTAssertEqual(stored.count, 1)
+        let session = stored[0]
+        XCTAssertEqual(session["metadata"]?["name"]?.stringValue, name)
+        XCTAssertEqual(session["metadata"]?["labels"]?["ambient.ai/approval"], "pending")
+        XCTAssertEqual(session["spec"]?["trigger"]?["deliveryId"], "jira-cluster-1")
+        XCTAssertEqual(session["status"]?["phase"], "Pending")
+        let condition = session["status"]?["conditions"]?.arrayValue?.first
+        XCTAssertEqual(condition?["type"], "Approved")
+        XCTAssertEqual(condition?["status"], "False")
+        XCTAssertEqual(condition?["reason"], "PendingApproval")
+
+        // Concurrency is counted from the cluster: a Completed session no longer counts.
+        XCTAssertEqual(try writer.liveSessions(namespace: "support-agents"), [name])
+        try writer.setPhase(namespace: "support-agents", name: name, phase: .completed)
+        XCTAssertEqual(try writer.liveSessions(namespace: "support-agents"), [])
+        // Creating the same object again is AlreadyExists, which counts as done.
+        XCTAssertEqual(try writer.create(session), .alreadyExists)
+    }
+
+    func testWhileTheClusterIsDownDeliveriesAreAcceptedAndBecomeSessionsWhenItReturns() throws {
+        let directory = temporaryDirectory("wh-down")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var cluster = try startCluster(directory: directory)
+        let port = cluster.port
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
+        cluster.stop()
+
+        let fixture = try WebhookFixture(writer: writer)
+        let body = try WebhookFixture.sample("issues.labeled.json")
+        var names: [String] = []
+        for index in 0..<5 {
+            let response = try fixture.github("issues", body: body, delivery: "down-\(index)")
+            XCTAssertEqual(response.status, 202, response.text)
+            names.append(response.json["sessionId"]?.stringValue ?? "")
+            if index > 0 {
+                // Once an attempt has failed, new deliveries are answered "queued".
+                fixture.eventually("the creator noticed the cluster is down") { !fixture.server.service.creator.healthy }
+            }
+        }
+        let queued = try fixture.github("issues", body: body, delivery: "down-5")
+        XCTAssertEqual(queued.json["status"], "queued")
+        names.append(queued.json["sessionId"]?.stringValue ?? "")
+        XCTAssertEqual(fixture.server.service.journal.depth, 6)
+
+        cluster = try startCluster(directory: directory, port: port, prepare: false)
+        defer { cluster.stop() }
+        fixture.eventually("every Session exists") { fixture.server.service.journal.depth == 0 }
+        let stored = Set(try writer.allSessions(namespace: "hello-prod").compactMap { $0["metadata"]?["name"]?.stringValue })
+        XCTAssertEqual(stored, Set(names))
+        XCTAssertEqual(fixture.server.service.creator.healthy, true)
+    }
+
+    /// `tenantry serve` runs as a child process built from this package. The cluster is down while it accepts a
+    /// delivery, so the 202 is answered (journal fsync'd) and no Session can exist yet; then it is killed with
+    /// SIGKILL. Restarted with the cluster up, it replays the entry: exactly one Session, and a redelivery
+    /// returns the same sessionId.
+    func testKillNineAfterTheAckReplaysOnRestartIntoExactlyOneSession() throws {
+        let directory = temporaryDirectory("wh-kill")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let clusterDirectory = directory + "/cluster"
+        var cluster = try startCluster(directory: clusterDirectory)
+        let clusterPort = cluster.port
+        let kubeconfig = cluster.kubeconfigPath
+        cluster.stop()
+
+        let repo = try TestRepo.make()
+        let secretFile = directory + "/github.secret"
+        try (TestSecrets.github + "\n").write(toFile: secretFile, atomically: true, encoding: .utf8)
+        let arguments = ["serve", repo.path, "--port", "0", "--journal", directory + "/journal.db", "--kubeconfig", kubeconfig,
+                         "--secret-file", "github=" + secretFile, "--refresh-interval", "0"]
+
+        var child = try ServeProcess(arguments: arguments)
+        let client = HTTPClient()
+        let body = try WebhookFixture.sample("issues.labeled.json")
+        func deliver(_ port: UInt16) throws -> HTTPResponse {
+            try client.send(HTTPRequest(method: "POST", url: "http://127.0.0.1:\(port)/api/v1/webhooks/github", headers: [
+                ("X-GitHub-Event", "issues"), ("X-GitHub-Delivery", "kill-nine-1"),
+                ("X-Hub-Signature-256", SenderVerification.githubSignature(body: body, secret: TestSecrets.github))], body: body))
+        }
+        let first = try deliver(child.port)
+        XCTAssertEqual(first.status, 202, first.text)
+        let name = WebhookService.sessionName(source: .github, deliveryID: "kill-nine-1")
+        XCTAssertEqual(first.json["sessionId"]?.stringValue, name)
+        let metrics = try client.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(child.port)/metrics"))
+        XCTAssertTrue(metrics.text.contains("tenantry_webhook_journal_depth 1"), metrics.text)
+        child.kill9()
+
+        cluster = try startCluster(directory: clusterDirectory, port: clusterPort, prepare: false)
+        defer { cluster.stop() }
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: kubeconfig))
+        XCTAssertEqual(try writer.allSessions(namespace: "hello-prod").count, 0, "no Session before the restart")
+
+        child = try ServeProcess(arguments: arguments)
+        XCTAssertTrue(child.firstLine.contains("1 journal entries replayed"), child.firstLine)
+        let deadline = Date().addingTimeInterval(60)
+        while try writer.allSessions(namespace: "hello-prod").isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        let again = try deliver(child.port)
+        XCTAssertEqual(again.json["sessionId"]?.stringValue, name)
+        XCTAssertEqual(again.json["duplicate"], .bool(true))
+        let sessions = try writer.allSessions(namespace: "hello-prod")
+        XCTAssertEqual(sessions.compactMap { $0["metadata"]?["name"]?.stringValue }, [name])
+
+        // SIGTERM stops it gracefully with exit code 0.
+        XCTAssertEqual(child.terminate(), 0)
+    }
+}
+
+/// `tenantry serve` as a child process; the first stdout line says which port it listens on.
+struct ServeProcess {
+    let process = Process()
+    let port: UInt16
+    let firstLine: String
+
+    init(arguments: [String]) throws {
+        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        firstLine = String(decoding: line, as: UTF8.self)
+        guard let range = firstLine.range(of: "127.0.0.1:"),
+              let port = UInt16(firstLine[range.upperBound...].prefix { $0.isNumber }) else {
+            process.terminate()
+            throw NSError(domain: "ServeProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "tenantry serve did not start: \(firstLine)"])
+        }
+        self.port = port
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// Where SwiftPM put the products (the test bundle sits beside them).
+var productsDirectory: URL {
+    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+        return bundle.bundleURL.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+}
