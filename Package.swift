@@ -30,8 +30,6 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
         .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
-        // `tenantry cluster` on its own: lets tests run the local cluster as a process they can kill -9.
-        .executableTarget(name: "tenantry-local-cluster", dependencies: ["LocalCluster", "Model"], path: "Sources/tenantry-local-cluster"),
         // The Kubernetes client and the apply engine (after Flux's ssa): staged server-side apply, inventory, prune, diff.
         .target(name: "Apply", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Apply"),
         // Render → Apply → status report: the reconcile loop and the apply, diff and reconcile commands.
@@ -53,7 +51,7 @@ let package = Package(
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry-local-cluster"], path: "Tests/LocalClusterTests"),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]
 )

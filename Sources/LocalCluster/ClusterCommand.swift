@@ -24,8 +24,7 @@ public enum ClusterCommand {
             stdout(usage + "\n")
             return 0
         }
-        var directory = ProcessInfo.processInfo.environment["TENANTRY_CLUSTER_DIR"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.path + "/.tenantry/cluster"
+        var directory = LocalClusterServer.defaultDirectory()
         var port: UInt16 = 0
         var rest = arguments.dropFirst()
         while let flag = rest.popFirst() {

@@ -54,6 +54,13 @@ struct FieldManager {
         var merged = live ?? .object(JSONObject())
         for path in previouslyApplied.subtracting(appliedLeaves).subtracting(ownedByOthers) {
             merged.setValue(nil, at: path)
+            // A map the removal emptied goes too (labels: {} is not something anyone applied).
+            var parent = Array(path.dropLast())
+            while !parent.isEmpty, parent != ["metadata"], merged.value(at: parent)?.objectValue?.isEmpty == true,
+                  !ownedByOthers.contains(parent) {
+                merged.setValue(nil, at: parent)
+                parent.removeLast()
+            }
         }
         for path in appliedLeaves.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             merged.setValue(applied.value(at: path), at: path)

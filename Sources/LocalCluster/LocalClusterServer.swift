@@ -1,7 +1,6 @@
 import Foundation
 import HTTPServer
 import Model
-import Synchronization
 
 /// A running local cluster: the API server on 127.0.0.1, its SQLite store in `directory`, the bearer
 /// token, and a kubeconfig that points kubectl (or Tenantry's own client) at it.
@@ -90,17 +89,27 @@ public final class LocalClusterServer: Sendable {
 }
 
 /// Lets the HTTP handler exist before the API server it calls (the server needs the bound port).
-private final class HandlerBox: Sendable {
-    private let slot = Mutex<APIServer?>(nil)
+/// A request that arrives in between waits the few microseconds until the server is set, so a client
+/// reconnecting to a restarted cluster never sees a half-started one.
+private final class HandlerBox: @unchecked Sendable {
+    // Unchecked: `current` is touched only with `ready` locked.
+    private let ready = NSCondition()
+    private var current: APIServer?
 
     var server: APIServer? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
+        get { ready.withLock { current } }
+        set {
+            ready.withLock {
+                current = newValue
+                ready.broadcast()
+            }
+        }
     }
 
     func handle(_ request: Request) -> Response {
-        guard let server else {
-            return Response(status: 503, headers: ["Retry-After": "1"], body: Data("starting\n".utf8))
+        let server = ready.withLock { () -> APIServer in
+            while current == nil { ready.wait() }
+            return current!
         }
         return server.handle(request)
     }

@@ -59,8 +59,8 @@ final class ClusterCommandTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lc-stop-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("tenantry-local-cluster")
-        process.arguments = ["start", "--dir", directory]
+        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
+        process.arguments = ["cluster", "start", "--dir", directory]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

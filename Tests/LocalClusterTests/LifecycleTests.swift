@@ -74,8 +74,8 @@ final class LifecycleTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lc-kill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("tenantry-local-cluster")
-        process.arguments = ["start", "--dir", directory]
+        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
+        process.arguments = ["cluster", "start", "--dir", directory]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

@@ -52,6 +52,13 @@ final class ServerSideApplyTests: XCTestCase {
         XCTAssertEqual(applied.json.at("metadata", "labels"), ["keep": "yes"])
     }
 
+    func testMapsEmptiedByRemovalGo() {
+        cluster.apply(path, configMap("app", data: ["a": "1"], labels: ["only": "one"]), manager: "alice")
+        let applied = cluster.apply(path, configMap("app", data: ["a": "1"]), manager: "alice")
+        XCTAssertNil(applied.json.at("metadata", "labels"), applied.text)
+        XCTAssertEqual(applied.json.at("metadata", "name"), "app")
+    }
+
     func testRemovedFieldStaysWhileAnotherManagerOwnsIt() {
         cluster.apply(path, configMap("app", data: ["a": "1", "b": "2"]), manager: "alice")
         cluster.apply(path, configMap("app", data: ["b": "2"]), manager: "bob")
