@@ -31,8 +31,8 @@ public enum ApplyCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ClusterFlags.valued, switches: ClusterFlags.switches + ["--dry-run"])
-        let repo = try flags.positional(max: 1, usage: "tenantry apply [REPO] [flags]").first ?? "."
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued, switches: ClusterFlags.switches + ["--dry-run"])
+        let repo = try flags.positionals(max: 1, usage: "tenantry apply [REPO] [flags]").first ?? "."
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let options = try ClusterFlags.options(flags, dryRun: flags.isSet("--dry-run"))
         let rendered = try Pipeline.render(repo, log: log)
@@ -69,8 +69,8 @@ public enum DiffCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ClusterFlags.valued + ["--color"], switches: ClusterFlags.switches)
-        let repo = try flags.positional(max: 1, usage: "tenantry diff [REPO] [flags]").first ?? "."
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued + ["--color"], switches: ClusterFlags.switches)
+        let repo = try flags.positionals(max: 1, usage: "tenantry diff [REPO] [flags]").first ?? "."
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let color: Bool
         switch flags.value("--color") ?? "auto" {
@@ -126,8 +126,8 @@ public enum ReconcileCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ClusterFlags.valued + ["--config", "--interval"], switches: ClusterFlags.switches + ["--watch", "--dry-run", "--once"])
-        let positional = try flags.positional(max: 1, usage: "tenantry reconcile [REPO] [flags]")
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued + ["--config", "--interval"], switches: ClusterFlags.switches + ["--watch", "--dry-run", "--once"])
+        let positional = try flags.positionals(max: 1, usage: "tenantry reconcile [REPO] [flags]")
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let options = try ClusterFlags.options(flags, dryRun: flags.isSet("--dry-run"))
         if !positional.isEmpty && flags.value("--config") != nil {

@@ -5,6 +5,7 @@ import LocalCluster
 import Model
 import Plan
 import Reconciler
+import Support
 
 /// `tenantry serve`: the webhook server.
 public enum ServeCommand {
@@ -72,13 +73,11 @@ public enum ServeCommand {
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
+        let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
+                                                     "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
+                                                     "--github-token-file", "--github-api"],
+                                 switches: ["--quiet", "--reconcile"])
         var flags = Flags()
-        var rest = arguments[...]
-        var positionals: [String] = []
-        func value(_ flag: String) throws(UsageError) -> String {
-            guard let next = rest.popFirst(), !next.isEmpty else { throw UsageError("\(flag) needs a value") }
-            return next
-        }
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let source = WebhookSource(rawValue: String(parts[0])) else {
@@ -86,58 +85,45 @@ public enum ServeCommand {
             }
             return (source, String(parts[1]))
         }
-        while let word = rest.popFirst() {
-            switch word {
-            case "--listen":
-                let address = try value(word)
-                switch address {
-                case "127.0.0.1", "localhost": flags.loopbackOnly = true
-                case "0.0.0.0": flags.loopbackOnly = false
-                default: throw UsageError("--listen takes 127.0.0.1 or 0.0.0.0, got \"\(address)\"")
-                }
-            case "--port":
-                let text = try value(word)
-                guard let port = UInt16(text) else { throw UsageError("--port must be a number from 0 to 65535, got \"\(text)\"") }
-                flags.port = port
-            case "--secret-file":
-                let (source, path) = try sourcePair(word, try value(word))
-                guard source != .generic else { throw UsageError("generic webhooks are not signed: they authenticate with X-API-Key; drop --secret-file generic=…") }
-                flags.secretFiles[source] = path
-            case "--journal": flags.journal = try value(word)
-            case "--kubeconfig": flags.kubeconfig = try value(word)
-            case "--body-limit":
-                let (source, text) = try sourcePair(word, try value(word))
-                guard let bytes = Int(text), bytes > 0 else { throw UsageError("--body-limit \(source.rawValue)= must be a positive number of bytes") }
-                flags.bodyLimits[source] = bytes
-            case "--refresh-interval":
-                let text = try value(word)
-                guard let seconds = TimeInterval(text), seconds >= 0 else { throw UsageError("--refresh-interval must be a number of seconds, got \"\(text)\"") }
-                flags.refreshInterval = seconds
-            case "--estimated-tokens":
-                let text = try value(word)
-                guard let tokens = Int64(text), tokens > 0 else { throw UsageError("--estimated-tokens must be a positive whole number") }
-                flags.estimatedTokens = tokens
-            case "--quiet": flags.quiet = true
-            case "--plan-repo":
-                let repository = try value(word)
-                guard repository.split(separator: "/").count == 2 else { throw UsageError("--plan-repo takes OWNER/NAME, got \"\(repository)\"") }
-                flags.planRepository = repository
-            case "--config": flags.config = try value(word)
-            case "--reconcile": flags.reconcile = true
-            case "--github-token-file": flags.githubTokenFile = try value(word)
-            case "--github-api": flags.githubAPI = try value(word)
-            default:
-                if word.hasPrefix("-") {
-                    var message = "unknown flag \(word)"
-                    let known = ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit", "--refresh-interval",
-                                 "--estimated-tokens", "--quiet", "--plan-repo", "--config", "--reconcile", "--github-token-file", "--github-api"]
-                    if let guess = Suggest.closest(to: word, among: known) { message += " (did you mean \(guess)?)" }
-                    throw UsageError(message)
-                }
-                positionals.append(word)
-            }
+        switch args.value("--listen") {
+        case nil, "127.0.0.1", "localhost": flags.loopbackOnly = true
+        case "0.0.0.0": flags.loopbackOnly = false
+        case let address?: throw UsageError("--listen takes 127.0.0.1 or 0.0.0.0, got \"\(address)\"")
         }
-        guard positionals.count <= 1 else { throw UsageError("tenantry serve takes one tenant repo, got \(positionals.count)") }
+        if let text = args.value("--port") {
+            guard let port = UInt16(text) else { throw UsageError("--port must be a number from 0 to 65535, got \"\(text)\"") }
+            flags.port = port
+        }
+        for text in args.values("--secret-file") {
+            let (source, path) = try sourcePair("--secret-file", text)
+            guard source != .generic else { throw UsageError("generic webhooks are not signed: they authenticate with X-API-Key; drop --secret-file generic=…") }
+            flags.secretFiles[source] = path
+        }
+        if let journal = args.value("--journal") { flags.journal = journal }
+        flags.kubeconfig = args.value("--kubeconfig")
+        for text in args.values("--body-limit") {
+            let (source, value) = try sourcePair("--body-limit", text)
+            guard let bytes = Int(value), bytes > 0 else { throw UsageError("--body-limit \(source.rawValue)= must be a positive number of bytes") }
+            flags.bodyLimits[source] = bytes
+        }
+        if let text = args.value("--refresh-interval") {
+            guard let seconds = TimeInterval(text), seconds >= 0 else { throw UsageError("--refresh-interval must be a number of seconds, got \"\(text)\"") }
+            flags.refreshInterval = seconds
+        }
+        if let text = args.value("--estimated-tokens") {
+            guard let tokens = Int64(text), tokens > 0 else { throw UsageError("--estimated-tokens must be a positive whole number") }
+            flags.estimatedTokens = tokens
+        }
+        flags.quiet = args.isSet("--quiet")
+        if let repository = args.value("--plan-repo") {
+            guard repository.split(separator: "/").count == 2 else { throw UsageError("--plan-repo takes OWNER/NAME, got \"\(repository)\"") }
+            flags.planRepository = repository
+        }
+        if let config = args.value("--config") { flags.config = config }
+        flags.reconcile = args.isSet("--reconcile")
+        flags.githubTokenFile = args.value("--github-token-file")
+        if let api = args.value("--github-api") { flags.githubAPI = api }
+        let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
         if flags.reconcile && !positionals.isEmpty {
             throw UsageError("with --reconcile the tenant repo comes from git (--config); drop \(positionals[0])")
         }
