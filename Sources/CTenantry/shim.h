@@ -79,28 +79,26 @@ static inline CURLcode ctenantry_curl_getinfo_long(CURL *curl, CURLINFO info, lo
 // MHD_start_daemon is variadic: start a daemon bound to one IPv4 address (loopback or any) with the
 // options Tenantry sets: a request-completed hook (frees per-request state), an idle timeout, and,
 // when a PEM certificate and key are given, TLS.
+/// thread_pool_size 0 keeps the caller's threading flags (a thread per connection); more starts that many
+/// worker threads sharing the connections (the caller then passes MHD_USE_INTERNAL_POLLING_THREAD alone).
 static inline struct MHD_Daemon *ctenantry_mhd_start(unsigned int flags, uint16_t port, int loopback_only,
     MHD_AccessHandlerCallback handler, void *handler_cls,
     MHD_RequestCompletedCallback completed, void *completed_cls,
-    unsigned int connection_timeout_seconds, const char *tls_certificate_pem, const char *tls_key_pem) {
+    unsigned int connection_timeout_seconds, const char *tls_certificate_pem, const char *tls_key_pem,
+    unsigned int thread_pool_size) {
     struct sockaddr_in address;
     memset(&address, 0, sizeof address);
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
-    if (tls_certificate_pem != NULL && tls_key_pem != NULL) {
-        return MHD_start_daemon(flags | MHD_USE_TLS, port, NULL, NULL, handler, handler_cls,
-            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-            MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
-            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
-            MHD_OPTION_HTTPS_MEM_CERT, tls_certificate_pem,
-            MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
-            MHD_OPTION_END);
-    }
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+    int tls = tls_certificate_pem != NULL && tls_key_pem != NULL;
+    return MHD_start_daemon(flags | (tls ? MHD_USE_TLS : 0), port, NULL, NULL, handler, handler_cls,
         MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
+        MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_certificate_pem,
+        MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
         MHD_OPTION_END);
 }
 

@@ -2,8 +2,9 @@ import CTenantry
 import Foundation
 import Synchronization
 
-/// An HTTP/1.1 server over libmicrohttpd. Each connection gets its own thread, so a handler may block
-/// and a streaming body (a watch) may wait for data without holding up other clients.
+/// An HTTP/1.1 server over libmicrohttpd. By default each connection gets its own thread, so a handler may
+/// block and a streaming body (a watch) may wait for data without holding up other clients; with
+/// `threadPoolSize` a fixed pool of workers serves every connection instead (for short requests, no streams).
 public final class HTTPServer: Sendable {
     public struct Configuration: Sendable {
         /// 0 asks the kernel for a free port; `port` tells which one it gave.
@@ -16,6 +17,15 @@ public final class HTTPServer: Sendable {
         public var idleTimeoutSeconds: UInt32 = 60
         /// Serve HTTPS with this certificate and key; nil serves plain HTTP.
         public var tls: TLSIdentity? = nil
+        /// Worker threads shared by all connections; nil gives each connection a thread of its own (which
+        /// streaming responses need).
+        public var threadPoolSize: Int? = nil
+        /// A request whose body is still arriving this long after its headers is answered `requestTimeout`
+        /// (a client that stops sending altogether is closed by the idle timeout instead); nil: no limit.
+        public var bodyTimeoutSeconds: Double? = nil
+        public var requestTimeout: @Sendable () -> Response = {
+            Response(status: 408, headers: ["Content-Type": "text/plain", "Connection": "close"], body: Data("request body too slow\n".utf8))
+        }
         public var payloadTooLarge: @Sendable (_ limit: Int) -> Response = { limit in
             Response(status: 413, headers: ["Content-Type": "text/plain"], body: Data("request body larger than \(limit) bytes\n".utf8))
         }
@@ -29,13 +39,15 @@ public final class HTTPServer: Sendable {
     /// Starts listening at once; the handler is called on connection threads, concurrently.
     public init(_ configuration: Configuration, handler: @escaping @Sendable (Request) -> Response) throws(HTTPServerError) {
         let context = ServerContext(configuration: configuration, handler: handler)
-        let flags = UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
+        let pool = UInt32(max(configuration.threadPoolSize ?? 0, 0))
+        let flags = pool > 0 ? UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
+            : UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue | MHD_USE_INTERNAL_POLLING_THREAD.rawValue)
         let opaque = Unmanaged.passUnretained(context).toOpaque()
         // MHD keeps the PEM pointers it is given, so the copies live as long as the daemon.
         let certificate = configuration.tls.map { strdup($0.certificatePEM) } ?? nil
         let key = configuration.tls.map { strdup($0.privateKeyPEM) } ?? nil
         let daemon = ctenantry_mhd_start(flags, configuration.port, configuration.loopbackOnly ? 1 : 0, accessHandler, opaque,
-                                         requestCompleted, opaque, configuration.idleTimeoutSeconds, certificate, key)
+                                         requestCompleted, opaque, configuration.idleTimeoutSeconds, certificate, key, pool)
         let code = errno
         let started: OpaquePointer
         do {
@@ -143,6 +155,8 @@ private final class RequestState {
     var query: [String: String] = [:]
     var body = Data()
     var tooLarge = false
+    var tooSlow = false
+    let started = DispatchTime.now().uptimeNanoseconds
 }
 
 /// A streaming body while it is being written: bytes the stream produced that MHD has not taken yet.
@@ -172,7 +186,12 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     }
     let state = Unmanaged<RequestState>.fromOpaque(slot).takeUnretainedValue()
     if uploadDataSize.pointee > 0 {
-        if !state.tooLarge, let uploadData {
+        if let limit = context.configuration.bodyTimeoutSeconds,
+           Double(DispatchTime.now().uptimeNanoseconds - state.started) / 1e9 > limit {
+            state.tooSlow = true
+            state.body = Data()
+        }
+        if !state.tooLarge, !state.tooSlow, let uploadData {
             state.body.append(UnsafeRawPointer(uploadData).assumingMemoryBound(to: UInt8.self), count: uploadDataSize.pointee)
             if state.body.count > context.configuration.maxBodyBytes {
                 state.tooLarge = true
@@ -185,6 +204,8 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     let response: Response
     if state.tooLarge {
         response = context.configuration.payloadTooLarge(context.configuration.maxBodyBytes)
+    } else if state.tooSlow {
+        response = context.configuration.requestTimeout()
     } else {
         let request = Request(method: String(cString: method!), path: String(cString: url!), query: state.query,
                               headers: state.headers, body: state.body)

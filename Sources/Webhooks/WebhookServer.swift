@@ -21,6 +21,10 @@ public final class WebhookServer: Sendable {
         public var maxBackoff: TimeInterval = 5
         /// Idle connections are closed after this long (libmicrohttpd's connection timeout).
         public var idleTimeoutSeconds: UInt32 = 30
+        /// A body still arriving this long after its headers gets 408 (slow clients do not hold a worker).
+        public var bodyTimeoutSeconds: Double = 10
+        /// Worker threads serving every connection.
+        public var workerThreads = 16
         public var log: @Sendable (String) -> Void = { _ in }
         /// Also log a line per request (not only Session creation and failures).
         public var logRequests = true
@@ -61,6 +65,12 @@ public final class WebhookServer: Sendable {
         http.loopbackOnly = options.loopbackOnly
         http.maxBodyBytes = configuration.largestBodyLimit
         http.idleTimeoutSeconds = options.idleTimeoutSeconds
+        http.threadPoolSize = options.workerThreads
+        http.bodyTimeoutSeconds = options.bodyTimeoutSeconds
+        http.requestTimeout = {
+            let failure = WebhookFailure(408, .requestTimeout, "the body took longer than \(options.bodyTimeoutSeconds) seconds to arrive; send it at once")
+            return Response(status: 408, headers: ["Content-Type": "application/json", "Connection": "close"], body: Data(failure.body(traceID: "-").compactBytes))
+        }
         http.payloadTooLarge = { limit in
             let failure = WebhookFailure(413, .payloadTooLarge, "the body is larger than \(limit) bytes, the most this server reads")
             return Response(status: 413, headers: ["Content-Type": "application/json"], body: Data(failure.body(traceID: "-").compactBytes))
