@@ -35,7 +35,7 @@ let package = Package(
         // Render → Apply → status report: the reconcile loop and the apply, diff and reconcile commands.
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
-        .target(name: "Webhooks", dependencies: ["CTenantry", "Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster"], path: "Sources/Webhooks"),
+        .target(name: "Webhooks", dependencies: ["CTenantry", "Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -49,8 +49,7 @@ let package = Package(
         .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
         .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model"], path: "Tests/ApplyTests"),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests",
-                    exclude: ["Fixtures"]),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],

@@ -3,6 +3,7 @@ import LocalCluster
 import Model
 import Reconciler
 import Render
+import Support
 import Webhooks
 
 /// `tenantry bench render --tenants N`: generates N tenants in a temporary repo and times each phase.

@@ -1,6 +1,7 @@
 import Foundation
 import Model
 import Render
+import Support
 
 /// `tenantry validate` and `tenantry render`.
 enum RenderCommands {

@@ -8,7 +8,7 @@ import Foundation
 public struct Source: Sendable {
     public let config: SourceConfig
     public let cache: SourceCache
-    private let environment: [String: String]
+    let environment: [String: String]
 
     static let remote = "origin"
     static let refspecs = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]

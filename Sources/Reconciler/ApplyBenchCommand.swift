@@ -36,8 +36,8 @@ public enum ApplyBenchCommand {
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void,
                            generate: Generator) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ["--tenants", "--concurrency"], switches: ["--no-kubectl", "--keep"])
-        let positional = try flags.positional(max: 1, usage: "tenantry bench apply [--tenants N]")
+        let flags = try Arguments(arguments, valued: ["--tenants", "--concurrency"], switches: ["--no-kubectl", "--keep"])
+        let positional = try flags.positionals(max: 1, usage: "tenantry bench apply [--tenants N]")
         guard positional.isEmpty || positional == ["apply"] else { throw UsageError("say what to measure: tenantry bench apply") }
         let count = try flags.value("--tenants").map { text throws(UsageError) -> Int in
             guard let value = Int(text), value > 0 else { throw UsageError("--tenants must be a positive whole number, got \"\(text)\"") }

@@ -31,8 +31,8 @@ public enum ApplyCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ClusterFlags.valued, switches: ClusterFlags.switches + ["--dry-run"])
-        let repo = try flags.positional(max: 1, usage: "tenantry apply [REPO] [flags]").first ?? "."
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued, switches: ClusterFlags.switches + ["--dry-run"])
+        let repo = try flags.positionals(max: 1, usage: "tenantry apply [REPO] [flags]").first ?? "."
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let options = try ClusterFlags.options(flags, dryRun: flags.isSet("--dry-run"))
         let rendered = try Pipeline.render(repo, log: log)
@@ -40,7 +40,7 @@ public enum ApplyCommand {
         defer { target.close() }
         log.info("cluster: \(target.config)")
         let client = KubeClient(config: target.config)
-        let result = Pipeline.apply(rendered, client: client, flags: flags, options: options, log: log, stdout: stdout)
+        let result = Pipeline.apply(rendered, client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags), options: options, log: log, stdout: stdout)
         return exitCode(result)
     }
 
@@ -69,8 +69,8 @@ public enum DiffCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ClusterFlags.valued + ["--color"], switches: ClusterFlags.switches)
-        let repo = try flags.positional(max: 1, usage: "tenantry diff [REPO] [flags]").first ?? "."
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued + ["--color"], switches: ClusterFlags.switches)
+        let repo = try flags.positionals(max: 1, usage: "tenantry diff [REPO] [flags]").first ?? "."
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let color: Bool
         switch flags.value("--color") ?? "auto" {
@@ -125,9 +125,9 @@ public enum ReconcileCommand {
         objects; 2 bad flags, fetch or cluster failure, refused prune).
         """
 
-    public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Flags(arguments, valued: ClusterFlags.valued + ["--config", "--interval"], switches: ClusterFlags.switches + ["--watch", "--dry-run", "--once"])
-        let positional = try flags.positional(max: 1, usage: "tenantry reconcile [REPO] [flags]")
+    public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued + ["--config", "--interval"], switches: ClusterFlags.switches + ["--watch", "--dry-run", "--once"])
+        let positional = try flags.positionals(max: 1, usage: "tenantry reconcile [REPO] [flags]")
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let options = try ClusterFlags.options(flags, dryRun: flags.isSet("--dry-run"))
         if !positional.isEmpty && flags.value("--config") != nil {
@@ -151,41 +151,48 @@ public enum ReconcileCommand {
         defer { target.close() }
         log.info("cluster: \(target.config)")
         let client = KubeClient(config: target.config)
+        let watch = flags.isSet("--watch")
+
+        if var sourceConfig, watch {
+            // GitSync's poller: the interval with jitter, and at once when a push webhook for the
+            // repository arrives in this process (`SourceRefresh.requestRefresh`).
+            sourceConfig.interval = .milliseconds(Int64(interval * 1000))
+            let loop = ReconcileLoop(source: sourceConfig, client: client, options: options,
+                                     inventoryNamespace: ClusterFlags.inventoryNamespace(flags), log: log, stdout: stdout)
+            // SIGINT and SIGTERM end the watch after the round in progress.
+            let stops = [SIGINT, SIGTERM].map { number in
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { loop.stop() }
+                source.resume()
+                return source
+            }
+            defer { for stop in stops { stop.cancel() } }
+            loop.run()
+            return 0
+        }
         while true {
             var code: Int32
-            do {
-                code = try round(repo: positional.first, source: sourceConfig, client: client, flags: flags, options: options, log: log, stdout: stdout)
-            } catch where flags.isSet("--watch") {
+            do throws(any Error) {
+                if let sourceConfig {
+                    let fetched = try Source(config: sourceConfig).fetch()
+                    code = try ReconcileLoop(source: sourceConfig, client: client, options: options,
+                                             inventoryNamespace: ClusterFlags.inventoryNamespace(flags), log: log, stdout: stdout)
+                        .round(fetched).code
+                } else {
+                    let rendered = try Pipeline.render(positional.first ?? ".", log: log)
+                    code = ApplyCommand.exitCode(Pipeline.apply(rendered, client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags),
+                                                                options: options, log: log, stdout: stdout))
+                }
+            } catch where watch {
                 log.error("\(error)")
                 code = 2
             }
-            guard flags.isSet("--watch") else { return code }
+            guard watch else { return code }
             log.info("next reconcile in \(Int(interval))s")
             Thread.sleep(forTimeInterval: interval)
             client.resetRequestCounts()
         }
-    }
-
-    static func round(repo: String?, source: SourceConfig?, client: KubeClient, flags: Flags, options: ReconcileOptions,
-                      log: Log, stdout: @Sendable (String) -> Void) throws -> Int32 {
-        var directory = repo ?? "."
-        var revision = "local"
-        if let source {
-            let fetched = try Source(config: source).fetch()
-            log.info("fetch: \(fetched.revision) (\(fetched.changes.count) files changed)")
-            directory = fetched.directory
-            revision = fetched.revision.description
-        }
-        let rendered = try Pipeline.render(directory, log: log)
-        let result = Pipeline.apply(rendered, client: client, flags: flags, options: options, log: log, stdout: stdout)
-        if let source, !options.apply.dryRun {
-            let report = Reconciler.statusReport(revision: revision, time: Date(), rendered: rendered, result: result)
-            switch try StatusWriter(config: source).write(report) {
-            case .unchanged(let branch): log.info("status: unchanged on \(branch)")
-            case .committed(let commit, let branch, _): log.info("status: committed \(commit) to \(branch)")
-            }
-        }
-        return ApplyCommand.exitCode(result)
     }
 
     static func loadSourceConfig(_ path: String) throws -> SourceConfig {

@@ -2,49 +2,8 @@ import Apply
 import Foundation
 import Model
 import Render
+import Support
 import Synchronization
-
-/// The flags of apply, diff and reconcile, parsed without surprises: `--flag value` or
-/// `--flag=value`, unknown flags are usage errors with a "did you mean".
-struct Flags {
-    private(set) var values: [String: String] = [:]
-    private(set) var switches: Set<String> = []
-    private(set) var positionals: [String] = []
-
-    init(_ arguments: [String], valued: [String], switches known: [String]) throws(UsageError) {
-        var index = 0
-        while index < arguments.count {
-            let word = arguments[index]
-            index += 1
-            guard word.hasPrefix("-"), word != "-" else { positionals.append(word); continue }
-            var name = word, inline: String?
-            if let equals = word.firstIndex(of: "=") {
-                name = String(word[..<equals])
-                inline = String(word[word.index(after: equals)...])
-            }
-            if valued.contains(name) {
-                if let inline { values[name] = inline; continue }
-                guard index < arguments.count else { throw UsageError("flag \(name) needs a value") }
-                values[name] = arguments[index]
-                index += 1
-            } else if known.contains(name), inline == nil {
-                switches.insert(name)
-            } else {
-                var message = "unknown flag \(name)"
-                if let guess = Suggest.closest(to: name, among: valued + known) { message += " (did you mean \(guess)?)" }
-                throw UsageError(message)
-            }
-        }
-    }
-
-    func value(_ name: String) -> String? { values[name] }
-    func isSet(_ name: String) -> Bool { switches.contains(name) }
-
-    func positional(max: Int, usage: String) throws(UsageError) -> [String] {
-        guard positionals.count <= max else { throw UsageError("unexpected argument \"\(positionals[max])\"; usage: \(usage)") }
-        return positionals
-    }
-}
 
 /// Progress and results: text or JSON lines on stderr (`--log-format`), results on stdout. On a
 /// terminal (text format) a live counter of applied objects is redrawn in place; in CI (stderr not
@@ -92,7 +51,7 @@ struct Log: Sendable {
     func error(_ message: String) { info(message, level: "error") }
 }
 
-/// Flags shared by apply, diff and reconcile.
+/// Arguments shared by apply, diff and reconcile.
 struct ClusterFlags {
     static let valued = ["--kubeconfig", "--context", "--log-format", "--concurrency", "--max-prune-percent", "--inventory-namespace"]
     static let switches = ["--force-conflicts", "--prune-namespaces", "--allow-mass-prune"]
@@ -113,7 +72,7 @@ struct ClusterFlags {
           --log-format text|json    progress on stderr as text lines or JSON lines
         """
 
-    static func options(_ flags: Flags, dryRun: Bool) throws(UsageError) -> ReconcileOptions {
+    static func options(_ flags: Arguments, dryRun: Bool) throws(UsageError) -> ReconcileOptions {
         var apply = ApplyOptions(force: flags.isSet("--force-conflicts"), dryRun: dryRun)
         if let text = flags.value("--concurrency") {
             guard let value = Int(text), value > 0, value <= 64 else { throw UsageError("--concurrency must be a whole number from 1 to 64, got \"\(text)\"") }
@@ -127,11 +86,11 @@ struct ClusterFlags {
         return ReconcileOptions(apply: apply, prune: prune)
     }
 
-    static func locator(_ flags: Flags) -> ClusterLocator {
+    static func locator(_ flags: Arguments) -> ClusterLocator {
         ClusterLocator(kubeconfigFlag: flags.value("--kubeconfig"), context: flags.value("--context"))
     }
 
-    static func inventoryNamespace(_ flags: Flags) -> String { flags.value("--inventory-namespace") ?? InventoryStore.defaultNamespace }
+    static func inventoryNamespace(_ flags: Arguments) -> String { flags.value("--inventory-namespace") ?? InventoryStore.defaultNamespace }
 }
 
 enum Pipeline {
@@ -148,9 +107,9 @@ enum Pipeline {
     }
 
     /// Runs a reconcile and prints it: a stdout line per object, refusals and failures on stderr, a summary.
-    static func apply(_ rendered: RenderedRepo, client: KubeClient, flags: Flags, options: ReconcileOptions,
+    static func apply(_ rendered: RenderedRepo, client: KubeClient, inventoryNamespace: String, options: ReconcileOptions,
                       log: Log, stdout: @Sendable (String) -> Void) -> ReconcileResult {
-        let reconciler = Reconciler(client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags))
+        let reconciler = Reconciler(client: client, inventoryNamespace: inventoryNamespace)
         let clock = ContinuousClock()
         let started = clock.now
         let result = reconciler.reconcile(rendered, options: options, progress: { log.info($0) },

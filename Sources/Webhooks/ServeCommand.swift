@@ -1,16 +1,24 @@
 import Apply
 import Foundation
+import GitSync
 import LocalCluster
 import Model
+import Plan
+import Reconciler
+import Support
 
 /// `tenantry serve`: the webhook server.
 public enum ServeCommand {
     public static let usage = """
     Usage: tenantry serve [REPO] [flags]
+           tenantry serve --reconcile [--config tenantry.yaml] [flags]
 
     Receives GitHub, Jira, Slack and generic webhooks and turns those that match a tenant's triggers into
     Session objects in the tenant's namespace, within its NamespacePolicy. The tenant repo REPO (default: the
     current directory) is rendered at start; send SIGHUP to render it again and swap the tenant table.
+    With --reconcile, the tenant repo is followed in git instead (the source: section of --config): each
+    revision is reconciled as `tenantry reconcile --watch` does, and the tenant table is swapped atomically
+    once it is; a GitHub `push` delivery for that repository starts the next reconcile at once.
     SIGTERM or SIGINT stop gracefully: requests in flight finish; accepted deliveries whose Session is not
     created yet stay in the journal and are replayed at the next start.
 
@@ -32,6 +40,16 @@ public enum ServeCommand {
       --refresh-interval S     seconds between listings of live Sessions for the concurrency limit (default 5)
       --estimated-tokens N     tokens assumed per session for models priced per 1k tokens (default 100000)
       --quiet                  no log line per request
+      --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
+                               reopened) are planned as `tenantry plan` does and the result posted on the pull
+                               request (one comment, edited on each push) with commit status tenantry/plan
+      --reconcile              follow the tenant repo in git and reconcile it into the cluster (see above)
+      --config FILE            tenantry.yaml whose source: section says how to fetch the tenant repository, for
+                               --reconcile and --plan-repo (default ./tenantry.yaml); pull requests are fetched
+                               into CACHE/pull-requests
+      --github-token-file F    GitHub token for comments and statuses (default: $GITHUB_TOKEN); never printed
+      --github-api URL         GitHub API base URL (default https://api.github.com; GitHub Enterprise:
+                               https://HOST/api/v3)
 
     Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
     """
@@ -47,16 +65,19 @@ public enum ServeCommand {
         var refreshInterval: TimeInterval = 5
         var estimatedTokens: Int64 = 100_000
         var quiet = false
+        var planRepository: String?
+        var config = "tenantry.yaml"
+        var reconcile = false
+        var githubTokenFile: String?
+        var githubAPI = "https://api.github.com"
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
+        let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
+                                                     "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
+                                                     "--github-token-file", "--github-api"],
+                                 switches: ["--quiet", "--reconcile"])
         var flags = Flags()
-        var rest = arguments[...]
-        var positionals: [String] = []
-        func value(_ flag: String) throws(UsageError) -> String {
-            guard let next = rest.popFirst(), !next.isEmpty else { throw UsageError("\(flag) needs a value") }
-            return next
-        }
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let source = WebhookSource(rawValue: String(parts[0])) else {
@@ -64,49 +85,48 @@ public enum ServeCommand {
             }
             return (source, String(parts[1]))
         }
-        while let word = rest.popFirst() {
-            switch word {
-            case "--listen":
-                let address = try value(word)
-                switch address {
-                case "127.0.0.1", "localhost": flags.loopbackOnly = true
-                case "0.0.0.0": flags.loopbackOnly = false
-                default: throw UsageError("--listen takes 127.0.0.1 or 0.0.0.0, got \"\(address)\"")
-                }
-            case "--port":
-                let text = try value(word)
-                guard let port = UInt16(text) else { throw UsageError("--port must be a number from 0 to 65535, got \"\(text)\"") }
-                flags.port = port
-            case "--secret-file":
-                let (source, path) = try sourcePair(word, try value(word))
-                guard source != .generic else { throw UsageError("generic webhooks are not signed: they authenticate with X-API-Key; drop --secret-file generic=…") }
-                flags.secretFiles[source] = path
-            case "--journal": flags.journal = try value(word)
-            case "--kubeconfig": flags.kubeconfig = try value(word)
-            case "--body-limit":
-                let (source, text) = try sourcePair(word, try value(word))
-                guard let bytes = Int(text), bytes > 0 else { throw UsageError("--body-limit \(source.rawValue)= must be a positive number of bytes") }
-                flags.bodyLimits[source] = bytes
-            case "--refresh-interval":
-                let text = try value(word)
-                guard let seconds = TimeInterval(text), seconds >= 0 else { throw UsageError("--refresh-interval must be a number of seconds, got \"\(text)\"") }
-                flags.refreshInterval = seconds
-            case "--estimated-tokens":
-                let text = try value(word)
-                guard let tokens = Int64(text), tokens > 0 else { throw UsageError("--estimated-tokens must be a positive whole number") }
-                flags.estimatedTokens = tokens
-            case "--quiet": flags.quiet = true
-            default:
-                if word.hasPrefix("-") {
-                    var message = "unknown flag \(word)"
-                    let known = ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit", "--refresh-interval", "--estimated-tokens", "--quiet"]
-                    if let guess = Suggest.closest(to: word, among: known) { message += " (did you mean \(guess)?)" }
-                    throw UsageError(message)
-                }
-                positionals.append(word)
-            }
+        switch args.value("--listen") {
+        case nil, "127.0.0.1", "localhost": flags.loopbackOnly = true
+        case "0.0.0.0": flags.loopbackOnly = false
+        case let address?: throw UsageError("--listen takes 127.0.0.1 or 0.0.0.0, got \"\(address)\"")
         }
-        guard positionals.count <= 1 else { throw UsageError("tenantry serve takes one tenant repo, got \(positionals.count)") }
+        if let text = args.value("--port") {
+            guard let port = UInt16(text) else { throw UsageError("--port must be a number from 0 to 65535, got \"\(text)\"") }
+            flags.port = port
+        }
+        for text in args.values("--secret-file") {
+            let (source, path) = try sourcePair("--secret-file", text)
+            guard source != .generic else { throw UsageError("generic webhooks are not signed: they authenticate with X-API-Key; drop --secret-file generic=…") }
+            flags.secretFiles[source] = path
+        }
+        if let journal = args.value("--journal") { flags.journal = journal }
+        flags.kubeconfig = args.value("--kubeconfig")
+        for text in args.values("--body-limit") {
+            let (source, value) = try sourcePair("--body-limit", text)
+            guard let bytes = Int(value), bytes > 0 else { throw UsageError("--body-limit \(source.rawValue)= must be a positive number of bytes") }
+            flags.bodyLimits[source] = bytes
+        }
+        if let text = args.value("--refresh-interval") {
+            guard let seconds = TimeInterval(text), seconds >= 0 else { throw UsageError("--refresh-interval must be a number of seconds, got \"\(text)\"") }
+            flags.refreshInterval = seconds
+        }
+        if let text = args.value("--estimated-tokens") {
+            guard let tokens = Int64(text), tokens > 0 else { throw UsageError("--estimated-tokens must be a positive whole number") }
+            flags.estimatedTokens = tokens
+        }
+        flags.quiet = args.isSet("--quiet")
+        if let repository = args.value("--plan-repo") {
+            guard repository.split(separator: "/").count == 2 else { throw UsageError("--plan-repo takes OWNER/NAME, got \"\(repository)\"") }
+            flags.planRepository = repository
+        }
+        if let config = args.value("--config") { flags.config = config }
+        flags.reconcile = args.isSet("--reconcile")
+        flags.githubTokenFile = args.value("--github-token-file")
+        if let api = args.value("--github-api") { flags.githubAPI = api }
+        let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
+        if flags.reconcile && !positionals.isEmpty {
+            throw UsageError("with --reconcile the tenant repo comes from git (--config); drop \(positionals[0])")
+        }
         flags.repo = positionals.first ?? "."
         return flags
     }
@@ -123,18 +143,37 @@ public enum ServeCommand {
         return try KubeSessionWriter.config(kubeconfig: local)
     }
 
+    /// The `source:` section of --config, which --reconcile and --plan-repo need.
+    static func sourceConfig(_ flags: Flags, for flag: String) throws -> SourceConfig {
+        do {
+            return try SourceConfig.load(configFile: flags.config)
+        } catch {
+            throw UsageError("\(flag) needs the tenant repository's source: section (--config, default ./tenantry.yaml): \(error)")
+        }
+    }
+
+    /// The pull-request planner of `--plan-repo`: how to fetch the tenant repository, and a GitHub client.
+    static func reviewer(repository: String, flags: Flags, environment: [String: String]) throws -> TenantRepoReviewer {
+        let config = try sourceConfig(flags, for: "--plan-repo")
+        let token = try GitHubToken.resolve(file: flags.githubTokenFile, environment: environment)
+        return TenantRepoReviewer(repository: repository, config: config, github: GitHubClient(apiURL: flags.githubAPI, token: token))
+    }
+
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
         let flags = try parse(arguments)
         let environment = ProcessInfo.processInfo.environment
         let secrets = try WebhookSecrets.load(files: flags.secretFiles, environment: environment)
-        let table: TenantTable
-        do {
-            table = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
-        } catch {
-            stderr("\(error)\nerror: the tenant repo \(flags.repo) cannot be rendered, so no webhook can be routed; fix it and start again\n")
-            return 2
+        // With --reconcile the table comes with the first reconciled revision; until then /readyz says 503.
+        var table: TenantTable?
+        if !flags.reconcile {
+            do {
+                table = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
+            } catch {
+                stderr("\(error)\nerror: the tenant repo \(flags.repo) cannot be rendered, so no webhook can be routed; fix it and start again\n")
+                return 2
+            }
         }
-        for name in table.invalidTenants { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
+        for name in table?.invalidTenants ?? [] { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
         let cluster = try clusterConfig(flags.kubeconfig, environment: environment)
         var options = WebhookServer.Options(journalPath: flags.journal, secrets: secrets, writer: KubeSessionWriter(config: cluster))
         options.port = flags.port
@@ -147,13 +186,33 @@ public enum ServeCommand {
         }
         let quiet = flags.quiet
         options.log = { line in if !quiet { stderr(line + "\n") } }
+        if let repository = flags.planRepository {
+            options.tenantRepoReviewer = try reviewer(repository: repository, flags: flags, environment: environment)
+        }
 
         // Signals are handled on a queue, not in a C handler.
         for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
         let server = try WebhookServer(options: options, table: table)
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
-        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (revision \(table.revision), \(table.policies.count) namespaces, \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
+        let tables = table.map { "revision \($0.revision), \($0.policies.count) namespaces" } ?? "tenant table after the first reconcile"
+        stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (\(tables), \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
+
+        var loop: ReconcileLoop?
+        if flags.reconcile {
+            let log: @Sendable (String) -> Void = { line in if !quiet { stderr(line) } }
+            let reconcile = try ReconcileLoop(source: try sourceConfig(flags, for: "--reconcile"), client: KubeClient(config: cluster),
+                                              stderr: log, stdout: log)
+            let tokens = flags.estimatedTokens
+            Thread.detachNewThread {
+                reconcile.run { round in
+                    let next = TenantTable(rendered: round.rendered, revision: round.fetched.revision.description, estimatedTokensPerSession: tokens)
+                    server.replaceTenantTable(next)
+                    log("tenant table: revision \(next.revision), \(next.policies.count) namespaces\n")
+                }
+            }
+            loop = reconcile
+        }
 
         let done = DispatchSemaphore(value: 0)
         let queue = DispatchQueue(label: "tenantry.serve.signals")
@@ -166,6 +225,7 @@ public enum ServeCommand {
         }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
         hangup.setEventHandler {
+            guard !flags.reconcile else { return stderr("SIGHUP ignored: with --reconcile the tenant table follows git\n") }
             do {
                 let next = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
                 server.replaceTenantTable(next)
@@ -178,6 +238,7 @@ public enum ServeCommand {
         sources.append(hangup)
         done.wait()
         stderr("tenantry serve: stopping (finishing requests in flight)\n")
+        loop?.stop()
         server.stop()
         for source in sources { source.cancel() }
         stdout("tenantry serve: stopped\n")

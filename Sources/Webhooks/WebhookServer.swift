@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Model
+import Plan
 import Synchronization
 
 /// `tenantry serve` as an object: the HTTP server, the journal, the Session creator, the live-session
@@ -23,6 +24,8 @@ public final class WebhookServer: Sendable {
         public var log: @Sendable (String) -> Void = { _ in }
         /// Also log a line per request (not only Session creation and failures).
         public var logRequests = true
+        /// Plans pull requests on the tenant repository and posts the result on GitHub (`serve --plan-repo`).
+        public var tenantRepoReviewer: TenantRepoReviewer? = nil
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
             self.journalPath = journalPath
@@ -47,6 +50,7 @@ public final class WebhookServer: Sendable {
         var configuration = WebhookService.Configuration(secrets: options.secrets)
         if let limits = options.bodyLimits { configuration.bodyLimits = limits }
         configuration.log = options.logRequests ? options.log : nil
+        configuration.tenantRepoReviewer = options.tenantRepoReviewer
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }
         replayed = try service.replayJournal()

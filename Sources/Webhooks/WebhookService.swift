@@ -1,6 +1,8 @@
 import Foundation
+import GitSync
 import HTTPServer
 import Model
+import Plan
 import Support
 import Synchronization
 
@@ -16,6 +18,8 @@ public final class WebhookService: Sendable {
         public var clock: @Sendable () -> Date = Date.init
         /// One line per request (no secrets, keys or payloads); nil builds no line at all.
         public var log: (@Sendable (String) -> Void)? = nil
+        /// Plans pull requests on the tenant repository itself (instead of matching them to a tenant's triggers).
+        public var tenantRepoReviewer: TenantRepoReviewer? = nil
 
         public init(secrets: WebhookSecrets) { self.secrets = secrets }
 
@@ -149,6 +153,14 @@ public final class WebhookService: Sendable {
             let body = try EventParser.parseJSON(request.body)
             if name == "ping" {
                 return (json(200, ["status": "ok", "message": "pong", "zen": body["zen"] ?? .null]), "ping")
+            }
+            if name == "pull_request", let reviewer = configuration.tenantRepoReviewer, reviewer.concerns(Array(request.body)) {
+                return planPullRequest(Array(request.body), reviewer: reviewer, delivery: delivery, traceID: traceID)
+            }
+            // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
+            if name == "push", let url = body["repository"]?["clone_url"]?.stringValue, SourceRefresh.requestRefresh(repositoryURL: url) > 0 {
+                configuration.log?("webhook source=github event=push delivery=\(delivery) trace=\(traceID) reconcile of \(url) started")
+                return (json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]), "refresh")
             }
             event = EventParser.github(event: name, deliveryID: delivery, body: body)
         case .jira:
@@ -286,6 +298,22 @@ public final class WebhookService: Sendable {
 
     private func accepted(session: String, namespace: String, status: String, now: Date) -> Response {
         json(202, .object(acceptedBody(session: session, namespace: namespace, status: status, now: now)))
+    }
+
+    /// A pull request on the tenant repository: planned and posted on GitHub in the background (GitHub waits
+    /// ten seconds at most for the answer); the 202 says so.
+    private func planPullRequest(_ body: [UInt8], reviewer: TenantRepoReviewer, delivery: String, traceID: String) -> (Response, String) {
+        let log = configuration.log
+        DispatchQueue.global(qos: .utility).async {
+            do {
+                let outcome = try reviewer.review(body)
+                log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) plan: \(outcome)")
+            } catch {
+                log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) plan not posted: \(error)")
+            }
+        }
+        log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) planning \(reviewer.repository)")
+        return (json(202, ["status": "planning", "repository": .string(reviewer.repository)]), "planning")
     }
 
     private func ignored(_ reason: String, source: WebhookSource, event: InboundEvent, traceID: String) -> (Response, String) {

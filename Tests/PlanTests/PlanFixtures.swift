@@ -5,8 +5,9 @@ import XCTest
 enum PlanPaths {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let examples = root.appendingPathComponent("examples/plan")
-    /// Copies of the GitHub webhook samples (octokit/webhooks, MIT: see the LICENSE file beside them).
-    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/webhooks")
+    /// The GitHub webhook samples in examples/webhooks (octokit/webhooks, MIT: see the LICENSE file beside them).
+    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples/webhooks/github")
 
     static func example(_ name: String) -> (base: String, head: String, expected: URL) {
         let folder = examples.appendingPathComponent(name)

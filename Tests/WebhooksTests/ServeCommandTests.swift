@@ -24,8 +24,9 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertEqual(usageError(["--listen", "10.0.0.1"]), "--listen takes 127.0.0.1 or 0.0.0.0, got \"10.0.0.1\"")
         XCTAssertEqual(usageError(["--secret-file", "gitlab=/x"])?.hasPrefix("--secret-file takes SOURCE=VALUE"), true)
         XCTAssertEqual(usageError(["--secret-file", "generic=/x"])?.contains("X-API-Key"), true)
-        XCTAssertEqual(usageError(["a", "b"]), "tenantry serve takes one tenant repo, got 2")
-        XCTAssertEqual(usageError(["--journal"]), "--journal needs a value")
+        XCTAssertEqual(usageError(["a", "b"]), "unexpected argument \"b\"; usage: tenantry serve [REPO] [flags]")
+        XCTAssertEqual(usageError(["--journal"]), "flag --journal needs a value")
+        XCTAssertEqual(usageError(["--reconcile", "repo"]), "with --reconcile the tenant repo comes from git (--config); drop repo")
     }
 
     func testASecretFileThatCannotBeReadIsAUsageErrorWithoutItsContent() throws {

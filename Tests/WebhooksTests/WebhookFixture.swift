@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Model
+import Plan
 import Support
 import Synchronization
 import TestSupport
@@ -188,8 +189,11 @@ final class WebhookFixture: @unchecked Sendable {
     private(set) var server: WebhookServer!
     let client = HTTPClient()
     var bodyLimits: [WebhookSource: Int]?
+    let reviewer: TenantRepoReviewer?
 
-    init(writer: any SessionWriter = RecordingWriter(), bodyLimits: [WebhookSource: Int]? = nil, loadTable: Bool = true) throws {
+    init(writer: any SessionWriter = RecordingWriter(), bodyLimits: [WebhookSource: Int]? = nil, loadTable: Bool = true,
+         reviewer: TenantRepoReviewer? = nil) throws {
+        self.reviewer = reviewer
         repo = try TestRepo.make()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -215,6 +219,7 @@ final class WebhookFixture: @unchecked Sendable {
         options.maxBackoff = 0.2
         let logs = self.logs
         options.log = { logs.append($0) }
+        options.tenantRepoReviewer = reviewer
         server = try WebhookServer(options: options, table: loadTable ? try TenantTable.load(repo: repo.path, revision: "test") : nil)
     }
 
@@ -231,7 +236,7 @@ final class WebhookFixture: @unchecked Sendable {
     }
 
     static func sample(_ file: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: "/work/shared/webhook-samples/github/\(file)")))
+        Array(try Data(contentsOf: PackagePaths.root.appendingPathComponent("examples/webhooks/github/\(file)")))
     }
 
     /// A GitHub delivery signed with the test secret (or `signature` as given).

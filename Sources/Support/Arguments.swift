@@ -1,14 +1,15 @@
 import Model
 
-/// The words after a subcommand, split into flags and positionals. `--flag value`, `--flag=value` and
-/// `-o value` are accepted; a flag not declared is a usage error with a suggestion.
-struct Arguments {
-    private(set) var positionals: [String] = []
-    private var values: [String: String] = [:]
+/// The words after a subcommand, split into flags and positionals: the one command-line parser every command
+/// uses. `--flag value`, `--flag=value` and `-o value` are accepted; a flag not declared is a usage error
+/// with a suggestion; `--` ends the flags.
+public struct Arguments: Sendable {
+    public private(set) var positionals: [String] = []
+    private var values: [String: [String]] = [:]
     private var switches: Set<String> = []
 
     /// `valued` flags take a value; `switches` do not. Short aliases map to long names (`-o` → `--output`).
-    init(_ words: [String], valued: [String], switches known: [String] = [], aliases: [String: String] = [:]) throws(UsageError) {
+    public init(_ words: [String], valued: [String], switches known: [String] = [], aliases: [String: String] = [:]) throws(UsageError) {
         var index = 0
         while index < words.count {
             let word = words[index]
@@ -30,10 +31,10 @@ struct Arguments {
             name = aliases[name] ?? name
             if valued.contains(name) {
                 if let inline {
-                    values[name] = inline
+                    values[name, default: []].append(inline)
                 } else {
                     guard index < words.count else { throw UsageError("flag \(name) needs a value") }
-                    values[name] = words[index]
+                    values[name, default: []].append(words[index])
                     index += 1
                 }
             } else if known.contains(name) {
@@ -47,12 +48,15 @@ struct Arguments {
         }
     }
 
-    func value(_ flag: String) -> String? { values[flag] }
-    func isSet(_ flag: String) -> Bool { switches.contains(flag) }
+    /// The flag's value; the last one when it was given several times.
+    public func value(_ flag: String) -> String? { values[flag]?.last }
+    /// Every value of a flag that may be repeated, in order.
+    public func values(_ flag: String) -> [String] { values[flag] ?? [] }
+    public func isSet(_ flag: String) -> Bool { switches.contains(flag) }
 
     /// The value of a flag that must be one of `choices`.
-    func choice<T: RawRepresentable>(_ flag: String, default fallback: T, _ choices: [T]) throws(UsageError) -> T where T.RawValue == String {
-        guard let text = values[flag] else { return fallback }
+    public func choice<T: RawRepresentable>(_ flag: String, default fallback: T, _ choices: [T]) throws(UsageError) -> T where T.RawValue == String {
+        guard let text = values[flag]?.last else { return fallback }
         guard let value = T(rawValue: text) else {
             throw UsageError("flag \(flag) must be one of \(choices.map(\.rawValue).joined(separator: ", ")), got \"\(text)\"")
         }
@@ -60,7 +64,7 @@ struct Arguments {
     }
 
     /// At most `count` positionals.
-    func positionals(max count: Int, usage: String) throws(UsageError) -> [String] {
+    public func positionals(max count: Int, usage: String) throws(UsageError) -> [String] {
         guard positionals.count <= count else {
             throw UsageError("unexpected argument \"\(positionals[count])\"; usage: \(usage)")
         }

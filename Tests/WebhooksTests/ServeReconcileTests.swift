@@ -1,0 +1,83 @@
+import Foundation
+import HTTPClient
+import LocalCluster
+import Model
+import Support
+import TestSupport
+import Webhooks
+import XCTest
+
+/// `tenantry serve --reconcile`: the tenant repo followed in git, reconciled into the cluster, and the tenant table
+/// swapped once a revision is reconciled; a GitHub push delivery for the repository reconciles at once.
+final class ServeReconcileTests: XCTestCase {
+    private func git(_ arguments: [String], in directory: URL) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "git \(arguments.joined(separator: " "))")
+    }
+
+    private func ready(_ client: HTTPClient, _ port: UInt16) -> String {
+        (try? client.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/readyz")))
+            .map { "\($0.status) \($0.text)" } ?? "no answer"
+    }
+
+    private func waitFor(_ what: String, _ condition: () -> Bool) {
+        let deadline = Date().addingTimeInterval(90)
+        while !condition() {
+            if Date() > deadline { return XCTFail("never happened: \(what)") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    func testTheTenantTableFollowsReconciledRevisionsAndAPushReconcilesAtOnce() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-reconcile-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
+        defer { cluster.stop() }
+        let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        try git(["init", "-q", "--bare", "--initial-branch=main", origin.path], in: base)
+        try FileManager.default.copyItem(at: PackagePaths.examples, to: work)
+        try git(["init", "-q", "-b", "main"], in: work)
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-q", "-m", "tenants"], in: work)
+        try git(["push", "-q", origin.path, "main"], in: work)
+        let config = base.appendingPathComponent("tenantry.yaml")
+        try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache").path)\n".utf8).write(to: config)
+        let secret = base.appendingPathComponent("github-secret")
+        try Data("push-secret".utf8).write(to: secret)
+
+        let serve = try ServeProcess(arguments: ["serve", "--reconcile", "--config", config.path, "--port", "0", "--quiet",
+                                                 "--kubeconfig", cluster.kubeconfigPath, "--secret-file", "github=\(secret.path)",
+                                                 "--journal", base.appendingPathComponent("journal.db").path])
+        let client = HTTPClient()
+        waitFor("the first revision is reconciled and routes webhooks") { ready(client, serve.port).hasPrefix("200 ") }
+        XCTAssertTrue(ready(client, serve.port).contains("4 namespaces"), ready(client, serve.port))
+
+        // A new tenant is pushed; the push delivery starts the reconcile long before the hour is up.
+        try Data(TempRepo.tenant("extra").utf8).write(to: work.appendingPathComponent("tenants/extra.yaml"))
+        try git(["add", "-A"], in: work)
+        try git(["commit", "-q", "-m", "a new tenant"], in: work)
+        try git(["pull", "-q", "--rebase", origin.path, "main"], in: work)
+        try git(["push", "-q", origin.path, "main"], in: work)
+        var push = try XCTUnwrap(try JSON(parsing: Data(contentsOf: PackagePaths.root.appendingPathComponent("examples/webhooks/github/push.json"))).objectValue)
+        var repository = try XCTUnwrap(push["repository"]?.objectValue)
+        repository["clone_url"] = .string(origin.path)
+        push["repository"] = .object(repository)
+        let body = JSON.object(push).compactBytes
+        let answer = try client.send(HTTPRequest(method: "POST", url: "http://127.0.0.1:\(serve.port)/api/v1/webhooks/github", headers: [
+            ("Content-Type", "application/json"), ("X-GitHub-Event", "push"), ("X-GitHub-Delivery", UUID().uuidString),
+            ("X-Hub-Signature-256", "sha256=" + Crypto.hex(Crypto.hmacSHA256(key: Array("push-secret".utf8), message: body))),
+        ], body: body))
+        XCTAssertEqual(answer.status, 202, answer.text)
+        XCTAssertTrue(answer.text.contains("its reconcile starts now"), answer.text)
+        waitFor("the pushed tenant is reconciled and routable") { ready(client, serve.port).contains("5 namespaces") }
+        XCTAssertEqual(serve.terminate(), 0)
+    }
+}
