@@ -9,10 +9,12 @@ extension APIServer {
         guard target.subresource == nil else { throw APIError.methodNotAllowed("DELETE", request.path) }
         let write = try WriteRequest(request, requireBody: false)
         let preconditions = write.body?["preconditions"]
+        var previousVersion: String?
         let result = try store.write(dryRun: write.dryRun) { transaction in
             guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
                 throw APIError.notFound(target.type, name)
             }
+            previousVersion = old.resourceVersion
             if let version = preconditions?["resourceVersion"]?.stringValue, version != old.resourceVersion {
                 throw APIError.conflict(target.type, name)
             }
@@ -23,7 +25,7 @@ extension APIServer {
             return try deleteObject(target.type, old, now: write.now, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(200, result)
+        return json(200, answer(result, dryRun: write.dryRun, previousVersion: previousVersion))
     }
 
     /// DELETE on a collection: every object matching the selectors, as one write.

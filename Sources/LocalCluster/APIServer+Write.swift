@@ -24,17 +24,19 @@ extension APIServer {
             return try commit(target.type, old: nil, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(201, stored, headers: warningHeaders(admission.warnings))
+        return json(201, answer(stored, dryRun: write.dryRun, previousVersion: nil), headers: warningHeaders(admission.warnings))
     }
 
     func update(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
         let write = try WriteRequest(request, requireBody: true)
         let object = try placed(write.body!, target, name: name)
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var previousVersion: String?
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             guard let old = try transaction.get(target.type, namespace: object.namespace, name: name) else {
                 throw APIError.notFound(target.type, name)
             }
+            previousVersion = old.resourceVersion
             if let version = object.resourceVersion, !version.isEmpty, version != old.resourceVersion {
                 throw APIError.conflict(target.type, name)
             }
@@ -43,7 +45,7 @@ extension APIServer {
             return try commitIfChanged(target.type, old: old, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(200, stored, headers: warningHeaders(admission.warnings))
+        return json(200, answer(stored, dryRun: write.dryRun, previousVersion: previousVersion), headers: warningHeaders(admission.warnings))
     }
 
     func patch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
@@ -71,10 +73,12 @@ extension APIServer {
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var previousVersion: String?
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
                 throw APIError.notFound(target.type, name)
             }
+            previousVersion = old.resourceVersion
             if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             let patched = try placed(strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch), target, name: name)
             var admitted = try admission.admit(patched, old: old)
@@ -82,7 +86,7 @@ extension APIServer {
             return try commitIfChanged(target.type, old: old, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(200, stored, headers: warningHeaders(admission.warnings))
+        return json(200, answer(stored, dryRun: write.dryRun, previousVersion: previousVersion), headers: warningHeaders(admission.warnings))
     }
 
     /// Server-side apply: creates the object if it is missing, merges the manager's intent otherwise.
@@ -91,8 +95,10 @@ extension APIServer {
         let applied = try placed(write.body!, target, name: name)
         let force = request.query["force"] == "true"
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var previousVersion: String?
         let (stored, created) = try store.write(dryRun: write.dryRun) { transaction -> (JSON, Bool) in
             let old = try transaction.get(target.type, namespace: applied.namespace, name: name)
+            previousVersion = old?.resourceVersion
             if old == nil {
                 if target.subresource != nil { throw APIError.notFound(target.type, name) }
                 try requireLiveNamespace(target, transaction)
@@ -105,7 +111,7 @@ extension APIServer {
             return (try commit(target.type, old: nil, admitted, transaction), true)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(created ? 201 : 200, stored, headers: warningHeaders(admission.warnings))
+        return json(created ? 201 : 200, answer(stored, dryRun: write.dryRun, previousVersion: previousVersion), headers: warningHeaders(admission.warnings))
     }
 
     // MARK: - Shared steps
@@ -188,6 +194,15 @@ extension APIServer {
             entry.time = ""
             return entry
         })
+        return object
+    }
+
+    /// A dry run stores nothing, so its answer keeps the resourceVersion the object had (none for a
+    /// create), as Kubernetes answers it.
+    func answer(_ object: JSON, dryRun: Bool, previousVersion: String?) -> JSON {
+        guard dryRun else { return object }
+        var object = object
+        object.setValue(previousVersion.map(JSON.string), at: ["metadata", "resourceVersion"])
         return object
     }
 

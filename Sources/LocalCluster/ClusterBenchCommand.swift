@@ -85,7 +85,7 @@ public enum ClusterBenchCommand {
             return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
         }
         func rate(_ count: Int, _ seconds: Double) -> String { String(format: "%.0f", Double(count) / max(seconds, 0.000_001)) }
-        stdout("local cluster benchmark: \(objects) ConfigMaps, \(clients) clients, pages of \(pageSize)\n")
+        stdout("local cluster benchmark: \(objects) ConfigMaps, \(clients) \(clients == 1 ? "client" : "clients"), pages of \(pageSize)\n")
         stdout("  writes  \(objects) server-side applies in \(String(format: "%.2f", writeSeconds)) s: \(rate(objects, writeSeconds)) writes/s\n")
         stdout("  reads   \(listed) objects in \(pages) pages in \(String(format: "%.2f", readSeconds)) s: \(rate(listed, readSeconds)) objects/s, \(rate(pages, readSeconds)) pages/s\n")
         stdout("  database \(String(format: "%.1f", Double(size) / 1_048_576)) MiB (cluster.db + WAL, synchronous=FULL)\n")

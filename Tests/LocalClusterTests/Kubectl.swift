@@ -28,7 +28,7 @@ struct Kubectl: Sendable {
         process.standardError = err
         do { try process.run() } catch { return Result(status: -1, stdout: "", stderr: "\(error)") }
         // Read both pipes before waiting, so a full pipe cannot block the child.
-        let errData = ReadAll(err)
+        let errData = PipeReader(err)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
@@ -49,7 +49,7 @@ struct Kubectl: Sendable {
 }
 
 /// Reads a pipe to its end on another thread.
-private final class ReadAll: @unchecked Sendable {
+private final class PipeReader: @unchecked Sendable {
     // Unchecked: `data` is written before `done` is signalled and read after waiting on it.
     private let done = DispatchSemaphore(value: 0)
     private var data = Data()

@@ -111,10 +111,12 @@ final class KubectlTests: XCTestCase {
         output.fileHandleForReading.readabilityHandler = { handle in seen.append(handle.availableData) }
         defer { output.fileHandleForReading.readabilityHandler = nil }
         // Keep writing until kubectl has shown the events (its watch may open after the first writes).
-        for round in 0..<50 where !seen.text.contains("\"DELETED\"") {
+        var round = 0
+        while round < 50, !seen.text.contains("\"DELETED\"") {
             let manifest = try write("w\(round).json", configMap("watched-\(round)").compactText)
             XCTAssertEqual(run("create", "-f", manifest).status, 0)
             XCTAssertEqual(run("delete", "configmap", "watched-\(round)", "--wait=false").status, 0)
+            round += 1
         }
         XCTAssertTrue(seen.text.contains("\"type\":\"ADDED\""), seen.text)
         XCTAssertTrue(seen.text.contains("\"type\":\"DELETED\""), seen.text)

@@ -72,7 +72,13 @@ final class ServerSideApplyTests: XCTestCase {
         XCTAssertTrue(missing.text.contains("fieldManager"))
         let dry = cluster.apply(path, configMap("app"), manager: "alice", extra: "&dryRun=All")
         XCTAssertEqual(dry.status, 201)
+        XCTAssertNil(dry.json.at("metadata", "resourceVersion"), "a dry-run create has no version")
         XCTAssertEqual(cluster.request("GET", path).status, 404)
+        let live = cluster.apply(path, configMap("app"), manager: "alice").json
+        let changed = cluster.apply(path, configMap("app", data: ["k": "changed"]), manager: "alice", extra: "&dryRun=All")
+        XCTAssertEqual(changed.json.at("data", "k"), "changed")
+        XCTAssertEqual(changed.json.at("metadata", "resourceVersion"), live.at("metadata", "resourceVersion"), "a dry run keeps the stored version")
+        XCTAssertEqual(cluster.request("GET", path).json.at("data", "k"), "v")
     }
 
     func testYAMLBodiesAreAppliedAndBadYAMLIsABadRequest() {
