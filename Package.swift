@@ -14,7 +14,8 @@ let package = Package(
         .systemLibrary(name: "CTenantry", path: "Sources/CTenantry"),
         // Domain values: Platform, Tenant, NamespacePolicy, Session, JSON, manifest objects, diagnostics.
         .target(name: "Model", path: "Sources/Model"),
-        // One wrapper file per C library that Render and the others share (YAML.swift, Crypto.swift).
+        // One wrapper file per C library that the others share (YAML.swift, Crypto.swift, SQLite.swift), and the
+        // command-line parser every command uses.
         .target(name: "Support", dependencies: ["CTenantry", "Model"], path: "Sources/Support"),
         // Tenant repo → validated model → ordered, deterministic manifests.
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
@@ -29,13 +30,13 @@ let package = Package(
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
-        .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
+        .target(name: "LocalCluster", dependencies: ["Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
         // The Kubernetes client and the apply engine (after Flux's ssa): staged server-side apply, inventory, prune, diff.
         .target(name: "Apply", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Apply"),
         // Render → Apply → status report: the reconcile loop and the apply, diff and reconcile commands.
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
-        .target(name: "Webhooks", dependencies: ["CTenantry", "Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
+        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.

@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 
 /// The object store: one SQLite database in WAL mode holding every object, a global resourceVersion
 /// counter, and the recent change events that watches replay.

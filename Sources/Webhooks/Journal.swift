@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 
 /// An accepted delivery whose Session may not exist yet.
 public struct JournalEntry: Sendable, Hashable {
@@ -17,7 +18,7 @@ public struct JournalEntry: Sendable, Hashable {
 /// its Session exists; `unfinished()` lists what a restart must replay.
 public final class Journal: @unchecked Sendable {
     public let path: String
-    private let connection: SQLiteConnection
+    private let connection: SQLiteDatabase
     /// Serialises use of `connection`. The committer holds it (not `condition`) while it writes, so
     /// requests keep queueing during the fsync and form the next group.
     private let database = NSLock()
@@ -46,10 +47,10 @@ public final class Journal: @unchecked Sendable {
         var decision: AdmissionDecision = .refused(WebhookFailure(503, .unavailable, "not decided"))
     }
 
-    public init(path: String, clock: @escaping @Sendable () -> Date = Date.init) throws(JournalStorageError) {
+    public init(path: String, clock: @escaping @Sendable () -> Date = Date.init) throws(SQLiteError) {
         self.path = path
         self.clock = clock
-        connection = try SQLiteConnection(path: path)
+        connection = try SQLiteDatabase(path: path)
         try connection.execute("""
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
@@ -145,7 +146,7 @@ public final class Journal: @unchecked Sendable {
     // MARK: Reads
 
     /// Entries whose Session is not known to exist, oldest first: replayed at start.
-    public func unfinished() throws(JournalStorageError) -> [JournalEntry] {
+    public func unfinished() throws(SQLiteError) -> [JournalEntry] {
         database.lock()
         defer { database.unlock() }
         return try connection.query("SELECT key, session, namespace, tenant, object, approval FROM deliveries WHERE state = 'pending' ORDER BY received, rowid")
@@ -208,7 +209,7 @@ public final class Journal: @unchecked Sendable {
             condition.unlock()
 
             database.lock()
-            var failure: JournalStorageError?
+            var failure: SQLiteError?
             do {
                 try write(batch: batch, admitted: admitted, now: now, effects: &effects)
             } catch {
@@ -251,7 +252,7 @@ public final class Journal: @unchecked Sendable {
     }
 
     /// One transaction for the whole batch; called with `database` held (and not `condition`).
-    private func write(batch: [Work], admitted: [AdmissionRequest], now: Date, effects: inout WriteEffects) throws(JournalStorageError) {
+    private func write(batch: [Work], admitted: [AdmissionRequest], now: Date, effects: inout WriteEffects) throws(SQLiteError) {
         try connection.execute("BEGIN IMMEDIATE")
         let month = AdmissionState.month(now)
         var tenants = Set<String>()

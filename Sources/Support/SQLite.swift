@@ -2,40 +2,41 @@ import CTenantry
 import Foundation
 
 /// A value bound to or read from an SQL statement.
-enum SQLValue: Sendable, Hashable {
+public enum SQLiteValue: Sendable, Hashable {
     case null
     case integer(Int64)
     case text(String)
 
-    var integer: Int64? { if case .integer(let value) = self { return value }; return nil }
-    var text: String? { if case .text(let value) = self { return value }; return nil }
+    public var integer: Int64? { if case .integer(let value) = self { return value }; return nil }
+    public var text: String? { if case .text(let value) = self { return value }; return nil }
 }
 
 /// An SQLite call that failed: the result code and sqlite3_errmsg, read in the same call.
-public struct JournalStorageError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SQLiteError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: Int32
     public let message: String
     public let path: String
     public var description: String {
-        "webhook journal \(path): SQLite error \(code): \(message); check that the directory is writable and the disk is not full"
+        "SQLite error \(code) on \(path): \(message); check that the directory is writable and the disk is not full"
     }
 }
 
-/// One SQLite connection (the webhook journal). Not thread-safe: the Journal's committer thread owns it.
-final class SQLiteConnection {
+/// The SQLite wrapper shared by the local cluster's store and the webhook journal: one connection with its
+/// prepared statements. Not thread-safe: its owner serializes access (the Store's lock, the Journal's committer).
+public final class SQLiteDatabase {
     private let handle: OpaquePointer
-    let path: String
+    public let path: String
     private var statements: [String: OpaquePointer] = [:]
 
-    init(path: String) throws(JournalStorageError) {
+    public init(path: String) throws(SQLiteError) {
         var opened: OpaquePointer?
         let rc = sqlite3_open_v2(path, &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
         guard rc == SQLITE_OK, let opened else {
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_close(opened)
-            throw JournalStorageError(code: rc, message: message, path: path)
+            throw SQLiteError(code: rc, message: message, path: path)
         }
-        handle = opened
+        self.handle = opened
         self.path = path
         try check(sqlite3_busy_timeout(opened, 5_000))
     }
@@ -45,14 +46,14 @@ final class SQLiteConnection {
         sqlite3_close(handle)
     }
 
-    /// Statements without parameters: schema, pragmas, BEGIN/COMMIT.
-    func execute(_ sql: String) throws(JournalStorageError) {
+    /// Runs one or more statements that take no parameters (schema, pragmas, BEGIN/COMMIT).
+    public func execute(_ sql: String) throws(SQLiteError) {
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }
 
-    /// Runs one statement (prepared once, cached by its text) and returns its rows.
+    /// Runs a statement and returns its rows. Statements are prepared once and cached by their text.
     @discardableResult
-    func query(_ sql: String, _ parameters: [SQLValue] = []) throws(JournalStorageError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ parameters: [SQLiteValue] = []) throws(SQLiteError) -> [[SQLiteValue]] {
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)
@@ -64,11 +65,11 @@ final class SQLiteConnection {
             case .null: try check(sqlite3_bind_null(statement, index))
             case .integer(let value): try check(sqlite3_bind_int64(statement, index, value))
             case .text(let value):
-                // SQLITE_TRANSIENT is a cast macro Swift cannot import: -1 asks SQLite to copy the text.
+                // SQLITE_TRANSIENT (a cast macro Swift cannot import): SQLite copies the text.
                 try check(sqlite3_bind_text(statement, index, value, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)))
             }
         }
-        var rows: [[SQLValue]] = []
+        var rows: [[SQLiteValue]] = []
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
@@ -84,18 +85,18 @@ final class SQLiteConnection {
         return rows
     }
 
-    private func prepared(_ sql: String) throws(JournalStorageError) -> OpaquePointer {
+    private func prepared(_ sql: String) throws(SQLiteError) -> OpaquePointer {
         if let statement = statements[sql] { return statement }
         var statement: OpaquePointer?
         try check(sqlite3_prepare_v2(handle, sql, -1, &statement, nil))
-        guard let statement else { throw JournalStorageError(code: SQLITE_MISUSE, message: "empty statement", path: path) }
+        guard let statement else { throw SQLiteError(code: SQLITE_MISUSE, message: "empty statement: \(sql)", path: path) }
         statements[sql] = statement
         return statement
     }
 
-    private func check(_ rc: Int32) throws(JournalStorageError) {
-        guard rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW else {
-            throw JournalStorageError(code: rc, message: String(cString: sqlite3_errmsg(handle)), path: path)
+    private func check(_ rc: Int32) throws(SQLiteError) {
+        guard rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE else {
+            throw SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), path: path)
         }
     }
 }
