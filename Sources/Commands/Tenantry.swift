@@ -13,7 +13,7 @@ public enum Tenantry {
     /// Exit codes every command shares.
     public enum ExitCode {
         public static let success: Int32 = 0
-        /// The command ran and found problems (an invalid tenant) or, for diff-like commands, changes.
+        /// The command ran and found problems (an invalid tenant, failed objects) or, for diff and plan, changes.
         public static let findings: Int32 = 1
         /// Bad usage, a broken platform file, or a failure that stopped the command.
         public static let failure: Int32 = 2
@@ -95,8 +95,9 @@ public enum Tenantry {
         \(list.joined(separator: "\n"))
 
         Run 'tenantry <command> --help' for a command's flags.
-        Exit codes: 0 all good; 1 the command ran and found an invalid tenant (the rest still rendered);
-        2 usage error, broken platform file, or a failure that stopped the command.
+        Exit codes: 0 all good; 1 the command ran and found something to report (an invalid tenant while the
+        rest still rendered, changes for diff and plan, objects that failed to apply); 2 usage error, broken
+        platform file, guardrail errors, or a failure that stopped the command. Each --help says exactly.
 
         """
     }
