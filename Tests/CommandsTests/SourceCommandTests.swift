@@ -4,37 +4,22 @@ import XCTest
 
 /// `tenantry source fetch` and `tenantry status write` through the dispatcher, against a bare repo on disk.
 final class SourceCommandTests: XCTestCase {
-    private func git(_ arguments: [String], in directory: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "git \(arguments.joined(separator: " ")): \(output)")
-        return output
-    }
-
     func testFetchThenRenderTheCheckoutThenCommitAStatusReport() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-source-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
         let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        _ = try git(["init", "-q", "--bare", origin.path], in: base)
-        _ = try git(["init", "-q", "-b", "main"], in: work)
+        _ = try GitCLI.run(["init", "-q", "--bare", origin.path], in: base)
+        _ = try GitCLI.run(["init", "-q", "-b", "main"], in: work)
         for file in ["platform.yaml", "tenants/docs.yaml"] {
             let target = work.appendingPathComponent(file)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: PackagePaths.examples.appendingPathComponent(file), to: target)
         }
-        _ = try git(["add", "-A"], in: work)
-        _ = try git(["commit", "-q", "-m", "tenants"], in: work)
-        _ = try git(["push", "-q", origin.path, "main"], in: work)
-        let head = try git(["rev-parse", "HEAD"], in: work).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try GitCLI.run(["add", "-A"], in: work)
+        _ = try GitCLI.run(["commit", "-q", "-m", "tenants"], in: work)
+        _ = try GitCLI.run(["push", "-q", origin.path, "main"], in: work)
+        let head = try GitCLI.run(["rev-parse", "HEAD"], in: work).trimmingCharacters(in: .whitespacesAndNewlines)
 
         let cache = base.appendingPathComponent("cache").path
         let fetch = CLI.run(["source", "fetch", "--url", origin.path, "--cache", cache])
@@ -54,13 +39,13 @@ final class SourceCommandTests: XCTestCase {
         """.utf8).write(to: report)
         let write = CLI.run(["status", "write", "--url", origin.path, "--cache", cache, "--report", report.path])
         XCTAssertEqual(write.code, 0, write.stderr)
-        let log = try git(["--git-dir", origin.path, "log", "--format=%an %s", "main"], in: base)
+        let log = try GitCLI.run(["--git-dir", origin.path, "log", "--format=%an %s", "main"], in: base)
         XCTAssertTrue(log.hasPrefix("Tenantry Bot "), log)
         XCTAssertTrue(log.contains(String(head.prefix(7))) || log.contains(head), "the status commit names the source revision: \(log)")
-        XCTAssertTrue(try git(["--git-dir", origin.path, "show", "main:status/tenants/docs.md"], in: base).contains("docs"))
+        XCTAssertTrue(try GitCLI.run(["--git-dir", origin.path, "show", "main:status/tenants/docs.md"], in: base).contains("docs"))
         // The same report again makes no commit.
         let again = CLI.run(["status", "write", "--url", origin.path, "--cache", cache, "--report", report.path])
         XCTAssertEqual(again.code, 0, again.stderr)
-        XCTAssertEqual(try git(["--git-dir", origin.path, "rev-list", "--count", "main"], in: base).trimmingCharacters(in: .whitespacesAndNewlines), "2")
+        XCTAssertEqual(try GitCLI.run(["--git-dir", origin.path, "rev-list", "--count", "main"], in: base).trimmingCharacters(in: .whitespacesAndNewlines), "2")
     }
 }

@@ -101,12 +101,12 @@ final class CommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: base) }
         let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try git(["init", "-q", "--bare", "--initial-branch=main", origin.path], in: base)
+        try GitCLI.run(["init", "-q", "--bare", "--initial-branch=main", origin.path], in: base)
         try FileManager.default.copyItem(at: URL(fileURLWithPath: Examples.tenants), to: work)
-        try git(["init", "-q", "-b", "main"], in: work)
-        try git(["add", "-A"], in: work)
-        try git(["commit", "-q", "-m", "tenants"], in: work)
-        try git(["push", "-q", origin.path, "main"], in: work)
+        try GitCLI.run(["init", "-q", "-b", "main"], in: work)
+        try GitCLI.run(["add", "-A"], in: work)
+        try GitCLI.run(["commit", "-q", "-m", "tenants"], in: work)
+        try GitCLI.run(["push", "-q", origin.path, "main"], in: work)
         let config = base.appendingPathComponent("tenantry.yaml")
         try Data("""
             source:
@@ -123,27 +123,12 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(run.stderr.contains("fetch: main@sha1:"), run.stderr)
         XCTAssertTrue(run.stderr.contains("status: committed"), run.stderr)
         XCTAssertTrue(run.stdout.contains("RoleBinding/docs/tenantry-admins created"), run.stdout)
-        let files = try git(["ls-tree", "-r", "--name-only", "main"], in: origin)
+        let files = try GitCLI.run(["ls-tree", "-r", "--name-only", "main"], in: origin)
         XCTAssertTrue(files.contains("status/status.json"), files)
-        let status = try git(["show", "main:status/tenants/docs.md"], in: origin)
+        let status = try GitCLI.run(["show", "main:status/tenants/docs.md"], in: origin)
         XCTAssertTrue(status.contains("RoleBinding/docs/tenantry-admins"), status)
     }
 
-    @discardableResult
-    func git(_ arguments: [String], in directory: URL) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "git \(arguments.joined(separator: " ")): \(output)")
-        return output
-    }
 
     func writeKubeconfig(server: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kubeconfig-\(UUID().uuidString)").path

@@ -3,6 +3,7 @@ import ApplyTestSupport
 import Foundation
 import GitSync
 import Reconciler
+import TestSupport
 import XCTest
 
 /// The reconcile loop (`reconcile --watch`, `serve --reconcile`) with a git source: a round at start, then one as soon as a push webhook for the
@@ -13,17 +14,6 @@ final class WatchTests: XCTestCase {
         private var text = ""
         func append(_ line: String) { lock.withLock { text += line } }
         var all: String { lock.withLock { text } }
-    }
-
-    private func git(_ arguments: [String], in directory: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "git \(arguments.joined(separator: " "))")
     }
 
     private func waitFor(_ what: String, _ condition: () -> Bool) {
@@ -40,12 +30,7 @@ final class WatchTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: base) }
         let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try git(["init", "-q", "--bare", "--initial-branch=main", origin.path], in: base)
-        try FileManager.default.copyItem(at: URL(fileURLWithPath: Examples.tenants), to: work)
-        try git(["init", "-q", "-b", "main"], in: work)
-        try git(["add", "-A"], in: work)
-        try git(["commit", "-q", "-m", "tenants"], in: work)
-        try git(["push", "-q", origin.path, "main"], in: work)
+        try GitCLI.publish(URL(fileURLWithPath: Examples.tenants), as: origin, work: work)
 
         let source = SourceConfig(url: origin.path, interval: .seconds(3600), cacheDirectory: base.appendingPathComponent("cache").path)
         let lines = Lines(), logs = Lines(), rounds = Lines()
@@ -60,10 +45,10 @@ final class WatchTests: XCTestCase {
         let file = work.appendingPathComponent("tenants/docs.yaml")
         let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "monthly: \"200.00\"", with: "monthly: \"300.00\"")
         try text.write(to: file, atomically: true, encoding: .utf8)
-        try git(["commit", "-q", "-am", "docs: a bigger budget"], in: work)
+        try GitCLI.run(["commit", "-q", "-am", "docs: a bigger budget"], in: work)
         // The reconcile committed its status report upstream meanwhile: rebase onto it, as a person would.
-        try git(["pull", "-q", "--rebase", origin.path, "main"], in: work)
-        try git(["push", "-q", origin.path, "main"], in: work)
+        try GitCLI.run(["pull", "-q", "--rebase", origin.path, "main"], in: work)
+        try GitCLI.run(["push", "-q", origin.path, "main"], in: work)
         XCTAssertEqual(SourceRefresh.requestRefresh(repositoryURL: origin.path), 1, "one poller follows the repository")
         waitFor("the push is reconciled without waiting for the hour") { lines.all.contains("NamespacePolicy/docs/policy configured\n") }
 

@@ -10,18 +10,6 @@ import XCTest
 /// `tenantry serve --reconcile`: the tenant repo followed in git, reconciled into the cluster, and the tenant table
 /// swapped once a revision is reconciled; a GitHub push delivery for the repository reconciles at once.
 final class ServeReconcileTests: XCTestCase {
-    private func git(_ arguments: [String], in directory: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "git \(arguments.joined(separator: " "))")
-    }
-
     private func ready(_ client: HTTPClient, _ port: UInt16) -> String {
         (try? client.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/readyz")))
             .map { "\($0.status) \($0.text)" } ?? "no answer"
@@ -42,12 +30,7 @@ final class ServeReconcileTests: XCTestCase {
         defer { cluster.stop() }
         let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try git(["init", "-q", "--bare", "--initial-branch=main", origin.path], in: base)
-        try FileManager.default.copyItem(at: PackagePaths.examples, to: work)
-        try git(["init", "-q", "-b", "main"], in: work)
-        try git(["add", "-A"], in: work)
-        try git(["commit", "-q", "-m", "tenants"], in: work)
-        try git(["push", "-q", origin.path, "main"], in: work)
+        try GitCLI.publish(PackagePaths.examples, as: origin, work: work)
         let config = base.appendingPathComponent("tenantry.yaml")
         try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache").path)\n".utf8).write(to: config)
         let secret = base.appendingPathComponent("github-secret")
@@ -62,10 +45,10 @@ final class ServeReconcileTests: XCTestCase {
 
         // A new tenant is pushed; the push delivery starts the reconcile long before the hour is up.
         try Data(TempRepo.tenant("extra").utf8).write(to: work.appendingPathComponent("tenants/extra.yaml"))
-        try git(["add", "-A"], in: work)
-        try git(["commit", "-q", "-m", "a new tenant"], in: work)
-        try git(["pull", "-q", "--rebase", origin.path, "main"], in: work)
-        try git(["push", "-q", origin.path, "main"], in: work)
+        try GitCLI.run(["add", "-A"], in: work)
+        try GitCLI.run(["commit", "-q", "-m", "a new tenant"], in: work)
+        try GitCLI.run(["pull", "-q", "--rebase", origin.path, "main"], in: work)
+        try GitCLI.run(["push", "-q", origin.path, "main"], in: work)
         var push = try XCTUnwrap(try JSON(parsing: Data(contentsOf: PackagePaths.root.appendingPathComponent("examples/webhooks/github/push.json"))).objectValue)
         var repository = try XCTUnwrap(push["repository"]?.objectValue)
         repository["clone_url"] = .string(origin.path)
