@@ -5,6 +5,7 @@ import FoundationNetworking
 #endif
 import Model
 import Synchronization
+import Support
 
 /// `tenantry bench cluster`: server-side applies of small ConfigMaps into a fresh local cluster over
 /// HTTP, then paged lists of them; prints writes/s, reads/s and the database size.
@@ -22,26 +23,22 @@ public enum ClusterBenchCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void) throws -> Int32 {
-        var objects = 10_000
-        var clients = 4
-        var pageSize = 500
         // The dispatcher may pass the subcommand word itself (`cluster`) or only what follows it.
-        var rest = arguments.first == "cluster" ? arguments.dropFirst() : arguments[...]
-        if let first = rest.first, ["--help", "-h", "help"].contains(first) {
+        let words = arguments.first == "cluster" ? Array(arguments.dropFirst()) : arguments
+        if let first = words.first, ["--help", "-h", "help"].contains(first) {
             stdout(usage + "\n")
             return 0
         }
-        while let flag = rest.popFirst() {
-            guard let value = rest.popFirst(), let number = Int(value), number > 0 else {
-                throw UsageError("\(flag) needs a positive number\n\n\(usage)")
-            }
-            switch flag {
-            case "--objects": objects = number
-            case "--clients": clients = number
-            case "--page-size": pageSize = number
-            default: throw UsageError("unknown flag \(flag) for `tenantry bench cluster`\n\n\(usage)")
-            }
+        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size"])
+        _ = try args.positionals(max: 0, usage: "tenantry bench cluster [--objects N] [--clients N] [--page-size N]")
+        func count(_ flag: String, _ fallback: Int) throws(UsageError) -> Int {
+            guard let text = args.value(flag) else { return fallback }
+            guard let number = Int(text), number > 0 else { throw UsageError("\(flag) needs a positive number, got \"\(text)\"") }
+            return number
         }
+        let objects = try count("--objects", 10_000)
+        let clients = try count("--clients", 4)
+        let pageSize = try count("--page-size", 500)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-cluster-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = LocalClusterServer.Options()

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Model
+import Support
 
 /// `tenantry cluster start|stop|reset`: the embedded local cluster's lifecycle.
 public enum ClusterCommand {
@@ -24,20 +25,14 @@ public enum ClusterCommand {
             stdout(usage + "\n")
             return 0
         }
-        var directory = LocalClusterServer.defaultDirectory()
+        let args = try Arguments(Array(arguments.dropFirst()), valued: verb == "start" ? ["--dir", "--port"] : ["--dir"])
+        _ = try args.positionals(max: 0, usage: "tenantry cluster \(verb) [--dir DIR]\(verb == "start" ? " [--port N]" : "")")
+        let directory = args.value("--dir") ?? LocalClusterServer.defaultDirectory()
+        guard !directory.isEmpty else { throw UsageError("--dir needs a directory") }
         var port: UInt16 = 0
-        var rest = arguments.dropFirst()
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--dir":
-                guard let value = rest.popFirst(), !value.isEmpty else { throw UsageError("--dir needs a directory") }
-                directory = value
-            case "--port" where verb == "start":
-                guard let value = rest.popFirst(), let number = UInt16(value) else { throw UsageError("--port needs a number from 0 to 65535") }
-                port = number
-            default:
-                throw UsageError("unknown flag \(flag) for `tenantry cluster \(verb)`\n\n\(usage)")
-            }
+        if let text = args.value("--port") {
+            guard let number = UInt16(text) else { throw UsageError("--port needs a number from 0 to 65535") }
+            port = number
         }
         switch verb {
         case "start": return try start(directory: directory, port: port, stdout: stdout)

@@ -1,4 +1,5 @@
 import Model
+import Support
 
 /// `tenantry plan`: what a change to the tenant repo means, in words of access and money.
 public enum PlanCommand {
@@ -32,43 +33,10 @@ public enum PlanCommand {
     public static func run(
         _ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void
     ) throws -> Int32 {
-        var values: [String: String] = [:]
-        var positionals: [String] = []
-        var index = 0
-        let valued = ["--base", "--head", "--path", "--output"]
-        while index < arguments.count {
-            var word = arguments[index]
-            index += 1
-            if word == "--" { positionals += arguments[index...]; break }
-            guard word.hasPrefix("-"), word != "-" else { positionals.append(word); continue }
-            var inline: String?
-            if let equals = word.firstIndex(of: "=") {
-                inline = String(word[word.index(after: equals)...])
-                word = String(word[..<equals])
-            }
-            if word == "-o" { word = "--output" }
-            guard valued.contains(word) else {
-                var message = "unknown flag \(word)"
-                if let guess = Suggest.closest(to: word, among: valued) { message += " (did you mean \(guess)?)" }
-                throw UsageError(message)
-            }
-            if let inline {
-                values[word] = inline
-            } else {
-                guard index < arguments.count else { throw UsageError("flag \(word) needs a value") }
-                values[word] = arguments[index]
-                index += 1
-            }
-        }
-        let format: PlanWriter.Format
-        if let text = values["--output"] {
-            guard let chosen = PlanWriter.Format(rawValue: text) else {
-                throw UsageError("flag --output must be one of text, markdown, json, got \"\(text)\"")
-            }
-            format = chosen
-        } else {
-            format = .text
-        }
+        let args = try Arguments(arguments, valued: ["--base", "--head", "--path", "--output"], aliases: ["-o": "--output"])
+        let positionals = args.positionals
+        let format = try args.choice("--output", default: PlanWriter.Format.text, PlanWriter.Format.allCases)
+        let values = ["--base": args.value("--base"), "--head": args.value("--head"), "--path": args.value("--path")].compactMapValues { $0 }
 
         let plan: RepoPlan
         switch (values["--base"], values["--head"]) {

@@ -3,6 +3,7 @@ import HTTPClient
 import LocalCluster
 import Model
 import Render
+import Support
 import Synchronization
 
 /// `tenantry bench webhooks`: a load generator in the binary. It starts the webhook server (and, unless
@@ -31,31 +32,21 @@ public enum WebhookBenchCommand {
     """
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        var rateFlag = 1000.0, duration = 10.0, connectionsFlag = 32, redeliverFlag = 0.05, tenantsFlag = 4
-        var kubeconfig: String?
-        var inMemory = false
-        var creators = 4
-        var rest = arguments[...]
-        func number(_ flag: String) throws(UsageError) -> Double {
-            guard let text = rest.popFirst(), let value = Double(text), value >= 0 else { throw UsageError("\(flag) needs a non-negative number") }
+        let args = try Arguments(arguments, valued: ["--rate", "--duration", "--connections", "--redeliver", "--tenants", "--kubeconfig", "--creators"],
+                                 switches: ["--in-memory"])
+        _ = try args.positionals(max: 0, usage: "tenantry bench webhooks [flags]")
+        func number(_ flag: String, _ fallback: Double) throws(UsageError) -> Double {
+            guard let text = args.value(flag) else { return fallback }
+            guard let value = Double(text), value >= 0 else { throw UsageError("\(flag) needs a non-negative number, got \"\(text)\"") }
             return value
         }
-        while let word = rest.popFirst() {
-            switch word {
-            case "--rate": rateFlag = try number(word)
-            case "--duration": duration = try number(word)
-            case "--connections": connectionsFlag = max(1, Int(try number(word)))
-            case "--redeliver": redeliverFlag = min(1, try number(word))
-            case "--tenants": tenantsFlag = max(1, Int(try number(word)))
-            case "--kubeconfig":
-                guard let path = rest.popFirst() else { throw UsageError("--kubeconfig needs a path") }
-                kubeconfig = path
-            case "--in-memory": inMemory = true
-            case "--creators": creators = max(1, Int(try number(word)))
-            default: throw UsageError("unknown flag \(word) for tenantry bench webhooks")
-            }
-        }
-        let (rate, connections, redeliver, tenants) = (rateFlag, connectionsFlag, redeliverFlag, tenantsFlag)
+        let rate = try number("--rate", 1000), duration = try number("--duration", 10)
+        let connections = max(1, Int(try number("--connections", 32)))
+        let redeliver = min(1, try number("--redeliver", 0.05))
+        let tenants = max(1, Int(try number("--tenants", 4)))
+        let creators = max(1, Int(try number("--creators", 4)))
+        var kubeconfig = args.value("--kubeconfig")
+        let inMemory = args.isSet("--in-memory")
         guard rate > 0, duration > 0 else { throw UsageError("--rate and --duration must be positive") }
 
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-webhooks-\(getpid())")
