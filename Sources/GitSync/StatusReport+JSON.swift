@@ -62,6 +62,7 @@ extension TenantStatus {
         [
             "name": .string(name),
             "ready": .bool(ready),
+            "objects": .int(objects),
             "applied": .strings(applied),
             "pruned": .strings(pruned),
             "failed": .array(failed.map { ["object": .string($0.object), "message": .string($0.message)] }),
@@ -91,8 +92,10 @@ extension TenantStatus {
                     file: file, line: line, column: error["column"] as? Int, field: error["field"] as? String,
                     message: message))
         }
+        // `objects` came after the first reports; older ones read as 0.
         self.init(
-            name: name, ready: ready, applied: applied, pruned: pruned, failed: failures, errors: issues,
+            name: name, ready: ready, objects: object["objects"] as? Int ?? 0, applied: applied, pruned: pruned,
+            failed: failures, errors: issues,
             sessions: SessionCounts(byPhase: sessions))
     }
 }

@@ -22,13 +22,13 @@ extension StatusReport {
             Revision `\(revision)` reconciled at \(Timestamp.format(time)): \
             \(tenants.count) \(tenants.count == 1 ? "tenant" : "tenants"), \(ready) ready.
 
-            | Tenant | Ready | Applied | Pruned | Failed | Errors | Sessions running |
-            | --- | --- | ---: | ---: | ---: | ---: | ---: |
+            | Tenant | Ready | Objects | Applied | Pruned | Failed | Errors | Sessions running |
+            | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 
             """
         for tenant in tenants {
             text += "| [\(tenant.name)](tenants/\(tenant.name).md) | \(tenant.ready ? "yes" : "**no**") "
-            text += "| \(tenant.applied.count) | \(tenant.pruned.count) | \(tenant.failed.count) "
+            text += "| \(tenant.objects) | \(tenant.applied.count) | \(tenant.pruned.count) | \(tenant.failed.count) "
             text += "| \(tenant.errors.count) | \(tenant.sessions.running) |\n"
         }
         text += "\nWritten by Tenantry after each reconcile; edits to this directory are overwritten. "
@@ -43,6 +43,7 @@ extension TenantStatus {
             # Tenant \(name)
 
             - Ready: \(ready ? "yes" : "**no**")
+            - Objects managed: \(objects) (applied this time: \(applied.count))
             - Revision: `\(revision)`
             - Reconciled at: \(Timestamp.format(time))
 

@@ -24,6 +24,8 @@ public struct StatusReport: Sendable, Hashable {
 public struct TenantStatus: Sendable, Hashable {
     public var name: String
     public var ready: Bool
+    /// Objects the tenant's files render to, all of them managed by Tenantry (not only those applied this time).
+    public var objects: Int
     /// Objects applied (created or configured), as `Kind/namespace/name` (`Kind/name` when cluster-scoped).
     public var applied: [String]
     public var pruned: [String]
@@ -32,11 +34,12 @@ public struct TenantStatus: Sendable, Hashable {
     public var sessions: SessionCounts
 
     public init(
-        name: String, ready: Bool, applied: [String] = [], pruned: [String] = [], failed: [ObjectFailure] = [],
+        name: String, ready: Bool, objects: Int = 0, applied: [String] = [], pruned: [String] = [], failed: [ObjectFailure] = [],
         errors: [ValidationIssue] = [], sessions: SessionCounts = SessionCounts()
     ) {
         self.name = name
         self.ready = ready
+        self.objects = objects
         self.applied = applied
         self.pruned = pruned
         self.failed = failed

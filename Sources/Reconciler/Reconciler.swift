@@ -186,7 +186,7 @@ public struct Reconciler: Sendable {
                                 field: $0.field.isEmpty ? nil : $0.field, message: $0.message)
             }
             return TenantStatus(
-                name: tenant.name, ready: tenant.isValid && !changes.hasFailures,
+                name: tenant.name, ready: tenant.isValid && !changes.hasFailures, objects: tenant.manifests.count,
                 applied: changes.changes.filter { $0.action == .created || $0.action == .configured }.map(\.object.description),
                 pruned: changes.changes.filter { $0.action == .deleted }.map(\.object.description),
                 failed: changes.failures.map { ObjectFailure(object: $0.object.description, message: $0.message) },

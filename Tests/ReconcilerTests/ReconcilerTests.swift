@@ -161,10 +161,12 @@ final class ReconcilerTests: XCTestCase {
         let docs = report.tenants.first { $0.name == "docs" }!
         XCTAssertTrue(docs.ready)
         XCTAssertEqual(docs.applied.count, 13)
+        XCTAssertEqual(docs.objects, 13)
         XCTAssertTrue(docs.applied.contains("RoleBinding/docs/tenantry-admins"))
         let broken = report.tenants.first { $0.name == "broken" }!
         XCTAssertFalse(broken.ready)
         XCTAssertEqual(broken.applied, [])
+        XCTAssertEqual(broken.objects, 0, "an invalid tenant renders nothing")
         XCTAssertFalse(broken.errors.isEmpty)
         XCTAssertEqual(broken.errors.first?.file, "tenants/broken.yaml")
         XCTAssertTrue(broken.errors.contains { $0.message.contains("colour") || ($0.field ?? "").contains("colour") }, "\(broken.errors)")
