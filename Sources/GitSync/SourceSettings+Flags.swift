@@ -1,4 +1,5 @@
 import Model
+import Support
 
 extension SourceSettings {
     /// The flags that set source and status settings, and the field each sets.
@@ -33,35 +34,17 @@ extension SourceSettings {
           --author-email EMAIL      status commit email
         """
 
-    /// Reads `--flag value` and `--flag=value` pairs. `extra` lists command-specific flags, whose
-    /// values are returned separately; anything else unknown is a usage error.
+    /// Reads `--flag value` and `--flag=value` pairs with the shared parser. `extra` lists command-specific
+    /// flags, whose values are returned separately; anything else is a usage error.
     static func parse(flags arguments: [String], extra: [String] = []) throws(UsageError)
         -> (settings: SourceSettings, extra: [String: String])
     {
+        let args = try Arguments(arguments, valued: flags.map(\.flag) + extra)
+        if let stray = args.positionals.first { throw UsageError("unexpected argument \"\(stray)\"") }
         var settings = SourceSettings()
+        for (flag, field) in flags { if let value = args.value(flag) { settings[keyPath: field] = value } }
         var extraValues: [String: String] = [:]
-        var index = 0
-        while index < arguments.count {
-            let word = arguments[index]
-            var name = word
-            var value: String?
-            if let equals = word.firstIndex(of: "="), word.hasPrefix("--") {
-                name = String(word[..<equals])
-                value = String(word[word.index(after: equals)...])
-            }
-            let field = flags.first { $0.flag == name }?.field
-            guard field != nil || extra.contains(name) else {
-                if name.hasPrefix("-") { throw UsageError("unknown flag \(name)") }
-                throw UsageError("unexpected argument \"\(word)\"")
-            }
-            if value == nil {
-                guard index + 1 < arguments.count else { throw UsageError("flag \(name) needs a value") }
-                index += 1
-                value = arguments[index]
-            }
-            if let field { settings[keyPath: field] = value } else { extraValues[name] = value }
-            index += 1
-        }
+        for flag in extra { extraValues[flag] = args.value(flag) }
         return (settings, extraValues)
     }
 }
