@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Tenantry's whole test suite: installs what it needs, builds, runs `swift test`.
+# Runs Tenantry's whole test suite: installs what it needs (C libraries with apt-get update / apt-get install,
+# Python checkers with pip: see scripts/setup.sh), builds, runs `swift test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh

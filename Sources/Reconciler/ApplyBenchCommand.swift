@@ -28,14 +28,7 @@ public enum ApplyBenchCommand {
           --keep            keep the generated repo and cluster directories and print where they are
         """
 
-    public typealias Generator = @Sendable (Int, URL) throws -> Void
-
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        try run(arguments, stdout: stdout, stderr: stderr, generate: simpleRepo)
-    }
-
-    public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void,
-                           generate: Generator) throws -> Int32 {
         let flags = try Arguments(arguments, valued: ["--tenants", "--concurrency"], switches: ["--no-kubectl", "--keep"])
         let positional = try flags.positionals(max: 1, usage: "tenantry bench apply [--tenants N]")
         guard positional.isEmpty || positional == ["apply"] else { throw UsageError("say what to measure: tenantry bench apply") }
@@ -50,7 +43,8 @@ public enum ApplyBenchCommand {
         try? FileManager.default.removeItem(at: base)
         defer { if !flags.isSet("--keep") { try? FileManager.default.removeItem(at: base) } }
         let repo = base.appendingPathComponent("repo")
-        try generate(count, repo)
+        // The same generated tenants as `bench render`.
+        try SyntheticRepo.write(tenants: count, to: repo)
         let rendered = Renderer.render(try RepoValidator.validate(try RepoLoader.load(repo.path)))
         let objects = rendered.manifests.count
         stderr("bench apply: \(count) tenants, \(objects) objects\n")
@@ -159,50 +153,5 @@ public enum ApplyBenchCommand {
         }
         process.waitUntilExit()
         return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
-    }
-
-    /// A plain generator (the examples' platform, one small tenant per index), used when the
-    /// caller has none; `tenantry bench apply` passes the richer SyntheticRepo of `bench render`.
-    static let simpleRepo: Generator = { count, directory in
-        let tenants = directory.appendingPathComponent("tenants")
-        try FileManager.default.createDirectory(at: tenants, withIntermediateDirectories: true)
-        try Data("""
-            apiVersion: tenantry.dev/v1alpha1
-            kind: Platform
-            name: bench
-            models: [{name: model-large, pricing: {perSession: "2.50"}}]
-            budget: {currency: USD, maxMonthly: "50000.00"}
-            tools: [git, shell]
-            reservedNamespaces: ["kube-*", default, tenantry-system]
-            runners: [{type: claude-code, image: registry.example.com/runners/claude-code, versions: ["1.5.2"]}]
-            webhookSources: [github]
-            limits: {maxConcurrentSessions: 50, maxSessionTimeout: 24h, maxSessionsPerMinute: 60}
-            defaults:
-              maxConcurrentSessions: 5
-              sessionTimeout: 2h
-              sessionsPerMinute: 10
-              retention: {sessions: 90d, artifacts: 30d, auditLogs: 7y}
-              quotas: {cpu: "8", memory: 16Gi, pods: 20, sessions: 50}
-              containers:
-                defaultRequest: {cpu: 250m, memory: 512Mi}
-                default: {cpu: "1", memory: 2Gi}
-                max: {cpu: "4", memory: 8Gi}
-              podSecurity: restricted
-
-            """.utf8).write(to: directory.appendingPathComponent("platform.yaml"))
-        for index in 0..<count {
-            let name = String(format: "t%05d", index)
-            try Data("""
-                apiVersion: tenantry.dev/v1alpha1
-                kind: Tenant
-                name: \(name)
-                namespaces: [{name: \(name)}]
-                members: [{user: owner-\(index)@example.com, role: admin}]
-                policy:
-                  models: {allowed: [model-large]}
-                  budget: {monthly: "100.00"}
-
-                """.utf8).write(to: tenants.appendingPathComponent(name + ".yaml"))
-        }
     }
 }
