@@ -1,6 +1,23 @@
 // swift-tools-version:6.0
-// The package is the architecture diagram: C libraries enter once through CTenantry;
-// Model is pure Swift; each domain module sees Swift types only; `tenantry` is a thin @main.
+// The package is the architecture diagram. Each arrow reads "is imported by"; a module imports only what it
+// needs of the layers below it, never a sibling it does not use, and nothing below Commands imports Commands
+// (scripts/check-imports.sh, run by scripts/test.sh, fails the build otherwise).
+//
+//   CTenantry                     the one system library: libyaml, libcrypto, libgit2, libcurl, libmicrohttpd, SQLite
+//     <- Model                    domain values: Platform, Tenant, NamespacePolicy, Session, JSON, manifests, diagnostics
+//     <- Support                  one of each basic: YAML, crypto, SQLite, timestamps, logging, the flag parser
+//        HTTPClient               libcurl: the client the Kubernetes and GitHub clients share
+//        HTTPServer               libmicrohttpd: Request values in, Response values out
+//     <- Render                   tenant repo -> validated model -> ordered, deterministic manifests
+//        GitSync                  libgit2: follow the tenant repo, commit status reports back
+//        Apply                    the Kubernetes client and the apply engine (staged SSA, inventory, prune, diff)
+//        LocalCluster             a Kubernetes-compatible API server on SQLite (embedded target, test cluster)
+//     <- Reconciler               Render -> Apply -> inventory and prune -> status report; the reconcile loop
+//        Plan                     two sides of a tenant-repo change, explained in access and money; GitHub posting
+//        Webhooks                 intake only: sender proof, route, trigger, admission, SQLite journal -> Sessions
+//     <- Commands                 the composition root: every command, its flags, logging set-up, the cluster
+//                                 choice (kubeconfig or the embedded local cluster), injected hooks, exit codes
+//     <- tenantry                 a thin @main
 import PackageDescription
 
 let package = Package(
@@ -14,8 +31,8 @@ let package = Package(
         .systemLibrary(name: "CTenantry", path: "Sources/CTenantry"),
         // Domain values: Platform, Tenant, NamespacePolicy, Session, JSON, manifest objects, diagnostics.
         .target(name: "Model", path: "Sources/Model"),
-        // One wrapper file per C library that the others share (YAML.swift, Crypto.swift, SQLite.swift), and the
-        // command-line parser every command uses.
+        // One wrapper file per C library that the others share (YAML.swift, Crypto.swift, SQLite.swift), and one of
+        // each basic: Timestamp, Log, the command-line parser every command uses.
         .target(name: "Support", dependencies: ["CTenantry", "Model"], path: "Sources/Support"),
         // Tenant repo → validated model → ordered, deterministic manifests.
         .target(name: "Render", dependencies: ["Model", "Support"], path: "Sources/Render"),
@@ -25,34 +42,37 @@ let package = Package(
         .target(name: "GitSync", dependencies: ["CTenantry", "Model", "Support"], path: "Sources/GitSync"),
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
         .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
-        // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
+        // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
+        // cluster, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
+        // and outcomes to exit codes.
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
         .target(name: "LocalCluster", dependencies: ["Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
         // The Kubernetes client and the apply engine (after Flux's ssa): staged server-side apply, inventory, prune, diff.
         .target(name: "Apply", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Apply"),
-        // Render → Apply → status report: the reconcile loop and the apply, diff and reconcile commands.
-        .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
+        // Render → Apply → status report: one reconcile, its diff, and the loop that follows git.
+        .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
-        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
+        // Intake only: the pull-request planner and the push-triggered refresh are injected by Commands.
+        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
         .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "TestSupport", "LocalCluster"], path: "Tests/CommandsTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
         // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.
         .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
         .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model"], path: "Tests/ApplyTests"),
-        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "Render", "Model"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]
 )

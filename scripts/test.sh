@@ -8,6 +8,8 @@ source scripts/setup.sh
 tenantry_check_swift
 tenantry_install_system_packages
 tenantry_install_test_tools
+echo "==> Checking the module graph (scripts/check-imports.sh)"
+bash scripts/check-imports.sh
 echo "==> Building and running the tests (swift test, XCTest)"
 swift build --build-tests
 log=.build/test-output.txt

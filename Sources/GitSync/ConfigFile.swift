@@ -3,11 +3,11 @@ import Model
 import Support
 
 /// Reads the `source:` and `status:` sections of `tenantry.yaml` and lays command-line flags
-/// over them: what `tenantry source` and `tenantry status` run with.
-enum ConfigFile {
-    static let defaultName = "tenantry.yaml"
+/// over them: what `tenantry source`, `status`, `reconcile` and `serve` run with. The one reader of the file.
+public enum ConfigFile {
+    public static let defaultName = "tenantry.yaml"
 
-    static func settings(at path: String) throws(SourceConfigError) -> SourceSettings {
+    public static func settings(at path: String) throws(SourceConfigError) -> SourceSettings {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SourceConfigError(
                 file: path, field: "--config", message: "cannot read the file; check the path (default \(defaultName))")
@@ -23,7 +23,7 @@ enum ConfigFile {
 
     /// The configuration from `--config FILE` (or `tenantry.yaml` when present) and the flags in
     /// `arguments`, plus the values of the command's own `extra` flags.
-    static func load(_ arguments: [String], extra: [String] = []) throws -> (config: SourceConfig, extra: [String: String]) {
+    public static func load(_ arguments: [String], extra: [String] = []) throws -> (config: SourceConfig, extra: [String: String]) {
         let parsed = try SourceSettings.parse(flags: arguments, extra: extra + ["--config"])
         var settings = SourceSettings()
         if let path = parsed.extra["--config"] {

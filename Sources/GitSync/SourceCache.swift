@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Model
 
 /// The on-disk layout of one repository's cache:
@@ -38,7 +39,7 @@ public struct SourceCache: Sendable, Hashable {
     func write(_ state: SourceState) throws {
         let json: JSON = [
             "revision": .string(state.revision.description), "head": .string(state.head.hex),
-            "fetchedAt": .string(Timestamp.format(state.fetchedAt)),
+            "fetchedAt": .string(Timestamp.rfc3339(state.fetchedAt)),
         ]
         try AtomicFile.write(Array((json.prettyText + "\n").utf8), to: stateFile)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Why a fetch failed. The text never contains a token: every message from libgit2 passes
 /// through the credentials' `Redaction` first. When an earlier fetch succeeded, the error says
@@ -63,6 +64,6 @@ public struct LastGoodRevision: Sendable, Hashable, CustomStringConvertible {
     public let age: Duration
 
     public var description: String {
-        "still using \(revision), fetched \(DurationText.format(age)) ago (\(Timestamp.format(fetchedAt)))"
+        "still using \(revision), fetched \(DurationText.format(age)) ago (\(Timestamp.rfc3339(fetchedAt)))"
     }
 }

@@ -14,7 +14,7 @@ extension SourceSettings {
         ]
     }
 
-    static let flagUsage = """
+    public static let flagUsage = """
           --url URL                 repository: https://, ssh://, git@host:org/repo.git, file:// or a path
           --branch NAME             branch to follow (default main)
           --tag NAME                tag to follow instead of a branch

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Model
 
 // status/status.json and last-reconcile.json: the machine-readable report. Keys are written in
@@ -12,7 +13,7 @@ extension StatusReport {
         return [
             "format": .string(Self.format),
             "revision": .string(revision),
-            "time": .string(Timestamp.format(time)),
+            "time": .string(Timestamp.rfc3339(time)),
             "summary": [
                 "tenants": .int(tenants.count),
                 "ready": .int(tenants.filter(\.ready).count),

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 // The human-readable pages of the report: status/README.md and status/tenants/<name>.md.
 
@@ -19,7 +20,7 @@ extension StatusReport {
         var text = """
             # Tenantry status
 
-            Revision `\(revision)` reconciled at \(Timestamp.format(time)): \
+            Revision `\(revision)` reconciled at \(Timestamp.rfc3339(time)): \
             \(tenants.count) \(tenants.count == 1 ? "tenant" : "tenants"), \(ready) ready.
 
             | Tenant | Ready | Objects | Applied | Pruned | Failed | Errors | Sessions running |
@@ -45,7 +46,7 @@ extension TenantStatus {
             - Ready: \(ready ? "yes" : "**no**")
             - Objects managed: \(objects) (applied this time: \(applied.count))
             - Revision: `\(revision)`
-            - Reconciled at: \(Timestamp.format(time))
+            - Reconciled at: \(Timestamp.rfc3339(time))
 
             """
         text += section("Validation errors", errors) { issue in

@@ -207,7 +207,7 @@ public enum PlanWriter {
         [
             "summary": .string(plan.summary),
             "changed": .bool(plan.hasChanges),
-            "exitCode": .int(Int(plan.exitCode)),
+            "exitCode": .int(plan.verdict.rawValue),
             "notes": .strings(plan.notes),
             "deletedNamespaces": .array(plan.deletedNamespaces.map { ["namespace": .string($0.namespace), "tenant": .string($0.tenant)] }),
             "guardrails": .array(plan.findings.map { finding in

@@ -30,7 +30,7 @@ public struct PullRequestPlanner: Sendable {
         /// Not an event this planner acts on (another action, another event); nothing was sent.
         case ignored(reason: String)
         /// The plan ran and was posted.
-        case posted(state: CommitState, commentID: Int, createdComment: Bool, exitCode: Int32)
+        case posted(state: CommitState, commentID: Int, createdComment: Bool, verdict: RepoPlan.Verdict)
         /// The plan could not run; the status says so (state `error`).
         case failed(message: String)
     }
@@ -99,6 +99,6 @@ public struct PullRequestPlanner: Sendable {
         let description = errors > 0 ? "\(RepoPlan.count(errors, "guardrail error", "guardrail errors")): \(plan.summary)" : plan.summary
         try github.setStatus(repository: repo, sha: event.headSHA, state: state, context: statusContext,
                              description: description, targetURL: targetURL)
-        return .posted(state: state, commentID: comment.id, createdComment: existing == nil, exitCode: plan.exitCode)
+        return .posted(state: state, commentID: comment.id, createdComment: existing == nil, verdict: plan.verdict)
     }
 }

@@ -30,8 +30,14 @@ public struct RepoPlan: Sendable, Hashable {
     public var errors: [GuardrailFinding] { findings.filter { $0.severity == .error } }
     public var warnings: [GuardrailFinding] { findings.filter { $0.severity == .warning } }
 
-    /// 0 no changes, 1 changes, 2 guardrail errors.
-    public var exitCode: Int32 { !errors.isEmpty ? 2 : hasChanges ? 1 : 0 }
+    /// What the plan comes to. The raw value is the `exitCode` field of the JSON plan (0, 1, 2), which
+    /// `tenantry plan` also exits with.
+    public enum Verdict: Int, Sendable, Hashable {
+        case unchanged = 0, changes = 1, refused = 2
+    }
+
+    /// Refused when a guardrail says error, else changes or none.
+    public var verdict: Verdict { !errors.isEmpty ? .refused : hasChanges ? .changes : .unchanged }
 
     /// One line: what changed and what the guardrails say.
     public var summary: String {

@@ -195,7 +195,7 @@ public struct Reconciler: Sendable {
         return StatusReport(revision: revision, time: time, tenants: tenants)
     }
 
-    static func seconds(_ duration: Duration) -> String {
+    public static func seconds(_ duration: Duration) -> String {
         let (s, attos) = duration.components
         return String(format: "%.2fs", Double(s) + Double(attos) / 1e18)
     }

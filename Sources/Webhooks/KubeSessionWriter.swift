@@ -2,6 +2,7 @@ import Apply
 import Foundation
 import HTTPClient
 import Model
+import Support
 
 /// Creates Sessions through the Apply module's `KubeClient`: a GET (present → AlreadyExists, done), else a
 /// server-side apply of the Session under the field manager `tenantry-webhooks`. Applying the same

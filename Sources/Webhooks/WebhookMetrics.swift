@@ -83,13 +83,3 @@ public final class WebhookMetrics: Sendable {
     }
 }
 
-/// RFC 3339 UTC timestamps (`2026-11-26T14:51:36Z`) without a formatter object per call.
-enum Timestamp {
-    static func rfc3339(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-    }
-}

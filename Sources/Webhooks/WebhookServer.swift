@@ -1,7 +1,6 @@
 import Foundation
 import HTTPServer
 import Model
-import Plan
 import Synchronization
 
 /// `tenantry serve` as an object: the HTTP server, the journal, the Session creator, the live-session
@@ -29,7 +28,9 @@ public final class WebhookServer: Sendable {
         /// Also log a line per request (not only Session creation and failures).
         public var logRequests = true
         /// Plans pull requests on the tenant repository and posts the result on GitHub (`serve --plan-repo`).
-        public var tenantRepoReviewer: TenantRepoReviewer? = nil
+        public var tenantRepoReviewer: (any PullRequestReviewer)? = nil
+        /// Starts the reconcile of a repository this process follows, on a push to it (`serve --reconcile`).
+        public var repositoryPushed: RepositoryPushed? = nil
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
             self.journalPath = journalPath
@@ -55,6 +56,7 @@ public final class WebhookServer: Sendable {
         if let limits = options.bodyLimits { configuration.bodyLimits = limits }
         configuration.log = options.logRequests ? options.log : nil
         configuration.tenantRepoReviewer = options.tenantRepoReviewer
+        configuration.repositoryPushed = options.repositoryPushed
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }
         replayed = try service.replayJournal()

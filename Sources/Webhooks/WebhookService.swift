@@ -1,8 +1,6 @@
 import Foundation
-import GitSync
 import HTTPServer
 import Model
-import Plan
 import Support
 import Synchronization
 
@@ -19,7 +17,9 @@ public final class WebhookService: Sendable {
         /// One line per request (no secrets, keys or payloads); nil builds no line at all.
         public var log: (@Sendable (String) -> Void)? = nil
         /// Plans pull requests on the tenant repository itself (instead of matching them to a tenant's triggers).
-        public var tenantRepoReviewer: TenantRepoReviewer? = nil
+        public var tenantRepoReviewer: (any PullRequestReviewer)? = nil
+        /// Starts the reconcile of a repository this process follows, on a push to it.
+        public var repositoryPushed: RepositoryPushed? = nil
 
         public init(secrets: WebhookSecrets) { self.secrets = secrets }
 
@@ -158,7 +158,7 @@ public final class WebhookService: Sendable {
                 return planPullRequest(Array(request.body), reviewer: reviewer, delivery: delivery, traceID: traceID)
             }
             // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
-            if name == "push", let url = body["repository"]?["clone_url"]?.stringValue, SourceRefresh.requestRefresh(repositoryURL: url) > 0 {
+            if name == "push", let url = body["repository"]?["clone_url"]?.stringValue, (configuration.repositoryPushed?(url) ?? 0) > 0 {
                 configuration.log?("webhook source=github event=push delivery=\(delivery) trace=\(traceID) reconcile of \(url) started")
                 return (json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]), "refresh")
             }
@@ -302,7 +302,7 @@ public final class WebhookService: Sendable {
 
     /// A pull request on the tenant repository: planned and posted on GitHub in the background (GitHub waits
     /// ten seconds at most for the answer); the 202 says so.
-    private func planPullRequest(_ body: [UInt8], reviewer: TenantRepoReviewer, delivery: String, traceID: String) -> (Response, String) {
+    private func planPullRequest(_ body: [UInt8], reviewer: any PullRequestReviewer, delivery: String, traceID: String) -> (Response, String) {
         let log = configuration.log
         DispatchQueue.global(qos: .utility).async {
             do {

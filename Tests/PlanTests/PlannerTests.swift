@@ -1,3 +1,4 @@
+import Commands
 import Foundation
 import Model
 import Plan
@@ -63,7 +64,7 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(escalations.first?.diagnostic.field, "members[2].role")
         // This example's platform.yaml makes a budget rise over 50% an error rather than a warning.
         XCTAssertEqual(plan.findings.first { $0.kind == .budgetIncrease }?.severity, .error)
-        XCTAssertEqual(plan.exitCode, 2)
+        XCTAssertEqual(plan.verdict, .refused)
     }
 
     func testGuardrailSeveritiesFollowTheDefaultsWithoutAGuardrailsSection() throws {
@@ -133,7 +134,7 @@ final class PlannerTests: XCTestCase {
         XCTAssertTrue(payment.changes.contains(PlanChange(.access, "group payments-leads in docs", before: nil, after: "admin", note: "gains access")))
         let docsPlan = try XCTUnwrap(plan.tenants.first { $0.name == "docs" })
         XCTAssertTrue(docsPlan.changes.contains(PlanChange(.namespaces, "docs", before: "this tenant", after: "tenant payments", note: "moves to another tenant")))
-        XCTAssertEqual(plan.exitCode, 2)
+        XCTAssertEqual(plan.verdict, .refused)
     }
 
     func testJSONCarriesTheSameContent() throws {

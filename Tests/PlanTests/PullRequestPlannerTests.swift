@@ -62,7 +62,7 @@ final class PullRequestPlannerTests: XCTestCase {
         let base = try git.commit(example.base, message: "base")
         let head = try git.commit(example.head, message: "head")
         let opened = try planner().handle(body: try webhook("pull_request.opened.json", base: base, head: head))
-        XCTAssertEqual(opened, .posted(state: .failure, commentID: 1001, createdComment: true, exitCode: 2))
+        XCTAssertEqual(opened, .posted(state: .failure, commentID: 1001, createdComment: true, verdict: .refused))
 
         let expected = try String(contentsOf: example.expected, encoding: .utf8)
         var calls = try github.calls
@@ -80,7 +80,7 @@ final class PullRequestPlannerTests: XCTestCase {
         // The next push fixes the guardrail errors: the same comment is edited, and the status turns green.
         let fixed = try git.commit(PlanPaths.example("renamed-file").head, message: "rename only")
         let synchronized = try planner().handle(body: try webhook("pull_request.synchronize.json", base: base, head: fixed))
-        XCTAssertEqual(synchronized, .posted(state: .success, commentID: 1001, createdComment: false, exitCode: 1))
+        XCTAssertEqual(synchronized, .posted(state: .success, commentID: 1001, createdComment: false, verdict: .changes))
         calls = Array(try github.calls.dropFirst(4))
         XCTAssertEqual(calls.map(\.description), [
             "POST /repos/\(Self.repo)/statuses/\(fixed)",
@@ -103,7 +103,7 @@ final class PullRequestPlannerTests: XCTestCase {
         let head = try git.commit(example.head, message: "head")
         try github.rateLimitNext(reset: Int(Self.now.timeIntervalSince1970) + 30)
         let outcome = try planner().handle(body: try webhook("pull_request.opened.json", base: base, head: head))
-        XCTAssertEqual(outcome, .posted(state: .success, commentID: 1001, createdComment: true, exitCode: 0))
+        XCTAssertEqual(outcome, .posted(state: .success, commentID: 1001, createdComment: true, verdict: .unchanged))
         XCTAssertEqual(waits.values, [31], "waits until the reset time, plus a second")
         let calls = try github.calls.map(\.description)
         XCTAssertEqual(calls.prefix(2), ["POST /repos/\(Self.repo)/statuses/\(head)", "POST /repos/\(Self.repo)/statuses/\(head)"])

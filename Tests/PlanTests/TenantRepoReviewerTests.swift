@@ -37,7 +37,7 @@ final class TenantRepoReviewerTests: XCTestCase {
                                           github: GitHubClient(apiURL: github.apiURL, token: GitHubToken("ghp_test")))
         XCTAssertTrue(reviewer.concerns(body), "names compare case-insensitively")
         let outcome = try reviewer.review(body)
-        XCTAssertEqual(outcome, .posted(state: .failure, commentID: 1001, createdComment: true, exitCode: 2))
+        XCTAssertEqual(outcome, .posted(state: .failure, commentID: 1001, createdComment: true, verdict: .refused))
         let calls = try github.calls.map(\.description)
         XCTAssertEqual(calls.filter { $0.hasPrefix("POST /repos/Codertocat/Hello-World/issues/2/comments") }.count, 1, "\(calls)")
         XCTAssertEqual(calls.last, "POST /repos/Codertocat/Hello-World/statuses/\(head)")

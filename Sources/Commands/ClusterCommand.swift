@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LocalCluster
 import Model
 import Support
 
@@ -65,11 +66,10 @@ public enum ClusterCommand {
     }
 
     private static func stop(directory: String, stdout: @Sendable (String) -> Void) throws -> Int32 {
-        let files = ClusterFiles(directory: directory)
-        guard DirectoryLock.isHeld(files), let pid = files.recordedPID() else { throw LocalClusterError.notRunning(directory: directory) }
+        guard let pid = LocalClusterServer.servingPID(directory: directory) else { throw LocalClusterError.notRunning(directory: directory) }
         kill(pid, SIGTERM)
         for _ in 0..<300 {
-            if !DirectoryLock.isHeld(files) {
+            if !LocalClusterServer.isServing(directory: directory) {
                 stdout("local cluster in \(directory) stopped\n")
                 return 0
             }
@@ -79,9 +79,7 @@ public enum ClusterCommand {
     }
 
     private static func reset(directory: String, stdout: @Sendable (String) -> Void) throws -> Int32 {
-        let files = ClusterFiles(directory: directory)
-        if DirectoryLock.isHeld(files) { throw LocalClusterError.alreadyRunning(directory: directory, pid: files.recordedPID()) }
-        try files.removeAll()
+        try LocalClusterServer.removeData(directory: directory)
         stdout("local cluster in \(directory) reset: every object, the token and the kubeconfig are gone\n")
         return 0
     }

@@ -1,8 +1,7 @@
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPClient
+import LocalCluster
 import Model
 import Synchronization
 import Support
@@ -94,31 +93,19 @@ public enum ClusterBenchCommand {
     }
 }
 
-/// A blocking HTTP client over URLSession, enough for the benchmark.
+/// The shared libcurl client (one connection per thread, kept alive), enough for the benchmark.
 private struct BenchClient: Sendable {
     let base: String
     let token: String
+    let http = HTTPClient()
 
     func send(_ method: String, _ path: String, body: Data?, contentType: String) -> (status: Int, body: Data) {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        request.httpBody = body
-        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        let result = BenchResult()
-        URLSession.shared.dataTask(with: request) { data, response, _ in
-            result.set((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
-        }.resume()
-        return result.wait()
+        let request = HTTPRequest(method: method, url: base + path,
+                                  headers: [("Content-Type", contentType), ("Authorization", "Bearer \(token)")],
+                                  body: body.map { Array($0) })
+        guard let response = try? http.send(request) else { return (0, Data()) }
+        return (response.status, Data(response.body))
     }
-}
-
-private final class BenchResult: @unchecked Sendable {
-    // Unchecked: written once before `done` is signalled, read after waiting on it.
-    private let done = DispatchSemaphore(value: 0)
-    private var value: (Int, Data) = (0, Data())
-    func set(_ status: Int, _ body: Data) { value = (status, body); done.signal() }
-    func wait() -> (status: Int, body: Data) { done.wait(); return value }
 }
 
 private final class FailureCount: Sendable {

@@ -1,3 +1,4 @@
+import GitSync
 import Model
 
 /// `tenantry status write`: commits the report of the last reconcile to the repository.

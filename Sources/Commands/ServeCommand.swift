@@ -6,6 +6,7 @@ import Model
 import Plan
 import Reconciler
 import Support
+import Webhooks
 
 /// `tenantry serve`: the webhook server.
 public enum ServeCommand {
@@ -186,6 +187,7 @@ public enum ServeCommand {
         }
         let quiet = flags.quiet
         options.log = { line in if !quiet { stderr(line + "\n") } }
+        options.repositoryPushed = { SourceRefresh.requestRefresh(repositoryURL: $0) }
         if let repository = flags.planRepository {
             options.tenantRepoReviewer = try reviewer(repository: repository, flags: flags, environment: environment)
         }
@@ -245,3 +247,6 @@ public enum ServeCommand {
         return 0
     }
 }
+
+/// `serve --plan-repo`: Plan's reviewer is the webhook server's pull-request planner.
+extension TenantRepoReviewer: PullRequestReviewer {}

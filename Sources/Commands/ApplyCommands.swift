@@ -2,6 +2,7 @@ import Apply
 import Foundation
 import GitSync
 import Model
+import Reconciler
 import Render
 import Support
 
@@ -41,13 +42,7 @@ public enum ApplyCommand {
         log.info("cluster: \(target.config)")
         let client = KubeClient(config: target.config)
         let result = Pipeline.apply(rendered, client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags), options: options, log: log, stdout: stdout)
-        return exitCode(result)
-    }
-
-    static func exitCode(_ result: ReconcileResult) -> Int32 {
-        if !result.pruneRefusals.isEmpty || !result.errors.isEmpty { return 2 }
-        if result.changes.hasFailures || !result.invalidTenants.isEmpty { return 1 }
-        return 0
+        return result.exitCode
     }
 }
 
@@ -181,8 +176,8 @@ public enum ReconcileCommand {
                         .round(fetched).code
                 } else {
                     let rendered = try Pipeline.render(positional.first ?? ".", log: log)
-                    code = ApplyCommand.exitCode(Pipeline.apply(rendered, client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags),
-                                                                options: options, log: log, stdout: stdout))
+                    code = Pipeline.apply(rendered, client: client, inventoryNamespace: ClusterFlags.inventoryNamespace(flags),
+                                          options: options, log: log, stdout: stdout).exitCode
                 }
             } catch where watch {
                 log.error("\(error)")
@@ -196,11 +191,10 @@ public enum ReconcileCommand {
     }
 
     static func loadSourceConfig(_ path: String) throws -> SourceConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard FileManager.default.isReadableFile(atPath: path) else {
             throw UsageError("cannot read --config \(path); check the path")
         }
-        let document = try YAML.parseDocument(Array(data))?.json ?? .object([:])
-        return try SourceSettings(document: document, file: path).resolved()
+        return try SourceConfig.load(configFile: path)
     }
 
     static func parseDuration(_ text: String) -> Double? {

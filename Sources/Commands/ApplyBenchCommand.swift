@@ -2,6 +2,7 @@ import Apply
 import Foundation
 import LocalCluster
 import Model
+import Reconciler
 import Render
 import Support
 

@@ -5,6 +5,7 @@ import Model
 import Render
 import Support
 import Synchronization
+import Webhooks
 
 /// `tenantry bench webhooks`: a load generator in the binary. It starts the webhook server (and, unless
 /// --kubeconfig is given, a local cluster) in this process, sends signed GitHub deliveries over loopback

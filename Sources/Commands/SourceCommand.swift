@@ -1,3 +1,4 @@
+import GitSync
 import Model
 
 /// `tenantry source fetch`: one fetch of the tenant repository, for people and scripts.

@@ -1,6 +1,5 @@
-import Apply
 import Model
-@testable import Reconciler
+import Support
 import XCTest
 
 /// Progress output: a live counter on a terminal only, JSON lines on request.
@@ -16,15 +15,14 @@ final class LogTests: XCTestCase {
     func testTheLiveCounterIsDrawnOnATerminalAndAbsentInCI() throws {
         let lines = Lines()
         let terminal = try Log(format: "text", stderr: { lines.append($0) }, terminal: true)
-        let counter = try XCTUnwrap(terminal.counter(total: 60))
-        let change = Change(object: ObjectReference(apiVersion: "v1", kind: "ConfigMap", namespace: "a", name: "b"), action: .created)
-        for _ in 0..<60 { counter(change) }
+        let counter: @Sendable (String) -> Void = try XCTUnwrap(terminal.counter(total: 60))
+        for index in 0..<60 { counter("ConfigMap/a/object-\(index) created") }
         terminal.info("apply namespaced: 60 objects")
         XCTAssertEqual(lines.text, "\r\u{1B}[K  applied 50/60\r\u{1B}[K  applied 60/60\r\u{1B}[Kapply namespaced: 60 objects\n")
 
         let ci = try Log(format: "text", stderr: { _ in }, terminal: false)
-        XCTAssertNil(ci.counter(total: 60))
-        XCTAssertNil(try Log(format: "json", stderr: { _ in }, terminal: true).counter(total: 60), "no counter in JSON logs")
+        XCTAssertNil(ci.counter(total: 60) as (@Sendable (String) -> Void)?)
+        XCTAssertNil(try Log(format: "json", stderr: { _ in }, terminal: true).counter(total: 60) as (@Sendable (String) -> Void)?, "no counter in JSON logs")
     }
 
     func testJSONLogLinesCarryLevelAndMessage() throws {

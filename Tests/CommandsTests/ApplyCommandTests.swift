@@ -1,5 +1,6 @@
 import Apply
 import ApplyTestSupport
+import Commands
 import Foundation
 import Model
 import Reconciler

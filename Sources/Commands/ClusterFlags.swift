@@ -1,55 +1,10 @@
 import Apply
 import Foundation
+import GitSync
 import Model
 import Render
+import Reconciler
 import Support
-import Synchronization
-
-/// Progress and results: text or JSON lines on stderr (`--log-format`), results on stdout. On a
-/// terminal (text format) a live counter of applied objects is redrawn in place; in CI (stderr not
-/// a terminal) there is none.
-struct Log: Sendable {
-    enum Format: String, Sendable { case text, json }
-    let format: Format
-    let stderr: @Sendable (String) -> Void
-    let live: Bool
-
-    init(format: String?, stderr: @escaping @Sendable (String) -> Void, terminal: Bool = isatty(STDERR_FILENO) == 1) throws(UsageError) {
-        guard let parsed = Format(rawValue: format ?? "text") else {
-            throw UsageError("--log-format must be text or json, got \"\(format ?? "")\"")
-        }
-        self.format = parsed
-        self.stderr = stderr
-        live = terminal && parsed == .text
-    }
-
-    /// Redraws `applied N/M` in place, at most every 50 objects.
-    func counter(total: Int) -> (@Sendable (Change) -> Void)? {
-        guard live else { return nil }
-        let done = Mutex(0)
-        let stderr = self.stderr
-        return { _ in
-            let count = done.withLock { value -> Int in
-                value += 1
-                return value
-            }
-            if count % 50 == 0 || count == total { stderr("\r\u{1B}[K  applied \(count)/\(total)") }
-        }
-    }
-
-    func info(_ message: String, level: String = "info") {
-        switch format {
-        case .text: stderr((live ? "\r\u{1B}[K" : "") + (level == "info" ? "" : "\(level): ") + message + "\n")
-        case .json:
-            let time = ISO8601DateFormatter().string(from: Date())
-            let line: JSON = ["time": .string(time), "level": .string(level), "msg": .string(message)]
-            stderr(line.compactText + "\n")
-        }
-    }
-
-    func warning(_ message: String) { info(message, level: "warning") }
-    func error(_ message: String) { info(message, level: "error") }
-}
 
 /// Arguments shared by apply, diff and reconcile.
 struct ClusterFlags {
@@ -126,5 +81,26 @@ enum Pipeline {
         for error in result.errors { log.error(error) }
         log.info("summary: \(result.changes.summary) in \(Reconciler.seconds(clock.now - started)); \(client.requestCounts)")
         return result
+    }
+}
+
+extension ReconcileLoop {
+    /// The loop as `reconcile --watch` and `serve --reconcile` run it: each revision rendered and applied as
+    /// `tenantry apply` does it (a line per object on `stdout`), its status report committed unless a dry run.
+    convenience init(source: SourceConfig, client: KubeClient, options: ReconcileOptions, inventoryNamespace: String, log: Log,
+                     stdout: @escaping @Sendable (String) -> Void) {
+        self.init(source: source, writesStatus: !options.apply.dryRun, log: log) { directory in
+            client.resetRequestCounts()
+            let rendered = try Pipeline.render(directory, log: log)
+            return (rendered, Pipeline.apply(rendered, client: client, inventoryNamespace: inventoryNamespace, options: options, log: log, stdout: stdout))
+        }
+    }
+
+    /// Progress lines go to `stderr`, a line per object to `stdout`.
+    public convenience init(source: SourceConfig, client: KubeClient, options: ReconcileOptions = ReconcileOptions(),
+                            inventoryNamespace: String = InventoryStore.defaultNamespace,
+                            stderr: @escaping @Sendable (String) -> Void, stdout: @escaping @Sendable (String) -> Void) throws {
+        self.init(source: source, client: client, options: options, inventoryNamespace: inventoryNamespace,
+                  log: try Log(format: nil, stderr: stderr, terminal: false), stdout: stdout)
     }
 }

@@ -1,4 +1,5 @@
 import Model
+import Plan
 import Support
 
 /// `tenantry plan`: what a change to the tenant repo means, in words of access and money.
@@ -56,6 +57,6 @@ public enum PlanCommand {
             throw UsageError("give both --base and --head")
         }
         stdout(PlanWriter.write(plan, as: format))
-        return plan.exitCode
+        return plan.verdict.exitCode
     }
 }
