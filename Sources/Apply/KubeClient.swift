@@ -69,9 +69,9 @@ public final class KubeClient: Sendable {
     public let fieldManager: String
     public let retry: KubeRetryPolicy
     public let timeout: TimeInterval
-    private let http: HTTPClient
+    let http: HTTPClient
     private let discovery = Mutex<[String: [String: ResourceInfo]]>([:])
-    private let counts = Mutex(RequestCounts())
+    let counts = Mutex(RequestCounts())
 
     public init(config: ClusterConfig, fieldManager: String = "tenantry", retry: KubeRetryPolicy = KubeRetryPolicy(), timeout: TimeInterval = 30) {
         self.config = config
@@ -133,9 +133,17 @@ public final class KubeClient: Sendable {
 
     /// Every object of one kind (in all namespaces when `namespace` is nil), page by page.
     public func list(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil, pageSize: Int = 2000) throws(KubeError) -> [JSONObject] {
+        try listWithVersion(apiVersion: apiVersion, kind: kind, namespace: namespace, labelSelector: labelSelector, pageSize: pageSize).items
+    }
+
+    /// Every object of one kind and the list's resourceVersion (of its first page: a watch from there
+    /// misses nothing).
+    public func listWithVersion(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil,
+                                pageSize: Int = 2000) throws(KubeError) -> (items: [JSONObject], resourceVersion: String) {
         let info = try resource(apiVersion: apiVersion, kind: kind)
         var items: [JSONObject] = []
         var token: String?
+        var version: String?
         let step = "list \(kind)"
         repeat {
             var query = ["limit=\(pageSize)"]
@@ -150,9 +158,10 @@ public final class KubeClient: Sendable {
                 object["kind"] = .string(kind)
                 items.append(object)
             }
+            if version == nil { version = json["metadata"]?["resourceVersion"]?.stringValue }
             token = json["metadata"]?["continue"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         } while token != nil
-        return items
+        return (items, version ?? "")
     }
 
     /// The resourceVersion of a list of `kind`: on a Kubernetes server, the newest version of the
@@ -182,12 +191,14 @@ public final class KubeClient: Sendable {
         return try decodeObject(response, step: step, object: reference)
     }
 
-    /// Deletes the object (background propagation); false when it was already gone.
+    /// Deletes the object; false when it was already gone. `propagationPolicy` says what happens to its
+    /// dependents (objects whose ownerReferences name it): deleted in the background (the default, as
+    /// kubectl), deleted before it (Foreground), or left without an owner (Orphan).
     @discardableResult
-    public func delete(_ reference: ObjectReference, dryRun: Bool = false) throws(KubeError) -> Bool {
+    public func delete(_ reference: ObjectReference, propagationPolicy: PropagationPolicy = .background, dryRun: Bool = false) throws(KubeError) -> Bool {
         let info = try resource(apiVersion: reference.apiVersion, kind: reference.kind)
         let path = info.collectionPath(namespace: namespace(of: reference, info)) + "/" + escape(reference.name) + (dryRun ? "?dryRun=All" : "")
-        let body: JSON = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"]
+        let body: JSON = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .string(propagationPolicy.rawValue)]
         let response = try send("DELETE", path, body: body.compactBytes, contentType: "application/json", step: "delete",
                                 object: reference, allowNotFound: true, dryRun: dryRun)
         return response.status != 404
@@ -195,23 +206,21 @@ public final class KubeClient: Sendable {
 
     // MARK: - Transport
 
-    private func namespace(of reference: ObjectReference, _ info: ResourceInfo) -> String? {
+    func namespace(of reference: ObjectReference, _ info: ResourceInfo) -> String? {
         info.namespaced ? (reference.namespace ?? config.namespace) : nil
     }
 
-    private func decodeObject(_ response: HTTPResponse, step: String, object: ObjectReference?) throws(KubeError) -> JSONObject {
+    func decodeObject(_ response: HTTPResponse, step: String, object: ObjectReference?) throws(KubeError) -> JSONObject {
         guard let json = try? JSON(parsing: response.text), let value = json.objectValue else {
             throw .malformed(step: step, message: "expected an object, got \(response.text.prefix(120))")
         }
         return value
     }
 
-    private func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, step: String,
+    func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, step: String,
                       object: ObjectReference?, allowNotFound: Bool = false, dryRun: Bool = false, timeout: TimeInterval? = nil) throws(KubeError) -> HTTPResponse {
-        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "tenantry")]
-        if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
-        if let contentType { headers.append(("Content-Type", contentType)) }
-        let request = HTTPRequest(method: method, url: config.server + path, headers: headers, body: body, timeout: timeout ?? self.timeout)
+        let request = HTTPRequest(method: method, url: config.server + path, headers: headers(contentType: contentType), body: body,
+                                  timeout: timeout ?? self.timeout)
         var attempt = 1
         while true {
             counts.withLock {
@@ -241,7 +250,14 @@ public final class KubeClient: Sendable {
         }
     }
 
-    private func escape(_ text: String) -> String {
+    func headers(contentType: String? = nil) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "tenantry")]
+        if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        return headers
+    }
+
+    func escape(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text

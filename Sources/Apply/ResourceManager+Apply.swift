@@ -77,41 +77,28 @@ extension ResourceManager {
     /// Decides and applies one object.
     func apply(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions, pending: Pending = Pending()) -> Change {
         var message = ""
-        if let live {
-            let liveHash = live["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue
-            let desiredHash = object["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue
-            if liveHash != nil, liveHash == desiredHash {
-                let drifted = Drift.paths(desired: object, live: live, fieldManager: owner.fieldManager)
-                if drifted.isEmpty { return Change(object: reference, action: .unchanged) }
-                message = "drift corrected: " + drifted.prefix(5).joined(separator: ", ") + (drifted.count > 5 ? ", …" : "")
-                // A server that normalises values (quantities, defaults) is not drift: ask it.
-                if let preview = try? client.apply(object, force: options.force, dryRun: true), Diffing.sameContent(live, preview) {
-                    return Change(object: reference, action: .unchanged)
-                }
+        switch liveState(object, live: live) {
+        case .inSync:
+            return Change(object: reference, action: .unchanged)
+        case .drifted(let drifted):
+            message = "drift corrected: " + drifted.prefix(5).joined(separator: ", ") + (drifted.count > 5 ? ", …" : "")
+            // A server that normalises values (quantities, defaults) is not drift: ask it.
+            if let live, let preview = try? client.apply(object, force: options.force, dryRun: true), Diffing.sameContent(live, preview) {
+                return Change(object: reference, action: .unchanged)
             }
+        case .changed:
+            break
         }
         do {
-            let applied: JSONObject
-            do {
-                applied = try client.apply(object, force: options.force, dryRun: options.dryRun)
-            } catch where error.isConflict && live.map({ Self.isHandEdit(error, live: $0, manager: owner.fieldManager) }) == true {
-                // Fields Tenantry applied were taken over by ordinary writes (kubectl edit, patch,
-                // replace): that is drift, and Tenantry takes its fields back.
-                applied = try client.apply(object, force: true, dryRun: options.dryRun)
-                let managers = error.status?.conflictingManagers.joined(separator: ", ") ?? ""
+            let (applied, takenBackFrom) = try serverApply(object, live: live, force: options.force, dryRun: options.dryRun)
+            if let managers = takenBackFrom {
                 message = (message.isEmpty ? "drift corrected" : message) + "; fields taken back from \(managers)"
             }
             let existed = live != nil || Self.hadOtherManagers(applied, except: owner.fieldManager)
             return Change(object: reference, action: existed ? .configured : .created, message: message)
         } catch {
-            if options.dryRun {
-                let kubeError = error
-                if kubeError.isNotFound, let namespace = reference.namespace, pending.namespaces.contains(namespace) {
-                    return Change(object: reference, action: .created, message: "not checked by the server: its namespace \(namespace) is created by this apply")
-                }
-                if case .unknownKind = kubeError, pending.groups.contains(reference.group) {
-                    return Change(object: reference, action: .created, message: "not checked by the server: its CustomResourceDefinition is created by this apply")
-                }
+            if options.dryRun, let reason = pending.createdByThisApply(error, reference) {
+                return Change(object: reference, action: .created, message: "not checked by the server: " + reason)
             }
             return Change(object: reference, action: .failed, message: "\(error)")
         }

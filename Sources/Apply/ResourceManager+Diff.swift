@@ -29,20 +29,9 @@ extension ResourceManager {
     }
 
     func diff(_ object: JSONObject, reference: ObjectReference, live: JSONObject?, options: ApplyOptions, pending: Pending) -> ObjectDiff {
-        if let live {
-            let liveHash = live["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue
-            if liveHash != nil, liveHash == object["metadata"]?["annotations"]?[owner.contentHashAnnotation]?.stringValue,
-               Drift.paths(desired: object, live: live, fieldManager: owner.fieldManager).isEmpty {
-                return ObjectDiff(object: reference, action: .unchanged)
-            }
-        }
+        if liveState(object, live: live) == .inSync { return ObjectDiff(object: reference, action: .unchanged) }
         do {
-            let preview: JSONObject
-            do {
-                preview = try client.apply(object, force: options.force, dryRun: true)
-            } catch where error.isConflict && live.map({ Self.isHandEdit(error, live: $0, manager: owner.fieldManager) }) == true {
-                preview = try client.apply(object, force: true, dryRun: true)
-            }
+            let preview = try serverApply(object, live: live, force: options.force, dryRun: true).object
             // The live object may exist without Tenantry's label; the dry run's managedFields tell.
             var existing = live
             if existing == nil, Self.hadOtherManagers(preview, except: owner.fieldManager) { existing = try client.get(reference) }
@@ -50,13 +39,8 @@ extension ResourceManager {
             if existing != nil && fields.isEmpty { return ObjectDiff(object: reference, action: .unchanged) }
             return ObjectDiff(object: reference, action: existing == nil ? .created : .configured, fields: fields)
         } catch {
-            if case .unknownKind = error, live == nil, pending.groups.contains(reference.group) {
-                return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object),
-                                  message: "its CustomResourceDefinition is created by this apply")
-            }
-            if error.isNotFound, live == nil, let namespace = reference.namespace, pending.namespaces.contains(namespace) {
-                return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object),
-                                  message: "its namespace \(namespace) is created by this apply")
+            if live == nil, let reason = pending.createdByThisApply(error, reference) {
+                return ObjectDiff(object: reference, action: .created, fields: Diffing.fields(live: nil, proposed: object), message: reason)
             }
             return ObjectDiff(object: reference, action: .failed, message: "\(error)")
         }

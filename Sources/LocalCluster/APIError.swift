@@ -1,38 +1,12 @@
 import Model
 
-/// A failed request, answered as a Kubernetes `Status` object with the same code, reason and causes.
-struct APIError: Error, Sendable, Hashable {
-    struct Cause: Sendable, Hashable {
-        var reason: String
-        var message: String
-        var field: String
-    }
+/// A failed request, answered as a Kubernetes `Status` object with the same code, reason and causes: Model's
+/// `KubeStatus`, the type the client decodes too. The name stays for the server's code.
+typealias APIError = KubeStatus
 
-    var code: Int
-    var reason: String
-    var message: String
-    var details: JSONObject? = nil
-    var causes: [Cause] = []
-    var retryAfterSeconds: Int? = nil
-
-    var status: JSON {
-        var details = self.details ?? JSONObject()
-        if !causes.isEmpty {
-            details["causes"] = .array(causes.map { cause in
-                var object: JSONObject = ["reason": .string(cause.reason), "message": .string(cause.message)]
-                if !cause.field.isEmpty { object["field"] = .string(cause.field) }
-                return .object(object)
-            })
-        }
-        if let retryAfterSeconds { details["retryAfterSeconds"] = .int(retryAfterSeconds) }
-        var status: JSONObject = [
-            "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure",
-            "message": .string(message), "reason": .string(reason),
-        ]
-        if !details.isEmpty { status["details"] = .object(details) }
-        status["code"] = .int(code)
-        return .object(status)
-    }
+extension KubeStatus {
+    /// The Status body to answer with.
+    var status: JSON { json }
 
     static func details(_ type: ResourceType, name: String) -> JSONObject {
         var details: JSONObject = ["name": .string(name)]

@@ -5,14 +5,17 @@ import Model
 extension APIServer {
     /// `?watch=1`: a stream of `{"type":…,"object":…}` lines. From resourceVersion "" or "0" it starts
     /// with ADDED for every current object; from a version older than the kept history it sends one
-    /// ERROR event with a 410 Expired Status, as Kubernetes does, and ends.
+    /// ERROR event with a 410 Expired Status, as Kubernetes does, and ends. With `allowWatchBookmarks=true`
+    /// an idle watch gets BOOKMARK events (the object: kind, apiVersion and metadata.resourceVersion only)
+    /// instead of blank keep-alive lines, and one more just before it times out, as kube-apiserver sends them.
     func watch(_ target: ResourceRoute, _ request: Request, dropAfter: Int?) throws -> Response {
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
         let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
         let requested = request.query["resourceVersion"] ?? ""
         let timeout = Double(request.query["timeoutSeconds"] ?? "").map { max(1, $0) } ?? 1_800
         let present = try tablePresenter(request, target) ?? { $0 }
-        let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields, present: present)
+        let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields, present: present,
+                                 bookmarks: ["true", "1"].contains(request.query["allowWatchBookmarks"] ?? ""))
         let cursor: WatchCursor = try store.read { transaction in
             let latest = try transaction.latestResourceVersion()
             if requested.isEmpty || requested == "0" {
@@ -46,6 +49,14 @@ struct WatchFilter: Sendable {
     var fields: FieldSelector
     /// The object as the client asked to see it: itself, or a one-row Table.
     var present: @Sendable (JSON) -> JSON
+    /// `allowWatchBookmarks=true`: idle time is marked with BOOKMARK events.
+    var bookmarks = false
+
+    /// A BOOKMARK event: where the watch stands, in an object of the watched kind that carries nothing else.
+    func bookmark(at resourceVersion: Int64) -> Data {
+        WatchCursor.line("BOOKMARK", ["kind": .string(type.kind), "apiVersion": .string(type.apiVersion),
+                                      "metadata": ["resourceVersion": .string(String(resourceVersion))]])
+    }
 
     func matches(_ object: JSON) -> Bool {
         (namespace == nil || object.namespace == namespace) && labels.matches(object.labels) && fields.matches(object)
@@ -112,7 +123,12 @@ final class WatchCursor: @unchecked Sendable {
             }
             if done { return nil }
             if let chunk = lock.withLock({ takePending(upTo: dropAfter.map { $0 - sent }) }) { return chunk }
-            if Date() >= deadline { return nil }
+            if Date() >= deadline {
+                // The last word of a bookmarked watch says where it ended, so the client resumes from there.
+                guard filter.bookmarks else { return nil }
+                lock.withLock { finished = true }
+                return filter.bookmark(at: position)
+            }
             guard let (events, reached, expired) = try? store.read({ transaction -> ([StoredEvent], Int64, Bool) in
                 if position < (try transaction.compactedResourceVersion()) { return ([], position, true) }
                 let events = try transaction.events(filter.type, after: position, limit: 500)
@@ -126,7 +142,7 @@ final class WatchCursor: @unchecked Sendable {
                 if expired { finished = true }
             }
             if !lines.isEmpty { continue }
-            if Date() >= heartbeatAt { return Data("\n".utf8) }
+            if Date() >= heartbeatAt { return filter.bookmarks ? filter.bookmark(at: reached) : Data("\n".utf8) }
             if !store.changes.wait(after: reached, until: min(deadline, heartbeatAt)) { return nil }
         }
     }

@@ -1,28 +1,24 @@
 import Apply
 import Foundation
-import HTTPClient
 import Model
 import Support
 
 /// Creates Sessions through the Apply module's `KubeClient`: a GET (present → AlreadyExists, done), else a
 /// server-side apply of the Session under the field manager `tenantry-webhooks`. Applying the same
 /// object twice changes nothing, so a create racing a replay is still exactly one Session. Lists go
-/// through `KubeClient.list`. The approval condition is a merge patch of the `status` subresource, which
-/// `KubeClient` does not offer yet: that one request goes over the shared `HTTPClient` with the same
-/// cluster configuration.
+/// through `KubeClient.list`. The approval condition is a merge patch of the `status` subresource
+/// (`KubeClient.patchStatus`).
 public struct KubeSessionWriter: SessionWriter {
     public static let fieldManager = "tenantry-webhooks"
 
     public let config: ClusterConfig
     public let client: KubeClient
-    private let http: HTTPClient
 
     /// `KubeClient` retries only once here: the SessionCreator has its own backoff, and a worker must
     /// not sit in a long retry loop while the cluster is down.
     public init(config: ClusterConfig, timeout: TimeInterval = 10) {
         self.config = config
         client = KubeClient(config: config, fieldManager: Self.fieldManager, retry: KubeRetryPolicy(attempts: 1), timeout: timeout)
-        http = HTTPClient(tls: config.tls, connectTimeout: 3)
     }
 
     /// The cluster of a kubeconfig file (its current context), read by the Apply module's Kubeconfig.
@@ -81,26 +77,12 @@ public struct KubeSessionWriter: SessionWriter {
         try patchStatus(namespace: namespace, name: name, status: ["phase": "Pending", "conditions": [condition]])
     }
 
-    /// Sets a Session's `status.phase` (tests and the benchmark stand in for the controller that would).
-    public func setPhase(namespace: String, name: String, phase: Session.Phase) throws(SessionWriteError) {
-        try patchStatus(namespace: namespace, name: name, status: ["phase": .string(phase.rawValue)])
-    }
-
     private func patchStatus(namespace: String, name: String, status: JSONObject) throws(SessionWriteError) {
-        let url = "\(config.server)/apis/ambient.ai/v1alpha1/namespaces/\(namespace)/sessions/\(name)/status"
-        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("Content-Type", "application/merge-patch+json")]
-        if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
-        let body = JSON.object(["status": .object(status)]).compactBytes
-        let response: HTTPResponse
+        let reference = ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: namespace, name: name)
         do {
-            response = try http.send(HTTPRequest(method: "PATCH", url: url, headers: headers, body: body, timeout: 10))
+            _ = try client.patchStatus(reference, status: status)
         } catch {
-            throw SessionWriteError(retryable: true, status: nil, message: "Session/\(namespace)/\(name) status patch failed: \(error.message); is the cluster reachable?")
-        }
-        guard (200..<300).contains(response.status) else {
-            let message = (try? JSON(parsing: Data(response.body)))?["message"]?.stringValue ?? String(response.text.prefix(200))
-            let retryable = [401, 403, 404, 408, 409, 429].contains(response.status) || response.status >= 500
-            throw SessionWriteError(retryable: retryable, status: response.status, message: "Session/\(namespace)/\(name) status patch failed: \(message)")
+            throw Self.writeError(error)
         }
     }
 
