@@ -82,7 +82,9 @@ public final class Journal: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops the committer after the work already queued; waiters are answered.
+    /// Stops the committer after the work already queued; waiters are answered, later submissions get 503.
+    /// Required: the committer thread runs `commitLoop` on this journal, which keeps it alive until then (a
+    /// `deinit` could never run first), so the owner (WebhookServer.stop) closes it. Safe to call twice.
     public func close() {
         condition.lock()
         let wasRunning = !stopping
@@ -91,8 +93,6 @@ public final class Journal: @unchecked Sendable {
         condition.unlock()
         if wasRunning { finished.wait() }
     }
-
-    deinit { close() }
 
     // MARK: Requests
 
@@ -216,9 +216,10 @@ public final class Journal: @unchecked Sendable {
                 try? connection.execute("ROLLBACK")
                 failure = error
             }
-            database.unlock()
-
+            // The counters change before the rows can be read (database, then condition: no path takes them
+            // the other way round), so `depth` never lags behind `entryState`.
             condition.lock()
+            database.unlock()
             if let failure {
                 state.undo(admitted, now: now)
                 let refusal = WebhookFailure(503, .unavailable, "the webhook journal could not be written (\(failure.description)); retry shortly", retryAfter: 5)

@@ -20,11 +20,12 @@ public final class SessionCreator: @unchecked Sendable {
     private var threads: [Thread] = []
     private let workers: Int
     private let group = DispatchGroup()
-    /// Longest wait between two attempts at one Session.
-    public var maxBackoff: TimeInterval = 5
+    /// Longest wait between two attempts at one Session. Fixed at init: the workers read it without a lock.
+    public let maxBackoff: TimeInterval
 
-    public init(writer: any SessionWriter, journal: Journal, metrics: WebhookMetrics, workers: Int = 4,
+    public init(writer: any SessionWriter, journal: Journal, metrics: WebhookMetrics, workers: Int = 4, maxBackoff: TimeInterval = 5,
                 log: @escaping @Sendable (String) -> Void) {
+        self.maxBackoff = maxBackoff
         self.writer = writer
         self.journal = journal
         self.metrics = metrics

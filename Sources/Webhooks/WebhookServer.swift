@@ -50,8 +50,8 @@ public final class WebhookServer: Sendable {
     public init(options: Options, table: TenantTable?) throws {
         let journal = try Journal(path: options.journalPath)
         let metrics = WebhookMetrics()
-        let creator = SessionCreator(writer: options.writer, journal: journal, metrics: metrics, workers: options.creatorWorkers, log: options.log)
-        creator.maxBackoff = options.maxBackoff
+        let creator = SessionCreator(writer: options.writer, journal: journal, metrics: metrics, workers: options.creatorWorkers,
+                                     maxBackoff: options.maxBackoff, log: options.log)
         var configuration = WebhookService.Configuration(secrets: options.secrets)
         if let limits = options.bodyLimits { configuration.bodyLimits = limits }
         configuration.log = options.logRequests ? options.log : nil
@@ -59,7 +59,12 @@ public final class WebhookServer: Sendable {
         configuration.repositoryPushed = options.repositoryPushed
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }
-        replayed = try service.replayJournal()
+        do {
+            replayed = try service.replayJournal()
+        } catch {
+            journal.close()
+            throw error
+        }
         creator.start()
 
         var http = HTTPServer.Configuration()
