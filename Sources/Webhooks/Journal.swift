@@ -2,6 +2,12 @@ import Foundation
 import Model
 import Support
 
+/// Where a journal entry stands: accepted and its Session not known to exist (`pending`), the Session exists
+/// (`done`), or the API server refused it for good (`failed`). The raw value is the `state` column.
+public enum JournalState: String, Sendable, Hashable, CaseIterable {
+    case pending, done, failed
+}
+
 /// An accepted delivery whose Session may not exist yet.
 public struct JournalEntry: Sendable, Hashable {
     public var deliveryKey: String
@@ -67,7 +73,7 @@ public final class Journal: @unchecked Sendable {
         for row in try connection.query("SELECT key, session, namespace, state FROM deliveries") {
             guard let key = row[0].text, let session = row[1].text, let namespace = row[2].text else { continue }
             state.deliveries[key] = session
-            if row[3].text == "pending" {
+            if row[3].text == JournalState.pending.rawValue {
                 state.live[namespace, default: []].insert(session)
                 pendingCount += 1
             }
@@ -131,7 +137,7 @@ public final class Journal: @unchecked Sendable {
     /// Replaces the live Sessions of `namespace` with what the cluster reports, keeping pending entries.
     public func setLive(namespace: String, sessions: Set<String>) {
         let pending = database.withLock {
-            (try? connection.query("SELECT session FROM deliveries WHERE state = 'pending' AND namespace = ?", [.text(namespace)])) ?? []
+            (try? connection.query("SELECT session FROM deliveries WHERE state = '\(JournalState.pending.rawValue)' AND namespace = ?", [.text(namespace)])) ?? []
         }
         condition.withLock { state.live[namespace] = sessions.union(pending.compactMap { $0[0].text }) }
     }
@@ -149,7 +155,7 @@ public final class Journal: @unchecked Sendable {
     public func unfinished() throws(SQLiteError) -> [JournalEntry] {
         database.lock()
         defer { database.unlock() }
-        return try connection.query("SELECT key, session, namespace, tenant, object, approval FROM deliveries WHERE state = 'pending' ORDER BY received, rowid")
+        return try connection.query("SELECT key, session, namespace, tenant, object, approval FROM deliveries WHERE state = '\(JournalState.pending.rawValue)' ORDER BY received, rowid")
             .compactMap { row in
                 guard let key = row[0].text, let session = row[1].text, let namespace = row[2].text, let tenant = row[3].text,
                       let text = row[4].text, let object = (try? JSON(parsing: text))?.objectValue else { return nil }
@@ -167,9 +173,9 @@ public final class Journal: @unchecked Sendable {
     public func ledger(tenant: String) -> LedgerEntry { condition.withLock { state.ledger(tenant: tenant, now: clock()) } }
 
     /// The stored state of one delivery's entry: pending, done or failed; nil if unknown.
-    public func entryState(session: String) -> String? {
+    public func entryState(session: String) -> JournalState? {
         database.withLock {
-            (try? connection.query("SELECT state FROM deliveries WHERE session = ?", [.text(session)]))?.first?[0].text
+            (try? connection.query("SELECT state FROM deliveries WHERE session = ?", [.text(session)]))?.first?[0].text.flatMap(JournalState.init(rawValue:))
         }
     }
 
@@ -258,7 +264,7 @@ public final class Journal: @unchecked Sendable {
         let month = AdmissionState.month(now)
         var tenants = Set<String>()
         for request in admitted {
-            try connection.query("INSERT INTO deliveries(key, session, namespace, tenant, object, approval, state, month, cost, received) VALUES(?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            try connection.query("INSERT INTO deliveries(key, session, namespace, tenant, object, approval, state, month, cost, received) VALUES(?, ?, ?, ?, ?, ?, '\(JournalState.pending.rawValue)', ?, ?, ?)",
                                  [.text(request.deliveryKey), .text(request.sessionName), .text(request.namespace), .text(request.tenant),
                                   .text(JSON.object(request.object).compactText), .integer(request.policy.policy.approval.required ? 1 : 0),
                                   .text(month), .integer(request.estimatedCost.micros), .integer(Int64(now.timeIntervalSince1970))])
@@ -268,10 +274,10 @@ public final class Journal: @unchecked Sendable {
             switch work {
             case .admit: break
             case .created(let session):
-                let rows = try connection.query("UPDATE deliveries SET state = 'done' WHERE session = ? AND state = 'pending' RETURNING namespace", [.text(session)])
+                let rows = try connection.query("UPDATE deliveries SET state = '\(JournalState.done.rawValue)' WHERE session = ? AND state = '\(JournalState.pending.rawValue)' RETURNING namespace", [.text(session)])
                 effects.finished += rows.count
             case .failed(let session, let message):
-                let rows = try connection.query("UPDATE deliveries SET state = 'failed', error = ?, settled = 1 WHERE session = ? AND state = 'pending' AND settled = 0 RETURNING tenant, cost, month, namespace",
+                let rows = try connection.query("UPDATE deliveries SET state = '\(JournalState.failed.rawValue)', error = ?, settled = 1 WHERE session = ? AND state = '\(JournalState.pending.rawValue)' AND settled = 0 RETURNING tenant, cost, month, namespace",
                                                 [.text(message), .text(session)])
                 for row in rows {
                     effects.finished += 1

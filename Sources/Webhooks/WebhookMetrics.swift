@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Synchronization
 
 /// Counters and the latency histogram `/metrics` prints in the Prometheus text format.
@@ -19,9 +20,9 @@ public final class WebhookMetrics: Sendable {
 
     public init() {}
 
-    public func record(source: String, outcome: String, seconds: Double) {
+    public func record(source: WebhookSource, outcome: WebhookOutcome, seconds: Double) {
         state.withLock { state in
-            state.requests["\(source)\u{0}\(outcome)", default: 0] += 1
+            state.requests["\(source.rawValue)\u{0}\(outcome.label)", default: 0] += 1
             for (index, bound) in Self.buckets.enumerated() where seconds <= bound { state.bucketCounts[index] += 1 }
             state.latencyCount += 1
             state.latencySum += seconds
@@ -33,8 +34,8 @@ public final class WebhookMetrics: Sendable {
     func creationFailed() { state.withLock { $0.failures += 1 } }
 
     /// Requests counted for `source` with `outcome` (accepted, queued, duplicate, ignored, refused codes…).
-    public func requests(source: String, outcome: String) -> Int {
-        state.withLock { $0.requests["\(source)\u{0}\(outcome)"] ?? 0 }
+    public func requests(source: WebhookSource, outcome: WebhookOutcome) -> Int {
+        state.withLock { $0.requests["\(source.rawValue)\u{0}\(outcome.label)"] ?? 0 }
     }
 
     public var sessionsCreated: Int { state.withLock { $0.created } }

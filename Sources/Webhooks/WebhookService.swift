@@ -76,30 +76,36 @@ public final class WebhookService: Sendable {
     public func handle(_ request: Request) -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
         let traceID = Crypto.hex((0..<8).map { _ in UInt8.random(in: 0...255) })
-        var source = "none"
-        let (response, outcome) = route(request, traceID: traceID, source: &source)
+        var source: WebhookSource?
+        let answer = route(request, traceID: traceID, source: &source)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        if source != "none" {
-            metrics.record(source: source, outcome: outcome, seconds: seconds)
+        if let source {
+            metrics.record(source: source, outcome: answer.outcome, seconds: seconds)
         }
-        var answered = response
+        var answered = answer.response
         answered.headers["X-Trace-Id"] = traceID
         return answered
     }
 
-    private func route(_ request: Request, traceID: String, source sourceName: inout String) -> (Response, String) {
+    /// An answer and what it counts as.
+    struct Answer {
+        var response: Response
+        var outcome: WebhookOutcome
+    }
+
+    private func route(_ request: Request, traceID: String, source sourceSeen: inout WebhookSource?) -> Answer {
         switch request.path {
         case "/healthz":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET", traceID) }
-            return (text(200, "ok\n"), "ok")
+            return Answer(response: text(200, "ok\n"), outcome: .ok)
         case "/readyz":
             guard request.method == "GET" || request.method == "HEAD" else { return methodNotAllowed("GET", traceID) }
-            guard let table = tenantTable else { return (text(503, "tenant table not loaded\n"), "not_ready") }
-            return (text(200, "ok: revision \(table.revision), \(table.policies.count) namespaces\n"), "ok")
+            guard let table = tenantTable else { return Answer(response: text(503, "tenant table not loaded\n"), outcome: .notReady) }
+            return Answer(response: text(200, "ok: revision \(table.revision), \(table.policies.count) namespaces\n"), outcome: .ok)
         case "/metrics":
             guard request.method == "GET" else { return methodNotAllowed("GET", traceID) }
             let body = metrics.text(journalDepth: journal.depth, ready: tenantTable != nil)
-            return (Response(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Data(body.utf8)), "ok")
+            return Answer(response: Response(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Data(body.utf8)), outcome: .ok)
         default:
             break
         }
@@ -114,137 +120,19 @@ public final class WebhookService: Sendable {
             }
             return failure(WebhookFailure(404, .notFound, message), traceID)
         }
-        sourceName = source.rawValue
+        sourceSeen = source
         guard request.method == "POST" else { return methodNotAllowed("POST", traceID) }
+        let delivery = Delivery(source: source, headers: request.headers, body: request.body, validateOnly: rest.count == 2,
+                                traceID: traceID, now: configuration.clock())
         do {
-            return try deliver(request, source: source, validateOnly: rest.count == 2, traceID: traceID)
+            return try intake(delivery)
         } catch {
             configuration.log?("webhook source=\(source.rawValue) trace=\(traceID) refused: \(error.description)")
             return failure(error, traceID)
         }
     }
 
-    private func deliver(_ request: Request, source: WebhookSource, validateOnly: Bool, traceID: String) throws(WebhookFailure) -> (Response, String) {
-        let limit = configuration.bodyLimits[source] ?? configuration.largestBodyLimit
-        guard request.body.count <= limit else {
-            throw WebhookFailure(413, .payloadTooLarge, "the body is \(request.body.count) bytes; \(source.rawValue) deliveries may be at most \(limit) bytes")
-        }
-        guard let table = tenantTable else {
-            throw WebhookFailure(503, .notReady, "the tenant table is not loaded yet; retry shortly", retryAfter: 5)
-        }
-        let headers = request.headers
-        let now = configuration.clock()
-        // 1. The sender.
-        switch source {
-        case .github: try SenderVerification.verifyGitHub(headers: headers, body: request.body, secret: configuration.secrets.github)
-        case .jira: try SenderVerification.verifyJira(headers: headers, body: request.body, secret: configuration.secrets.jira)
-        case .slack: try SenderVerification.verifySlack(headers: headers, body: request.body, secret: configuration.secrets.slack, now: now)
-        case .generic: break
-        }
-        // 2. The API key, when given (required for generic): it resolves a namespace server-side.
-        let keyTarget = try apiKeyTarget(headers["x-api-key"], source: source, table: table)
-        // 3. The body.
-        let event: InboundEvent
-        switch source {
-        case .github:
-            guard let name = headers["x-github-event"], let delivery = headers["x-github-delivery"], !delivery.isEmpty else {
-                throw WebhookFailure(400, .invalidPayload, "missing X-GitHub-Event or X-GitHub-Delivery header")
-            }
-            let body = try EventParser.parseJSON(request.body)
-            if name == "ping" {
-                return (json(200, ["status": "ok", "message": "pong", "zen": body["zen"] ?? .null]), "ping")
-            }
-            if name == "pull_request", let reviewer = configuration.tenantRepoReviewer, reviewer.concerns(Array(request.body)) {
-                return planPullRequest(Array(request.body), reviewer: reviewer, delivery: delivery, traceID: traceID)
-            }
-            // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
-            if name == "push", let url = body["repository"]?["clone_url"]?.stringValue, (configuration.repositoryPushed?(url) ?? 0) > 0 {
-                configuration.log?("webhook source=github event=push delivery=\(delivery) trace=\(traceID) reconcile of \(url) started")
-                return (json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]), "refresh")
-            }
-            event = EventParser.github(event: name, deliveryID: delivery, body: body)
-        case .jira:
-            guard let delivery = headers["x-atlassian-webhook-identifier"], !delivery.isEmpty else {
-                throw WebhookFailure(400, .invalidPayload, "missing X-Atlassian-Webhook-Identifier header")
-            }
-            event = try EventParser.jira(deliveryID: delivery, body: try EventParser.parseJSON(request.body))
-        case .slack:
-            if (headers["content-type"] ?? "").hasPrefix("application/x-www-form-urlencoded") {
-                event = try EventParser.slackCommand(form: try EventParser.formFields(request.body))
-            } else {
-                let body = try EventParser.parseJSON(request.body)
-                if body["type"]?.stringValue == "url_verification" {
-                    return (json(200, ["challenge": body["challenge"] ?? .null]), "url_verification")
-                }
-                event = try EventParser.slackEvent(body: body)
-            }
-        case .generic:
-            let delivery = headers["idempotency-key"] ?? headers["x-delivery-id"] ?? UUID().uuidString.lowercased()
-            event = try EventParser.generic(deliveryID: delivery, body: try EventParser.parseJSON(request.body))
-        }
-        // 4. The namespace: the route and the key must agree on the tenant.
-        let routeTarget = event.routeKey.flatMap { table.routes[source]?[$0] }
-        if let keyTarget, let routeTarget, keyTarget.tenant != routeTarget.tenant {
-            throw WebhookFailure(403, .routingConflict,
-                                 "the API key belongs to tenant \(keyTarget.tenant) but \(event.routeKey ?? "") is routed to tenant \(routeTarget.tenant); use that tenant's key or fix the routing in the tenant repo",
-                                 details: ["keyTenant": .string(keyTarget.tenant), "routeTenant": .string(routeTarget.tenant)])
-        }
-        guard let target = keyTarget ?? routeTarget, let policy = table.policies[target.namespace],
-              let budget = table.budgets[target.tenant] else {
-            let what = event.routeKey.map { "\($0) is not routed to any tenant" } ?? "the delivery names nothing routable and carries no API key"
-            return ignored(what, source: source, event: event, traceID: traceID)
-        }
-        // 5. Triggers.
-        let (match, reason) = TriggerMatcher.match(event, triggers: policy.triggers)
-        guard let match else {
-            if validateOnly {
-                return (json(200, validBody(namespace: target.namespace, policy: policy, model: policy.policy.models.defaultModel,
-                                            cost: table.estimatedCost(model: policy.policy.models.defaultModel),
-                                            currency: budget.currency, warnings: ["the event matches no trigger and would be ignored: \(reason)"])), "validated")
-            }
-            return ignored(reason, source: source, event: event, traceID: traceID)
-        }
-        // 6. Admission.
-        let model = match.model ?? policy.policy.models.defaultModel
-        let tools = match.tools ?? policy.policy.tools.allowed
-        let cost = table.estimatedCost(model: model) ?? Amount(micros: 0)
-        let deliveryKey = "\(source.rawValue):\(event.deliveryID)"
-        let name = Self.sessionName(source: source, deliveryID: event.deliveryID)
-        let object = sessionObject(name: name, target: target, event: event, policy: policy, model: model, tools: tools, rule: match.rule, cost: cost)
-        let admission = AdmissionRequest(deliveryKey: deliveryKey, sessionName: name, tenant: target.tenant, namespace: target.namespace,
-                                         model: model, tools: tools, estimatedCost: cost, policy: policy, budget: budget, object: object)
-        if validateOnly {
-            let (duplicate, violations) = journal.check(admission)
-            if duplicate == nil, !violations.isEmpty {
-                let list: [JSON] = violations.map { ["rule": $0.details["rule"] ?? .string($0.code.rawValue), "message": .string($0.message)] }
-                return (json(400, ["valid": false, "namespace": .string(target.namespace), "violations": .array(list)]), "invalid")
-            }
-            var warnings = ["matched trigger: \(match.rule)"]
-            if let duplicate { warnings.append("this delivery was already accepted as session \(duplicate)") }
-            if policy.policy.approval.required { warnings.append("the namespace requires approval: the session would wait for an approver") }
-            return (json(200, validBody(namespace: target.namespace, policy: policy, model: model, cost: cost, currency: budget.currency,
-                                        warnings: warnings)), "validated")
-        }
-        switch journal.submit(admission) {
-        case .refused(let failure):
-            throw failure
-        case .admitted(let session):
-            let entry = JournalEntry(deliveryKey: deliveryKey, session: session, namespace: target.namespace, tenant: target.tenant,
-                                     object: object, approvalRequired: policy.policy.approval.required)
-            creator.enqueue(entry)
-            let status = acceptedStatus()
-            configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) \(status) Session/\(target.namespace)/\(session) (\(match.rule))")
-            return (accepted(session: session, namespace: target.namespace, status: status, now: Date()), status)
-        case .duplicate(let session):
-            let status = acceptedStatus()
-            configuration.log?("webhook source=\(source.rawValue) delivery=\(event.deliveryID) trace=\(traceID) duplicate of Session/\(target.namespace)/\(session)")
-            var body = acceptedBody(session: session, namespace: target.namespace, status: status, now: Date())
-            body["duplicate"] = true
-            return (json(202, .object(body)), "duplicate")
-        }
-    }
-
-    private func apiKeyTarget(_ key: String?, source: WebhookSource, table: TenantTable) throws(WebhookFailure) -> TenantTable.Target? {
+    func apiKeyTarget(_ key: String?, source: WebhookSource, table: TenantTable) throws(WebhookFailure) -> TenantTable.Target? {
         guard let key, !key.isEmpty else {
             if source == .generic {
                 throw WebhookFailure(400, .missingAPIKey, "generic webhooks must carry the tenant's API key in the X-API-Key header")
@@ -264,7 +152,7 @@ public final class WebhookService: Sendable {
         return found.target
     }
 
-    private func sessionObject(name: String, target: TenantTable.Target, event: InboundEvent, policy: NamespacePolicy, model: String,
+    func sessionObject(name: String, target: TenantTable.Target, event: InboundEvent, policy: NamespacePolicy, model: String,
                                tools: [String], rule: String, cost: Amount) -> JSONObject {
         let session = Session(
             name: name, namespace: target.namespace,
@@ -286,23 +174,20 @@ public final class WebhookService: Sendable {
 
     // MARK: Answers
 
-    private func acceptedStatus() -> String {
-        creator.healthy && creator.backlog < 1000 ? "accepted" : "queued"
+    /// Accepted while the creator keeps up; queued when it is failing or far behind.
+    func acceptedOutcome() -> WebhookOutcome {
+        creator.healthy && creator.backlog < 1000 ? .accepted : .queued
     }
 
-    private func acceptedBody(session: String, namespace: String, status: String, now: Date) -> JSONObject {
-        let start = status == "accepted" ? now : now.addingTimeInterval(30)
-        return ["sessionId": .string(session), "namespace": .string(namespace), "status": .string(status),
+    func acceptedBody(session: String, namespace: String, outcome: WebhookOutcome, now: Date) -> JSONObject {
+        let start = outcome == .accepted ? now : now.addingTimeInterval(30)
+        return ["sessionId": .string(session), "namespace": .string(namespace), "status": .string(outcome.label),
                 "estimatedStartTime": .string(Timestamp.rfc3339(start))]
-    }
-
-    private func accepted(session: String, namespace: String, status: String, now: Date) -> Response {
-        json(202, .object(acceptedBody(session: session, namespace: namespace, status: status, now: now)))
     }
 
     /// A pull request on the tenant repository: planned and posted on GitHub in the background (GitHub waits
     /// ten seconds at most for the answer); the 202 says so.
-    private func planPullRequest(_ body: [UInt8], reviewer: any PullRequestReviewer, delivery: String, traceID: String) -> (Response, String) {
+    func planPullRequest(_ body: [UInt8], reviewer: any PullRequestReviewer, delivery: String, traceID: String) -> Answer {
         let log = configuration.log
         DispatchQueue.global(qos: .utility).async {
             do {
@@ -313,32 +198,32 @@ public final class WebhookService: Sendable {
             }
         }
         log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) planning \(reviewer.repository)")
-        return (json(202, ["status": "planning", "repository": .string(reviewer.repository)]), "planning")
+        return Answer(response: json(202, ["status": "planning", "repository": .string(reviewer.repository)]), outcome: .planning)
     }
 
-    private func ignored(_ reason: String, source: WebhookSource, event: InboundEvent, traceID: String) -> (Response, String) {
-        configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) ignored: \(reason)")
-        return (json(202, ["status": "ignored", "reason": .string(reason)]), "ignored")
+    func ignored(_ reason: String, event: InboundEvent, _ delivery: Delivery) -> Answer {
+        configuration.log?("webhook source=\(delivery.source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(delivery.traceID) ignored: \(reason)")
+        return Answer(response: json(202, ["status": "ignored", "reason": .string(reason)]), outcome: .ignored)
     }
 
-    private func validBody(namespace: String, policy: NamespacePolicy, model: String, cost: Amount?, currency: String, warnings: [String]) -> JSON {
+    func validBody(namespace: String, policy: NamespacePolicy, model: String, cost: Amount?, currency: String, warnings: [String]) -> JSON {
         ["valid": true, "namespace": .string(namespace),
          "framework": ["type": .string(policy.policy.runner.type), "version": .string(policy.policy.runner.version), "model": .string(model)],
          "estimatedCost": .string((cost ?? Amount(micros: 0)).description), "currency": .string(currency), "warnings": .strings(warnings)]
     }
 
-    private func failure(_ failure: WebhookFailure, _ traceID: String) -> (Response, String) {
+    private func failure(_ failure: WebhookFailure, _ traceID: String) -> Answer {
         var response = json(failure.status, failure.body(traceID: traceID))
         if let seconds = failure.retryAfter { response.headers["Retry-After"] = String(seconds) }
         if failure.code == .methodNotAllowed, let allow = failure.details["allow"]?.stringValue { response.headers["Allow"] = allow }
-        return (response, failure.code.rawValue)
+        return Answer(response: response, outcome: .refused(failure.code))
     }
 
-    private func methodNotAllowed(_ allowed: String, _ traceID: String) -> (Response, String) {
+    private func methodNotAllowed(_ allowed: String, _ traceID: String) -> Answer {
         failure(WebhookFailure(405, .methodNotAllowed, "this endpoint takes \(allowed) only", details: ["allow": .string(allowed)]), traceID)
     }
 
-    private func json(_ status: Int, _ body: JSON) -> Response {
+    func json(_ status: Int, _ body: JSON) -> Response {
         Response(status: status, headers: ["Content-Type": "application/json"], body: Data(body.compactBytes))
     }
 

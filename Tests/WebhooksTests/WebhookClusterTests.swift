@@ -41,7 +41,7 @@ final class WebhookClusterTests: XCTestCase {
                                         delivery: "jira-cluster-1")
         XCTAssertEqual(response.status, 202, response.text)
         let name = WebhookService.sessionName(source: .jira, deliveryID: "jira-cluster-1")
-        fixture.eventually("the journal entry is done") { fixture.server.service.journal.entryState(session: name) == "done" }
+        fixture.eventually("the journal entry is done") { fixture.server.service.journal.entryState(session: name) == .done }
         let stored = try writer.allSessions(namespace: "support-agents")
         XCTAssertEqual(stored.count, 1)
         let session = stored[0]

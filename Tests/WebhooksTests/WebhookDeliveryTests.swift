@@ -39,7 +39,7 @@ final class WebhookDeliveryTests: XCTestCase {
         XCTAssertEqual(object["spec"]?["framework"]?["type"], "claude-code")
         XCTAssertEqual(object["spec"]?["framework"]?["config"]?["model"], "claude-sonnet-4-5")
         XCTAssertEqual(object["metadata"]?["labels"]?["tenantry.dev/tenant"], "hello")
-        fixture.eventually("the journal entry is done") { fixture.server.service.journal.entryState(session: name) == "done" }
+        fixture.eventually("the journal entry is done") { fixture.server.service.journal.entryState(session: name) == .done }
         XCTAssertEqual(fixture.server.service.journal.depth, 0)
     }
 
@@ -57,7 +57,7 @@ final class WebhookDeliveryTests: XCTestCase {
         XCTAssertEqual(response.status, 202)
         XCTAssertEqual(response.json["status"], "ignored")
         XCTAssertNil(response.json["sessionId"])
-        XCTAssertEqual(fixture.server.service.metrics.requests(source: "github", outcome: "ignored"), 1)
+        XCTAssertEqual(fixture.server.service.metrics.requests(source: .github, outcome: .ignored), 1)
         XCTAssertEqual(fixture.server.service.journal.commitStatistics.entries, 0)
     }
 

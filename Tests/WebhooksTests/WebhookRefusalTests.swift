@@ -260,7 +260,7 @@ final class WebhookCreationFailureTests: XCTestCase {
         let response = try fixture.generic(key: TestSecrets.budgetKey, body: ["description": "one"], idempotencyKey: "refused-1")
         XCTAssertEqual(response.status, 202)
         let name = response.json["sessionId"]?.stringValue ?? ""
-        fixture.eventually("the entry failed") { fixture.server.service.journal.entryState(session: name) == "failed" }
+        fixture.eventually("the entry failed") { fixture.server.service.journal.entryState(session: name) == .failed }
         fixture.eventually("the reservation is released") { fixture.server.service.journal.ledger(tenant: "budget").reserved == 0 }
         XCTAssertEqual(fixture.server.service.journal.depth, 0)
         XCTAssertTrue(fixture.logs.all.contains { $0.contains("create failed for good") })
