@@ -47,7 +47,7 @@ let package = Package(
         // and outcomes to exit codes.
         .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
-        .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
+        .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
         .target(name: "LocalCluster", dependencies: ["Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
         // The Kubernetes client and the apply engine (after Flux's ssa): staged server-side apply, inventory, prune, diff.
@@ -61,6 +61,7 @@ let package = Package(
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
         .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
+        .testTarget(name: "ModelTests", dependencies: ["Model"], path: "Tests/ModelTests"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks"], path: "Tests/CommandsTests"),

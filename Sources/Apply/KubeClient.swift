@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Model
+import Support
 import Synchronization
 
 /// One kind as the server serves it, from discovery.
@@ -40,8 +41,7 @@ public struct KubeRetryPolicy: Sendable, Hashable {
         if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
             return min(seconds, maxRetryAfter)
         }
-        let base = min(maxDelay, initialDelay * pow(2, Double(attempt - 1)))
-        return base * Double.random(in: 0.8...1.2)
+        return Backoff(initial: initialDelay, maximum: maxDelay).delay(retry: attempt)
     }
 }
 

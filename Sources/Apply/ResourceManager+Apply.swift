@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 
 extension ResourceManager {
     /// Applies `objects` in stages: CRDs and Namespaces, a wait until the CRDs are Established,
@@ -66,7 +67,7 @@ extension ResourceManager {
             return ChangeSet(references.map { Change(object: $0, action: .failed, message: "\(error)") })
         }
         let work = zip(objects, references).map { (object: $0.0, reference: $0.1) }
-        let changes = concurrentMap(work, width: max(1, options.concurrency)) { item in
+        let changes = parallelMap(work, width: max(1, options.concurrency)) { item in
             let change = self.apply(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
             onChange?(change)
             return change

@@ -1,4 +1,5 @@
 import Model
+import Support
 
 extension ResourceManager {
     /// What an apply of `objects` and a prune of `stale` would change, object by object, using the
@@ -18,7 +19,7 @@ extension ResourceManager {
             if reference.kind == "CustomResourceDefinition", let group = object["spec"]?["group"]?.stringValue { pending.groups.insert(group) }
         }
         let work = zip(objects, references).map { (object: $0.0, reference: $0.1) }
-        var diffs = concurrentMap(work, width: max(1, options.concurrency)) { [pending] item in
+        var diffs = parallelMap(work, width: max(1, options.concurrency)) { [pending] item in
             self.diff(item.object, reference: item.reference, live: live[item.reference], options: options, pending: pending)
         }
         for reference in stale {

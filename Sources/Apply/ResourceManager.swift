@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 import Synchronization
 
 /// Who Tenantry is on the server: its field manager and the labels and annotation it stamps.
@@ -85,7 +86,7 @@ public final class ResourceManager: Sendable {
     /// Kinds the server does not serve yet (a CRD not applied) come back empty.
     public func liveObjects(kinds: Set<KindKey>) throws(KubeError) -> [ObjectReference: JSONObject] {
         var index: [ObjectReference: JSONObject] = [:]
-        let results = concurrentMap(kinds.sorted(), width: 4) { key -> Result<[JSONObject], KubeError> in
+        let results = parallelMap(kinds.sorted(), width: 4) { key -> Result<[JSONObject], KubeError> in
             do throws(KubeError) {
                 return .success(try self.client.list(apiVersion: key.apiVersion, kind: key.kind, labelSelector: self.owner.selector))
             } catch {
@@ -115,30 +116,4 @@ public struct KindKey: Sendable, Hashable, Comparable {
     public init(_ reference: ObjectReference) { self.init(apiVersion: reference.apiVersion, kind: reference.kind) }
 
     public static func < (a: KindKey, b: KindKey) -> Bool { (a.apiVersion, a.kind) < (b.apiVersion, b.kind) }
-}
-
-/// Runs `body` over `items` on at most `width` threads, keeping the order of results.
-func concurrentMap<T: Sendable, R: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) -> R) -> [R] {
-    if items.isEmpty { return [] }
-    if items.count == 1 || width <= 1 { return items.map(body) }
-    let results = Mutex<[R?]>(Array(repeating: nil, count: items.count))
-    let next = Mutex(0)
-    let group = DispatchGroup()
-    for _ in 0..<min(width, items.count) {
-        group.enter()
-        Thread {
-            while true {
-                let index = next.withLock { value -> Int in
-                    defer { value += 1 }
-                    return value
-                }
-                guard index < items.count else { break }
-                let result = body(items[index])
-                results.withLock { $0[index] = result }
-            }
-            group.leave()
-        }.start()
-    }
-    group.wait()
-    return results.withLock { $0.map { $0! } }
 }

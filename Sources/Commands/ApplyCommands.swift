@@ -135,8 +135,8 @@ public enum ReconcileCommand {
         let sourceConfig = try configPath.map { path throws -> SourceConfig in try loadSourceConfig(path) }
         var interval = 60.0
         if let text = flags.value("--interval") {
-            guard let seconds = parseDuration(text) else { throw UsageError("--interval must be a duration like 30s, 5m or 1h, got \"\(text)\"") }
-            interval = seconds
+            guard let seconds = DurationText.seconds(text), seconds > 0 else { throw UsageError("--interval must be a duration like 30s, 5m or 1h, got \"\(text)\"") }
+            interval = Double(seconds)
         } else if let sourceConfig {
             let (s, attos) = sourceConfig.interval.components
             interval = Double(s) + Double(attos) / 1e18
@@ -195,11 +195,5 @@ public enum ReconcileCommand {
             throw UsageError("cannot read --config \(path); check the path")
         }
         return try SourceConfig.load(configFile: path)
-    }
-
-    static func parseDuration(_ text: String) -> Double? {
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        guard let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()), value > 0 else { return nil }
-        return value * factor
     }
 }

@@ -28,10 +28,10 @@ public struct SourceCache: Sendable, Hashable {
     /// which only costs a full change list on the next fetch).
     func readState() -> SourceState? {
         guard let data = FileManager.default.contents(atPath: stateFile),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let revision = (object["revision"] as? String).flatMap(Revision.init),
-            let head = (object["head"] as? String).flatMap(ObjectID.init(hex:)),
-            let fetchedAt = (object["fetchedAt"] as? String).flatMap(Timestamp.parse)
+            let object = try? JSON(parsing: data),
+            let revision = object["revision"]?.stringValue.flatMap(Revision.init),
+            let head = object["head"]?.stringValue.flatMap(ObjectID.init(hex:)),
+            let fetchedAt = object["fetchedAt"]?.stringValue.flatMap(Timestamp.parse)
         else { return nil }
         return SourceState(revision: revision, head: head, fetchedAt: fetchedAt)
     }

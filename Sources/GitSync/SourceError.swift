@@ -1,4 +1,5 @@
 import Foundation
+import Model
 import Support
 
 /// Why a fetch failed. The text never contains a token: every message from libgit2 passes

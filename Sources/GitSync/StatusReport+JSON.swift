@@ -29,21 +29,21 @@ extension StatusReport {
     /// Reads a report written by `jsonBytes`. `source` names the file in errors.
     public init(jsonBytes bytes: [UInt8], source: String) throws(StatusError) {
         func invalid(_ message: String) -> StatusError { .invalidReport(file: source, message: message) }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let object = (try? JSON(parsing: Data(bytes)))?.objectValue else {
             throw invalid("not a JSON object")
         }
-        guard object["format"] as? String == Self.format else {
+        guard object["format"]?.stringValue == Self.format else {
             throw invalid("expected \"format\": \"\(Self.format)\"")
         }
-        guard let revision = object["revision"] as? String else { throw invalid("missing \"revision\"") }
-        guard let time = (object["time"] as? String).flatMap(Timestamp.parse) else {
+        guard let revision = object["revision"]?.stringValue else { throw invalid("missing \"revision\"") }
+        guard let time = object["time"]?.stringValue.flatMap(Timestamp.parse) else {
             throw invalid("missing or malformed \"time\" (expected e.g. 2026-01-31T12:00:00Z)")
         }
-        guard let tenants = object["tenants"] as? [[String: Any]] else { throw invalid("missing \"tenants\" list") }
+        guard let tenants = object["tenants"]?.arrayValue else { throw invalid("missing \"tenants\" list") }
         self.init(
             revision: revision, time: time,
             tenants: try tenants.enumerated().map { (index, tenant) throws(StatusError) in
-                guard let status = TenantStatus(jsonObject: tenant) else {
+                guard let status = tenant.objectValue.flatMap(TenantStatus.init(jsonObject:)) else {
                     throw invalid("tenants[\(index)] is not a tenant entry (see specs/status-report.md)")
                 }
                 return status
@@ -53,8 +53,7 @@ extension StatusReport {
     /// Only the time of a report, or nil when `bytes` is not one; used to keep the time of an
     /// otherwise unchanged report.
     static func time(inJSONBytes bytes: [UInt8]) -> Date? {
-        let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
-        return (object?["time"] as? String).flatMap(Timestamp.parse)
+        (try? JSON(parsing: Data(bytes)))?["time"]?.stringValue.flatMap(Timestamp.parse)
     }
 }
 
@@ -72,30 +71,40 @@ extension TenantStatus {
         ]
     }
 
-    init?(jsonObject object: [String: Any]) {
-        guard let name = object["name"] as? String, let ready = object["ready"] as? Bool,
-            let applied = object["applied"] as? [String], let pruned = object["pruned"] as? [String],
-            let failed = object["failed"] as? [[String: Any]], let errors = object["errors"] as? [[String: Any]],
-            let sessions = object["sessions"] as? [String: Int]
+    init?(jsonObject object: JSONObject) {
+        func strings(_ value: JSON?) -> [String]? {
+            guard let items = value?.arrayValue else { return nil }
+            let texts = items.compactMap(\.stringValue)
+            return texts.count == items.count ? texts : nil
+        }
+        guard let name = object["name"]?.stringValue, let ready = object["ready"]?.boolValue,
+            let applied = strings(object["applied"]), let pruned = strings(object["pruned"]),
+            let failed = object["failed"]?.arrayValue, let errors = object["errors"]?.arrayValue,
+            let counts = object["sessions"]?.objectValue
         else { return nil }
+        var sessions: [String: Int] = [:]
+        for (phase, count) in zip(counts.keys, counts.values) {
+            guard let count = count.intValue else { return nil }
+            sessions[phase] = count
+        }
         var failures: [ObjectFailure] = []
         for failure in failed {
-            guard let id = failure["object"] as? String, let message = failure["message"] as? String else { return nil }
+            guard let id = failure["object"]?.stringValue, let message = failure["message"]?.stringValue else { return nil }
             failures.append(ObjectFailure(object: id, message: message))
         }
         var issues: [ValidationIssue] = []
         for error in errors {
-            guard let file = error["file"] as? String, let line = error["line"] as? Int,
-                let message = error["message"] as? String
+            guard let file = error["file"]?.stringValue, let line = error["line"]?.intValue,
+                let message = error["message"]?.stringValue
             else { return nil }
             issues.append(
                 ValidationIssue(
-                    file: file, line: line, column: error["column"] as? Int, field: error["field"] as? String,
+                    file: file, line: line, column: error["column"]?.intValue, field: error["field"]?.stringValue,
                     message: message))
         }
         // `objects` came after the first reports; older ones read as 0.
         self.init(
-            name: name, ready: ready, objects: object["objects"] as? Int ?? 0, applied: applied, pruned: pruned,
+            name: name, ready: ready, objects: object["objects"]?.intValue ?? 0, applied: applied, pruned: pruned,
             failed: failures, errors: issues,
             sessions: SessionCounts(byPhase: sessions))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Commits a `StatusReport` to the status directory and pushes it, never forcing: a push the
 /// remote refuses because the branch moved is fetched, rebuilt on the new head and retried with
@@ -126,8 +127,8 @@ public struct StatusWriter: Sendable {
 /// How often and how patiently a rejected status push is retried.
 public struct RetryPolicy: Sendable, Hashable {
     public var attempts: Int
-    /// The wait before the second attempt; each later wait doubles, with up to 20% jitter so
-    /// that replicas racing for the same branch spread out.
+    /// The wait before the second attempt; each later wait doubles, with ±20% jitter (Support's `Backoff`)
+    /// so that replicas racing for the same branch spread out.
     public var initialDelay: Double
 
     public init(attempts: Int = 5, initialDelay: Double = 0.5) {
@@ -136,7 +137,6 @@ public struct RetryPolicy: Sendable, Hashable {
     }
 
     func delay(beforeAttempt attempt: Int) -> Double {
-        let base = initialDelay * Double(1 << max(0, attempt - 2))
-        return base + Double.random(in: 0...(base * 0.2))
+        Backoff(initial: initialDelay).delay(retry: attempt - 1)
     }
 }

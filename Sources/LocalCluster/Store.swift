@@ -23,9 +23,8 @@ final class Store: @unchecked Sendable {
         self.path = path
         self.eventRetention = eventRetention
         database = try SQLiteDatabase(path: path)
+        try database.makeDurable()
         try database.execute("""
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=FULL;
             CREATE TABLE IF NOT EXISTS objects (
                 resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
                 rv INTEGER NOT NULL, body TEXT NOT NULL,

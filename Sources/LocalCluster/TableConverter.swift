@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 
 /// The `Table` form kubectl asks for (`Accept: application/json;as=Table;…`), so `kubectl get` prints
 /// the same columns as against a real cluster: Name, a few per built-in kind, a CRD's
@@ -94,7 +95,7 @@ struct TableConverter: Sendable {
 
     /// kubectl's short human durations: 45s, 12m, 5h, 3d, 2y.
     private func age(since timestamp: String) -> String {
-        guard let created = ISO8601DateFormatter().date(from: timestamp) else { return "<invalid>" }
+        guard let created = Timestamp.parse(timestamp) else { return "<invalid>" }
         let seconds = max(0, Int(now.timeIntervalSince(created)))
         switch seconds {
         case ..<120: return "\(seconds)s"

@@ -42,16 +42,8 @@ struct WriteRequest {
         now = Self.timestamp(Date())
     }
 
-    static func timestamp(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func pad(_ value: Int?, _ width: Int = 2) -> String {
-            let text = String(value ?? 0)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.year, 4))-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))Z"
-    }
+    /// Kubernetes timestamps: Support's one RFC 3339 form, UTC, whole seconds.
+    static func timestamp(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     /// JSON, or for apply-patch+yaml any YAML document (kubectl sends JSON, which is YAML too).
     private static func decode(_ request: Request) throws(APIError) -> JSON {

@@ -34,15 +34,11 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
     public let seconds: Int64
     public let text: String
 
-    static let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800, "y": 31_536_000]
-
     public init?(_ text: String) {
-        guard let unit = text.last, let factor = TimeSpan.units[unit] else { return nil }
-        let digits = text.dropLast()
-        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy(\.isASCIIDigit), let count = Int64(digits), count > 0 else {
-            return nil
-        }
-        self.seconds = count * factor
+        // One unit only, at most nine digits, more than zero: what a tenant file may write.
+        guard text.dropLast().count <= 9, text.dropLast().allSatisfy(\.isASCIIDigit),
+              let seconds = DurationText.seconds(text), seconds > 0 else { return nil }
+        self.seconds = seconds
         self.text = text
     }
 

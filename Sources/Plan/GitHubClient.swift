@@ -1,6 +1,7 @@
 import Foundation
 import HTTPClient
 import Model
+import Support
 
 /// A GitHub API token, from a file or an environment variable. It is sent, never printed: its description
 /// is masked, and no error of this module quotes it.
@@ -55,18 +56,8 @@ public struct GitHubError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// How the client waits: the wall clock and a sleep, injectable so tests need not really wait.
-public struct GitHubClock: Sendable {
-    public var now: @Sendable () -> Date
-    public var sleep: @Sendable (TimeInterval) -> Void
-
-    public init(now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (TimeInterval) -> Void) {
-        self.now = now
-        self.sleep = sleep
-    }
-
-    public static let system = GitHubClock(now: { Date() }, sleep: { Thread.sleep(forTimeInterval: $0) })
-}
+/// How the client waits: Support's injectable wall clock, so tests need not really wait.
+public typealias GitHubClock = WallClock
 
 /// A comment on an issue or pull request.
 public struct IssueComment: Sendable, Hashable {
@@ -110,7 +101,7 @@ public final class GitHubClient: Sendable {
         var page = 1
         while true {
             let answer = try send("GET", "/repos/\(repository)/issues/\(number)/comments?per_page=100&page=\(page)", body: nil)
-            guard let items = answer as? [[String: Any]] else {
+            guard let items = answer?.arrayValue else {
                 throw GitHubError(.badResponse, "GET /repos/\(repository)/issues/\(number)/comments: expected a list of comments")
             }
             comments += try items.map { item throws(GitHubError) in try comment(item, "GET /repos/\(repository)/issues/\(number)/comments") }
@@ -145,11 +136,11 @@ public final class GitHubClient: Sendable {
         return line.count <= 140 ? line : String(line.prefix(139)) + "…"
     }
 
-    private func comment(_ value: Any?, _ what: String) throws(GitHubError) -> IssueComment {
-        guard let object = value as? [String: Any], let id = (object["id"] as? NSNumber)?.intValue else {
+    private func comment(_ value: JSON?, _ what: String) throws(GitHubError) -> IssueComment {
+        guard let object = value, object.objectValue != nil, let id = object["id"]?.intValue else {
             throw GitHubError(.badResponse, "\(what): expected a comment with an id")
         }
-        return IssueComment(id: id, body: object["body"] as? String ?? "")
+        return IssueComment(id: id, body: object["body"]?.stringValue ?? "")
     }
 
     // MARK: - Transport
@@ -157,7 +148,7 @@ public final class GitHubClient: Sendable {
     /// Sends one call and decodes its JSON answer, waiting out rate limits: a 403 or 429 with
     /// `x-ratelimit-remaining: 0` waits until `x-ratelimit-reset`; one with `retry-after` (a secondary
     /// limit) waits that long; a 429 or a 403 saying "secondary rate limit" without either waits a minute.
-    func send(_ method: String, _ path: String, body: JSONObject?) throws(GitHubError) -> Any? {
+    func send(_ method: String, _ path: String, body: JSONObject?) throws(GitHubError) -> JSON? {
         let what = "\(method) \(path.split(separator: "?").first.map(String.init) ?? path)"
         var headers: [(name: String, value: String)] = [
             ("Accept", "application/vnd.github+json"),
@@ -186,9 +177,9 @@ public final class GitHubClient: Sendable {
                 clock.sleep(wait)
                 continue
             }
-            let decoded: Any? = response.body.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed])
+            let decoded: JSON? = response.body.isEmpty ? nil : try? JSON(parsing: Data(response.body))
             guard (200..<300).contains(response.status) else {
-                let message = (decoded as? [String: Any])?["message"] as? String ?? "no message"
+                let message = decoded?["message"]?.stringValue ?? "no message"
                 throw GitHubError(.status(response.status), "\(what): GitHub answered \(response.status) (\(message))\(GitHubClient.advice(response.status))")
             }
             return decoded

@@ -45,13 +45,13 @@ public struct PullRequestPlanner: Sendable {
 
         /// Nil when the body is not a pull_request event.
         public init?(body: [UInt8]) {
-            guard let root = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-                  let action = root["action"] as? String,
-                  let pull = root["pull_request"] as? [String: Any],
-                  let number = (root["number"] as? NSNumber ?? pull["number"] as? NSNumber)?.intValue,
-                  let repository = (root["repository"] as? [String: Any])?["full_name"] as? String,
-                  let base = (pull["base"] as? [String: Any])?["sha"] as? String,
-                  let head = (pull["head"] as? [String: Any])?["sha"] as? String
+            guard let root = try? JSON(parsing: Data(body)),
+                  let action = root["action"]?.stringValue,
+                  let pull = root["pull_request"], pull.objectValue != nil,
+                  let number = root["number"]?.intValue ?? pull["number"]?.intValue,
+                  let repository = root["repository"]?["full_name"]?.stringValue,
+                  let base = pull["base"]?["sha"]?.stringValue,
+                  let head = pull["head"]?["sha"]?.stringValue
             else { return nil }
             self.action = action
             self.repository = repository

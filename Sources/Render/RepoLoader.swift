@@ -105,23 +105,3 @@ public enum RepoLoader {
         return LoadedFile(path: path, root: first, diagnostics: [])
     }
 }
-
-/// `map` spread over the machine's cores; the order of results is the order of items.
-func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
-    guard items.count > 1 else { return items.map(transform) }
-    let results = UnsafeMutableBufferPointer<R?>.allocate(capacity: items.count)
-    results.initialize(repeating: nil)
-    defer { results.deallocate() }
-    nonisolated(unsafe) let slots = results
-    let chunks = min(items.count, ProcessInfo.processInfo.activeProcessorCount * 4)
-    DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        // Each chunk writes only its own indices.
-        var index = chunk
-        while index < items.count {
-            slots[index] = transform(items[index])
-            index += chunks
-        }
-    }
-    // Move the results out, so the buffer holds no references when it is freed.
-    return (0..<items.count).map { (results.baseAddress! + $0).move()! }
-}

@@ -47,6 +47,15 @@ public final class SQLiteDatabase {
     }
 
     /// Runs one or more statements that take no parameters (schema, pragmas, BEGIN/COMMIT).
+    /// The durability Tenantry's stores promise: a write-ahead log, and a commit that returns only once it is
+    /// on disk (`synchronous=FULL`: an acknowledged write survives a crash or a power cut).
+    public static let durabilitySettings = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+
+    /// Applies `durabilitySettings` to this connection.
+    public func makeDurable() throws(SQLiteError) {
+        try execute(Self.durabilitySettings)
+    }
+
     public func execute(_ sql: String) throws(SQLiteError) {
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }

@@ -53,13 +53,12 @@ public final class Journal: @unchecked Sendable {
         var decision: AdmissionDecision = .refused(WebhookFailure(503, .unavailable, "not decided"))
     }
 
-    public init(path: String, clock: @escaping @Sendable () -> Date = Date.init) throws(SQLiteError) {
+    public init(path: String, clock: WallClock = .system) throws(SQLiteError) {
         self.path = path
-        self.clock = clock
+        self.clock = clock.now
         connection = try SQLiteDatabase(path: path)
+        try connection.makeDurable()
         try connection.execute("""
-            PRAGMA journal_mode=WAL;
-            PRAGMA synchronous=FULL;
             CREATE TABLE IF NOT EXISTS deliveries(
               key TEXT PRIMARY KEY, session TEXT NOT NULL, namespace TEXT NOT NULL, tenant TEXT NOT NULL,
               object TEXT NOT NULL, approval INTEGER NOT NULL, state TEXT NOT NULL, month TEXT NOT NULL,
@@ -69,7 +68,7 @@ public final class Journal: @unchecked Sendable {
               tenant TEXT NOT NULL, month TEXT NOT NULL, reserved INTEGER NOT NULL, spent INTEGER NOT NULL,
               PRIMARY KEY(tenant, month));
             """)
-        let month = AdmissionState.month(clock())
+        let month = AdmissionState.month(clock.now())
         for row in try connection.query("SELECT key, session, namespace, state FROM deliveries") {
             guard let key = row[0].text, let session = row[1].text, let namespace = row[2].text else { continue }
             state.deliveries[key] = session

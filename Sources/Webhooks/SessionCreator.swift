@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import Support
 
 /// Turns journal entries into Session objects through a SessionWriter, in the background: retries what can
 /// be retried (cluster down, 5xx, namespace not there yet) with backoff, marks an entry done only once the
@@ -105,7 +106,7 @@ public final class SessionCreator: @unchecked Sendable {
                     let count = (attempts[entry.session] ?? 0) + 1
                     attempts[entry.session] = count
                     lastOutcomeHealthy = false
-                    let wait = min(maxBackoff, 0.1 * pow(2, Double(min(count, 10))))
+                    let wait = Backoff(initial: 0.2, maximum: maxBackoff).delay(retry: count)
                     delayed.append((Date().addingTimeInterval(wait), entry, count))
                     condition.signal()
                 }

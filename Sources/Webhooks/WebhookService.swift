@@ -13,7 +13,7 @@ public final class WebhookService: Sendable {
         public var secrets: WebhookSecrets
         /// Largest body per source; larger ones get 413. GitHub caps its deliveries at 25 MB.
         public var bodyLimits: [WebhookSource: Int] = [.github: 25 << 20, .jira: 10 << 20, .slack: 1 << 20, .generic: 1 << 20]
-        public var clock: @Sendable () -> Date = Date.init
+        public var clock: WallClock = .system
         /// One line per request (no secrets, keys or payloads); nil builds no line at all.
         public var log: (@Sendable (String) -> Void)? = nil
         /// Plans pull requests on the tenant repository itself (instead of matching them to a tenant's triggers).
@@ -123,7 +123,7 @@ public final class WebhookService: Sendable {
         sourceSeen = source
         guard request.method == "POST" else { return methodNotAllowed("POST", traceID) }
         let delivery = Delivery(source: source, headers: request.headers, body: request.body, validateOnly: rest.count == 2,
-                                traceID: traceID, now: configuration.clock())
+                                traceID: traceID, now: configuration.clock.now())
         do {
             return try intake(delivery)
         } catch {
