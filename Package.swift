@@ -59,20 +59,24 @@ let package = Package(
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
-        // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
-        .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
+        // Tests mirror Sources: one <Module>Tests target per module. The fixture kit every test target may use:
+        // the one poll helper (`eventually`) and the one git helper (`GitCLI`, git found on PATH).
+        .target(name: "TestKit", path: "Tests/TestKit"),
+        // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process (re-exports TestKit).
+        .target(name: "TestSupport", dependencies: ["TestKit", "Commands", "Render", "Model"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model"], path: "Tests/ModelTests"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks"], path: "Tests/CommandsTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "TestKit", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
-        .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model"], path: "Tests/GitSyncTests"),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model", "TestKit"], path: "Tests/GitSyncTests"),
         // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.
         .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
-        .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model"], path: "Tests/ApplyTests"),
+        .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model", "TestKit"], path: "Tests/ApplyTests"),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "Render", "Model"], path: "Tests/ReconcilerTests"),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "Apply", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient", "TestKit"], path: "Tests/PlanTests"),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]

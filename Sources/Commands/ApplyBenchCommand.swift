@@ -100,7 +100,7 @@ public enum ApplyBenchCommand {
 
         stdout(table(rows, tenants: count, objects: objects))
         if flags.isSet("--keep") { stdout("kept: \(base.path)\n") }
-        return 0
+        return Tenantry.ExitCode.success
     }
 
     struct Row {

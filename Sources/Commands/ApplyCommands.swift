@@ -93,8 +93,8 @@ public enum DiffCommand {
         }
         for refusal in refusals { log.error(refusal.description) }
         log.info("diff: \(changed) objects differ, \(diffs.count - changed - failed) unchanged, \(failed) failed; \(client.requestCounts)")
-        if failed > 0 || !refusals.isEmpty { return 2 }
-        return changed > 0 ? 1 : 0
+        if failed > 0 || !refusals.isEmpty { return Tenantry.ExitCode.failure }
+        return changed > 0 ? Tenantry.ExitCode.findings : Tenantry.ExitCode.success
     }
 }
 
@@ -164,7 +164,7 @@ public enum ReconcileCommand {
             }
             defer { for stop in stops { stop.cancel() } }
             loop.run()
-            return 0
+            return Tenantry.ExitCode.success
         }
         while true {
             var code: Int32
@@ -181,7 +181,7 @@ public enum ReconcileCommand {
                 }
             } catch where watch {
                 log.error("\(error)")
-                code = 2
+                code = Tenantry.ExitCode.failure
             }
             guard watch else { return code }
             log.info("next reconcile in \(Int(interval))s")

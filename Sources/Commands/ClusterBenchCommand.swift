@@ -26,7 +26,7 @@ public enum ClusterBenchCommand {
         let words = arguments.first == "cluster" ? Array(arguments.dropFirst()) : arguments
         if let first = words.first, ["--help", "-h", "help"].contains(first) {
             stdout(usage + "\n")
-            return 0
+            return Tenantry.ExitCode.success
         }
         let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size"])
         _ = try args.positionals(max: 0, usage: "tenantry bench cluster [--objects N] [--clients N] [--page-size N]")
@@ -87,9 +87,9 @@ public enum ClusterBenchCommand {
         stdout("  database \(String(format: "%.1f", Double(size) / 1_048_576)) MiB (cluster.db + WAL, synchronous=FULL)\n")
         if failures.value > 0 || listed != objects {
             stderr("error: \(failures.value) requests failed and \(listed) of \(objects) objects were listed; the figures above are not valid\n")
-            return 1
+            return Tenantry.ExitCode.findings
         }
-        return 0
+        return Tenantry.ExitCode.success
     }
 }
 

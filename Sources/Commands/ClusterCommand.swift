@@ -24,7 +24,7 @@ public enum ClusterCommand {
         guard let verb = arguments.first else { throw UsageError("missing subcommand: start, stop or reset\n\n\(usage)") }
         if ["--help", "-h", "help"].contains(verb) {
             stdout(usage + "\n")
-            return 0
+            return Tenantry.ExitCode.success
         }
         let args = try Arguments(Array(arguments.dropFirst()), valued: verb == "start" ? ["--dir", "--port"] : ["--dir"])
         _ = try args.positionals(max: 0, usage: "tenantry cluster \(verb) [--dir DIR]\(verb == "start" ? " [--port N]" : "")")
@@ -62,7 +62,7 @@ public enum ClusterCommand {
         server.stop()
         sources.forEach { $0.cancel() }
         stdout("local cluster stopped\n")
-        return 0
+        return Tenantry.ExitCode.success
     }
 
     private static func stop(directory: String, stdout: @Sendable (String) -> Void) throws -> Int32 {
@@ -71,7 +71,7 @@ public enum ClusterCommand {
         for _ in 0..<300 {
             if !LocalClusterServer.isServing(directory: directory) {
                 stdout("local cluster in \(directory) stopped\n")
-                return 0
+                return Tenantry.ExitCode.success
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -81,6 +81,6 @@ public enum ClusterCommand {
     private static func reset(directory: String, stdout: @Sendable (String) -> Void) throws -> Int32 {
         try LocalClusterServer.removeData(directory: directory)
         stdout("local cluster in \(directory) reset: every object, the token and the kubeconfig are gone\n")
-        return 0
+        return Tenantry.ExitCode.success
     }
 }

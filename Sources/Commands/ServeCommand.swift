@@ -171,7 +171,7 @@ public enum ServeCommand {
                 table = try TenantTable.load(repo: flags.repo, estimatedTokensPerSession: flags.estimatedTokens)
             } catch {
                 stderr("\(error)\nerror: the tenant repo \(flags.repo) cannot be rendered, so no webhook can be routed; fix it and start again\n")
-                return 2
+                return Tenantry.ExitCode.failure
             }
         }
         for name in table?.invalidTenants ?? [] { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
@@ -244,7 +244,7 @@ public enum ServeCommand {
         server.stop()
         for source in sources { source.cancel() }
         stdout("tenantry serve: stopped\n")
-        return 0
+        return Tenantry.ExitCode.success
     }
 }
 

@@ -44,6 +44,6 @@ public enum SourceCommand {
         if result.head != result.revision {
             stderr("head \(result.head) changes nothing under \(config.path.isEmpty ? "the tenant path" : config.path)\n")
         }
-        return 0
+        return Tenantry.ExitCode.success
     }
 }

@@ -41,6 +41,6 @@ public enum StatusCommand {
             stdout("committed \(commit) to \(branch): status of \(report.revision)\n")
             if attempts > 1 { stderr("the branch moved upstream; the report went in on attempt \(attempts)\n") }
         }
-        return 0
+        return Tenantry.ExitCode.success
     }
 }

@@ -4,6 +4,7 @@ import Foundation
 import LocalCluster
 import Model
 import Synchronization
+import TestKit
 import XCTest
 
 /// The calls the controllers need beyond apply: create, delete with a propagation policy, the status
@@ -20,15 +21,6 @@ final class KubeClientSurfaceTests: XCTestCase {
 
     private func reference(_ name: String, kind: String = "ConfigMap", apiVersion: String = "v1") -> ObjectReference {
         ObjectReference(apiVersion: apiVersion, kind: kind, namespace: "default", name: name)
-    }
-
-    /// Polls `condition` until it holds or a generous deadline passes (the machine is shared).
-    private func waitFor(_ what: String, _ condition: () throws -> Bool) rethrows {
-        let deadline = Date().addingTimeInterval(60)
-        while try !condition() {
-            if Date() > deadline { return XCTFail("never happened: \(what)") }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
     }
 
     func testCreateStoresTheObjectAndADuplicateIsAlreadyExists() throws {
@@ -72,7 +64,7 @@ final class KubeClientSurfaceTests: XCTestCase {
                                    "schema": ["openAPIV3Schema": ["type": "object", "x-kubernetes-preserve-unknown-fields": true]]]]],
         ]
         _ = try client.apply(crd)
-        try waitFor("the Widget kind is served") {
+        try eventually("the Widget kind is served") {
             client.invalidateDiscovery()
             return (try? client.resource(apiVersion: "example.com/v1", kind: "Widget")) != nil
         }
@@ -162,7 +154,7 @@ final class KubeClientSurfaceTests: XCTestCase {
                 XCTFail("watch failed: \(error)")
             }
         }
-        try waitFor("the expired watch relists") { events.withLock { $0.contains { if case .relisted = $0 { true } else { false } } } }
+        try eventually("the expired watch relists") { events.withLock { $0.contains { if case .relisted = $0 { true } else { false } } } }
         _ = try client.create(configMap("after-relist"))
         XCTAssertEqual(finished.wait(timeout: .now() + 120), .success, "the watch goes on after the relist and sees the next create")
 

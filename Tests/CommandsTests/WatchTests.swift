@@ -17,14 +17,6 @@ final class WatchTests: XCTestCase {
         var all: String { lock.withLock { text } }
     }
 
-    private func waitFor(_ what: String, _ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(60)
-        while !condition() {
-            if Date() > deadline { return XCTFail("never happened: \(what)") }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-    }
-
     func testAPushWebhookWakesTheWatchAtOnce() throws {
         let cluster = try TestAPIServer()
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("watch-\(UUID().uuidString)")
@@ -41,7 +33,7 @@ final class WatchTests: XCTestCase {
             loop.run { rounds.append("\($0.fetched.revision) \($0.code)\n") }
             finished.signal()
         }
-        waitFor("the first round applies the examples") { lines.all.contains("NamespacePolicy/docs/policy created\n") }
+        eventually("the first round applies the examples") { lines.all.contains("NamespacePolicy/docs/policy created\n") }
 
         let file = work.appendingPathComponent("tenants/docs.yaml")
         let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "monthly: \"200.00\"", with: "monthly: \"300.00\"")
@@ -51,7 +43,7 @@ final class WatchTests: XCTestCase {
         try GitCLI.run(["pull", "-q", "--rebase", origin.path, "main"], in: work)
         try GitCLI.run(["push", "-q", origin.path, "main"], in: work)
         XCTAssertEqual(SourceRefresh.requestRefresh(repositoryURL: origin.path), 1, "one poller follows the repository")
-        waitFor("the push is reconciled without waiting for the hour") { lines.all.contains("NamespacePolicy/docs/policy configured\n") }
+        eventually("the push is reconciled without waiting for the hour") { lines.all.contains("NamespacePolicy/docs/policy configured\n") }
 
         loop.stop()
         XCTAssertEqual(finished.wait(timeout: .now() + 60), .success, "stop ends the watch")

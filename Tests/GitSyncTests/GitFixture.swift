@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// A temporary bare "upstream" repository and a work clone to make commits in, driven with the
@@ -65,37 +66,10 @@ final class GitFixture {
 
     @discardableResult
     func git(_ arguments: [String], in directory: URL? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = (directory.map { ["-C", $0.path] } ?? []) + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["GIT_AUTHOR_NAME"] = "Upstream Author"
-        environment["GIT_AUTHOR_EMAIL"] = "author@example.com"
-        environment["GIT_COMMITTER_NAME"] = "Upstream Author"
-        environment["GIT_COMMITTER_EMAIL"] = "author@example.com"
-        environment["GIT_CONFIG_NOSYSTEM"] = "1"
-        environment["HOME"] = root.path
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw GitCommandFailed(
-                arguments: arguments, status: process.terminationStatus,
-                output: String(decoding: data + errorData, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try GitCLI.run((directory.map { ["-C", $0.path] } ?? []) + arguments, in: nil, environment: [
+            "GIT_AUTHOR_NAME": "Upstream Author", "GIT_AUTHOR_EMAIL": "author@example.com",
+            "GIT_COMMITTER_NAME": "Upstream Author", "GIT_COMMITTER_EMAIL": "author@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1", "HOME": root.path,
+        ]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
-}
-
-struct GitCommandFailed: Error, CustomStringConvertible {
-    let arguments: [String]
-    let status: Int32
-    let output: String
-    var description: String { "git \(arguments.joined(separator: " ")) exited \(status): \(output)" }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import XCTest
 
 /// Where the example plans live, and a scratch git repository built from them with the git command line.
@@ -48,27 +49,11 @@ final class PlanGitRepo {
 
     @discardableResult
     func git(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["-C", url.path] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["GIT_AUTHOR_NAME"] = "Plan Test"
-        environment["GIT_AUTHOR_EMAIL"] = "plan@example.com"
-        environment["GIT_COMMITTER_NAME"] = "Plan Test"
-        environment["GIT_COMMITTER_EMAIL"] = "plan@example.com"
-        environment["GIT_CONFIG_NOSYSTEM"] = "1"
-        environment["HOME"] = url.path
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw NSError(domain: "git", code: Int(process.terminationStatus), userInfo: [NSLocalizedDescriptionKey: "git \(arguments) failed"])
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try GitCLI.run(["-C", url.path] + arguments, in: nil, environment: [
+            "GIT_AUTHOR_NAME": "Plan Test", "GIT_AUTHOR_EMAIL": "plan@example.com",
+            "GIT_COMMITTER_NAME": "Plan Test", "GIT_COMMITTER_EMAIL": "plan@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1", "HOME": url.path,
+        ]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

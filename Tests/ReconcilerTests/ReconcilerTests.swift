@@ -4,6 +4,7 @@ import Foundation
 import Model
 import Reconciler
 import Render
+import Synchronization
 import XCTest
 
 /// Render results → apply → prune → inventory, against the local cluster through real HTTPS.
@@ -122,13 +123,22 @@ final class ReconcilerTests: XCTestCase {
         let desired = try examples()
         // Each request takes a while, so the server can be stopped while the apply is under way.
         cluster.faults.inject(.latency(milliseconds: 40), times: 1_000)
+        // The server stops as soon as the first object is applied: the apply is then under way.
+        let underWay = DispatchSemaphore(value: 0)
+        let stopped = DispatchSemaphore(value: 0)
         let stopper = Thread { [cluster] in
-            Thread.sleep(forTimeInterval: 0.6)
+            underWay.wait()
             cluster!.stop()
+            stopped.signal()
         }
         stopper.start()
         let client = KubeClient(config: try cluster.config(), retry: KubeRetryPolicy(attempts: 2, initialDelay: 0.01))
-        let interrupted = Reconciler(client: client).reconcile(desired, frozen: [])
+        let first = Mutex(true)
+        let interrupted = Reconciler(client: client).reconcile(desired, frozen: [], onChange: { _ in
+            if first.withLock({ was in defer { was = false }; return was }) { underWay.signal() }
+        })
+        underWay.signal()  // in case nothing was applied at all, so the stopper never waits forever
+        stopped.wait()
         XCTAssertFalse(interrupted.succeeded)
         XCTAssertTrue(interrupted.changes.hasFailures || !interrupted.errors.isEmpty)
         let failure = interrupted.changes.failures.first?.message ?? interrupted.errors.first ?? ""

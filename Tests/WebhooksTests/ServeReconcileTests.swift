@@ -15,14 +15,6 @@ final class ServeReconcileTests: XCTestCase {
             .map { "\($0.status) \($0.text)" } ?? "no answer"
     }
 
-    private func waitFor(_ what: String, _ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(90)
-        while !condition() {
-            if Date() > deadline { return XCTFail("never happened: \(what)") }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-    }
-
     func testTheTenantTableFollowsReconciledRevisionsAndAPushReconcilesAtOnce() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-reconcile-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: base) }
@@ -40,7 +32,7 @@ final class ServeReconcileTests: XCTestCase {
                                                  "--kubeconfig", cluster.kubeconfigPath, "--secret-file", "github=\(secret.path)",
                                                  "--journal", base.appendingPathComponent("journal.db").path])
         let client = HTTPClient()
-        waitFor("the first revision is reconciled and routes webhooks") { ready(client, serve.port).hasPrefix("200 ") }
+        eventually("the first revision is reconciled and routes webhooks") { ready(client, serve.port).hasPrefix("200 ") }
         XCTAssertTrue(ready(client, serve.port).contains("4 namespaces"), ready(client, serve.port))
 
         // A new tenant is pushed; the push delivery starts the reconcile long before the hour is up.
@@ -60,7 +52,7 @@ final class ServeReconcileTests: XCTestCase {
         ], body: body))
         XCTAssertEqual(answer.status, 202, answer.text)
         XCTAssertTrue(answer.text.contains("its reconcile starts now"), answer.text)
-        waitFor("the pushed tenant is reconciled and routable") { ready(client, serve.port).contains("5 namespaces") }
+        eventually("the pushed tenant is reconciled and routable") { ready(client, serve.port).contains("5 namespaces") }
         XCTAssertEqual(serve.terminate(), 0)
     }
 }

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import HTTPClient
+import TestKit
 import LocalCluster
 import Model
 import Webhooks
@@ -138,8 +139,7 @@ final class WebhookClusterTests: XCTestCase {
 
         child = try ServeProcess(arguments: arguments)
         XCTAssertTrue(child.firstLine.contains("1 journal entries replayed"), child.firstLine)
-        let deadline = Date().addingTimeInterval(60)
-        while try writer.allSessions(namespace: "hello-prod").isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        try eventually("the replayed delivery's Session is created") { try !writer.allSessions(namespace: "hello-prod").isEmpty }
         let again = try deliver(child.port)
         XCTAssertEqual(again.json["sessionId"]?.stringValue, name)
         XCTAssertEqual(again.json["duplicate"], .bool(true))

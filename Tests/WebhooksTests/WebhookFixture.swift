@@ -4,6 +4,7 @@ import Model
 import Plan
 import Support
 import Synchronization
+import TestKit
 import TestSupport
 import Webhooks
 import XCTest
@@ -123,8 +124,11 @@ enum TestRepo {
     }
 }
 
-/// A SessionWriter that keeps Sessions in memory; it can be "down" (every call fails, retryable).
+/// The one fake SessionWriter: keeps Sessions in memory; it can be "down" (every call fails, retryable) or
+/// refuse every Session for good (as a 422 Invalid would).
 final class RecordingWriter: SessionWriter, @unchecked Sendable {
+    /// Every create is refused for good; set at init.
+    let refusesForGood: Bool
     private let lock = NSLock()
     private var objects: [String: JSONObject] = [:]
     private var phases: [String: Session.Phase] = [:]
@@ -132,10 +136,13 @@ final class RecordingWriter: SessionWriter, @unchecked Sendable {
     private var approvals: Set<String> = []
     private var isDown = false
 
+    init(refusesForGood: Bool = false) { self.refusesForGood = refusesForGood }
+
     func create(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome {
         lock.lock()
         defer { lock.unlock() }
         do {
+            if refusesForGood { throw SessionWriteError(retryable: false, status: 422, message: "Session is invalid (test)") }
             if isDown { throw SessionWriteError(retryable: true, status: nil, message: "connection refused (test)") }
             creates += 1
             let key = "\(object["metadata"]?["namespace"]?.stringValue ?? "")/\(object["metadata"]?["name"]?.stringValue ?? "")"
@@ -278,11 +285,7 @@ final class WebhookFixture: @unchecked Sendable {
 
     /// Waits (without a time limit that could fail a slow machine: only a generous safety net) until `condition` holds.
     func eventually(_ what: String, file: StaticString = #filePath, line: UInt = #line, _ condition: () -> Bool) {
-        let deadline = Date().addingTimeInterval(60)
-        while !condition() {
-            if Date() > deadline { XCTFail("never happened: \(what)", file: file, line: line); return }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
+        TestKit.eventually(what, file: file, line: line, condition)
     }
 }
 

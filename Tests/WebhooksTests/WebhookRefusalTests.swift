@@ -245,18 +245,9 @@ final class WebhookRefusalTests: XCTestCase {
     }
 }
 
-/// A cluster that refuses every Session for good (as a 422 Invalid would).
-final class RefusingWriter: SessionWriter, @unchecked Sendable {
-    func create(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome {
-        throw SessionWriteError(retryable: false, status: 422, message: "Session is invalid (test)")
-    }
-    func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {}
-    func liveSessions(namespace: String) throws(SessionWriteError) -> [String] { [] }
-}
-
 final class WebhookCreationFailureTests: XCTestCase {
     func testASessionTheClusterRefusesForGoodMarksTheEntryFailedAndReleasesItsReservation() throws {
-        let fixture = try WebhookFixture(writer: RefusingWriter())
+        let fixture = try WebhookFixture(writer: RecordingWriter(refusesForGood: true))
         let response = try fixture.generic(key: TestSecrets.budgetKey, body: ["description": "one"], idempotencyKey: "refused-1")
         XCTAssertEqual(response.status, 202)
         let name = response.json["sessionId"]?.stringValue ?? ""
