@@ -1,0 +1,41 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// scripts/check-imports.sh holds the module graph: it passes on the tree as it is and fails, naming the file
+/// and the rule, when a domain module imports Commands or Webhooks imports what Commands injects.
+final class ModuleGraphTests: XCTestCase {
+    private func check(_ sources: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["bash", PackagePaths.root.appendingPathComponent("scripts/check-imports.sh").path, sources.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    func testTheTreeRespectsTheGraph() throws {
+        let result = try check(PackagePaths.root.appendingPathComponent("Sources"))
+        XCTAssertEqual(result.status, 0, result.output)
+    }
+
+    func testAForbiddenImportFailsTheCheck() throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("graph-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try FileManager.default.copyItem(at: PackagePaths.root.appendingPathComponent("Sources"), to: copy)
+        for (module, line) in [("Webhooks", "import Plan"), ("Reconciler", "import LocalCluster"), ("Apply", "@testable import Commands"),
+                               ("Webhooks", "import struct GitSync.SourceConfig")] {
+            let file = copy.appendingPathComponent("\(module)/Planted.swift")
+            try Data((line + "\n").utf8).write(to: file)
+            let result = try check(copy)
+            XCTAssertEqual(result.status, 1, "\(module): \(line)\n\(result.output)")
+            XCTAssertTrue(result.output.contains("\(module)/Planted.swift:1:\(line): \(module) must not import"), result.output)
+            try FileManager.default.removeItem(at: file)
+        }
+        XCTAssertEqual(try check(copy).status, 0, "the copy is clean again")
+    }
+}
