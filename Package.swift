@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
         // Intake only: the pull-request planner and the push-triggered refresh are injected by Commands.
-        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply"], path: "Sources/Webhooks"),
+        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "Apply"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Tests mirror Sources: one <Module>Tests target per module. The fixture kit every test target may use:
