@@ -30,11 +30,7 @@ public enum SourceCommand {
     public static func run(
         _ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void
     ) throws -> Int32 {
-        guard let verb = arguments.first else { throw UsageError("missing subcommand: expected tenantry source fetch") }
-        guard verb == "fetch" else {
-            throw UsageError("unknown subcommand \"source \(verb)\": expected tenantry source fetch")
-        }
-        let config = try ConfigFile.load(Array(arguments.dropFirst())).config
+        let config = try ConfigFile.load(try Verb.expect("fetch", of: "source", in: arguments)).config
         let result = try Source(config: config).fetch()
         stdout(result.revision.description + "\n")
         for change in result.changes { stdout(change.description + "\n") }
@@ -45,5 +41,17 @@ public enum SourceCommand {
             stderr("head \(result.head) changes nothing under \(config.path.isEmpty ? "the tenant path" : config.path)\n")
         }
         return Tenantry.ExitCode.success
+    }
+}
+
+/// Commands with one verb (`source fetch`, `status write`): the verb first, then its flags.
+enum Verb {
+    /// The arguments after `verb`; a missing or other first word is a usage error naming the one expected.
+    static func expect(_ verb: String, of command: String, in arguments: [String]) throws(UsageError) -> [String] {
+        guard let first = arguments.first else { throw UsageError("missing subcommand: expected tenantry \(command) \(verb)") }
+        guard first == verb else {
+            throw UsageError("unknown subcommand \"\(command) \(first)\": expected tenantry \(command) \(verb)")
+        }
+        return Array(arguments.dropFirst())
     }
 }

@@ -26,11 +26,7 @@ public enum StatusCommand {
     public static func run(
         _ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void
     ) throws -> Int32 {
-        guard let verb = arguments.first else { throw UsageError("missing subcommand: expected tenantry status write") }
-        guard verb == "write" else {
-            throw UsageError("unknown subcommand \"status \(verb)\": expected tenantry status write")
-        }
-        let (config, extra) = try ConfigFile.load(Array(arguments.dropFirst()), extra: ["--report"])
+        let (config, extra) = try ConfigFile.load(try Verb.expect("write", of: "status", in: arguments), extra: ["--report"])
         let cache = SourceCache(config: config)
         let report = try extra["--report"].map { path throws(StatusError) in try LastReconcile.read(path) }
             ?? LastReconcile.load(from: cache)

@@ -1,15 +1,12 @@
 /// A Kubernetes `Status` (`kind: Status`, `status: Failure`): what went wrong, as the API server says it. The
 /// one type for both sides: the local cluster answers with it, the client decodes it and prints it as kubectl.
 public struct KubeStatus: Error, Sendable, Hashable {
+    /// One reason the request failed, on one field when `field` is set (`details.causes`).
     public struct Cause: Sendable, Hashable {
-        public var reason: String
-        public var message: String
-        public var field: String
+        public var reason, message, field: String
 
         public init(reason: String, message: String, field: String = "") {
-            self.reason = reason
-            self.message = message
-            self.field = field
+            (self.reason, self.message, self.field) = (reason, message, field)
         }
     }
 

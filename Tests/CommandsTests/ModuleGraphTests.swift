@@ -6,16 +6,7 @@ import XCTest
 /// and the rule, when a domain module imports Commands or Webhooks imports what Commands injects.
 final class ModuleGraphTests: XCTestCase {
     private func check(_ sources: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["bash", PackagePaths.root.appendingPathComponent("scripts/check-imports.sh").path, sources.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try runTool(["bash", PackagePaths.root.appendingPathComponent("scripts/check-imports.sh").path, sources.path])
     }
 
     func testTheTreeRespectsTheGraph() throws {

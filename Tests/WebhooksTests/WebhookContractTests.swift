@@ -128,16 +128,8 @@ final class WebhookContractTests: XCTestCase {
         print('checked', failures)
         sys.exit(1 if failures else 0)
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, Self.specPath, file.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, text)
+        let (status, text) = try runTool(["python3", "-c", script, Self.specPath, file.path])
+        XCTAssertEqual(status, 0, text)
         XCTAssertTrue(text.contains("checked 0"), text)
     }
 
