@@ -7,24 +7,29 @@ final class APIServer: Sendable {
     let store: Store
     let registry: ResourceRegistry
     let faults: FaultInjection
-    private let token: String
+    /// The kubeconfig's bearer token: user `tenantry-admin` in `system:masters`.
+    let adminToken: String
+    let tokens: ServiceAccountTokenIssuer
+    let authorizer: Authorizer
     /// host:port the server is reached at, for discovery's serverAddressByClientCIDRs.
     let address: String
 
-    init(store: Store, registry: ResourceRegistry, token: String, faults: FaultInjection, address: String) {
+    init(store: Store, registry: ResourceRegistry, adminToken: String, tokens: ServiceAccountTokenIssuer, faults: FaultInjection, address: String) {
         self.store = store
         self.registry = registry
-        self.token = token
+        self.adminToken = adminToken
+        self.tokens = tokens
+        authorizer = Authorizer(store: store)
         self.faults = faults
         self.address = address
     }
 
     func handle(_ request: Request) -> Response {
         do {
+            let publicPath = ["/version", "/version/", "/healthz", "/livez", "/readyz"].contains(request.path)
+            let user = try impersonating(try authenticate(request, publicPath: publicPath), request)
             let route = try Route(path: request.path, registry: registry)
-            if route != .version, route != .health, !authenticated(request) {
-                throw APIError(code: 401, reason: "Unauthorized", message: "Unauthorized: send the bearer token from the kubeconfig the local cluster wrote at start")
-            }
+            try authorize(user, RequestAttributes(request, route: route))
             switch route {
             case .version: return json(200, versionDocument)
             case .health: return Response(status: 200, headers: ["Content-Type": "text/plain"], body: Data("ok".utf8))
@@ -35,6 +40,8 @@ final class APIServer: Sendable {
             case .openAPIv3Index: return json(200, openAPIIndexDocument)
             case .openAPIv3(let group, let version): return json(200, try openAPIDocument(group: group, version: version))
             case .resource(let target):
+                if target.type.createOnly { return try review(target, request, user: user) }
+                if target.type == .serviceAccounts, target.subresource == "token" { return try tokenRequest(target, request) }
                 let isWatch = request.method == "GET" && target.name == nil && ["1", "true"].contains(request.query["watch"] ?? "")
                 var dropWatchAfter: Int?
                 for fault in faults.take(isWatch: isWatch) {
@@ -101,15 +108,6 @@ final class APIServer: Sendable {
         let crd = try store.read { try $0.get(.customResourceDefinitions, namespace: "", name: type.storageKey) }
         let version = crd?.value(at: ["spec", "versions"])?.arrayValue?.first { $0["name"]?.stringValue == type.version }
         return version?["additionalPrinterColumns"]?.arrayValue ?? []
-    }
-
-    private func authenticated(_ request: Request) -> Bool {
-        guard let header = request.headers["authorization"], header.hasPrefix("Bearer ") else { return false }
-        // Compare every byte so the time taken does not tell how much of a guess was right.
-        let given = Array(header.dropFirst("Bearer ".count).utf8)
-        let expected = Array(token.utf8)
-        guard given.count == expected.count else { return false }
-        return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     func json(_ status: Int, _ body: JSON, headers: [String: String] = [:]) -> Response {
