@@ -28,7 +28,13 @@ final class APIServer: Sendable {
         do {
             let publicPath = ["/version", "/version/", "/healthz", "/livez", "/readyz"].contains(request.path)
             let user = try impersonating(try authenticate(request, publicPath: publicPath), request)
-            let route = try Route(path: request.path, registry: registry)
+            let route: Route
+            do {
+                route = try Route(path: request.path, registry: registry)
+            } catch {
+                try authorize(user, RequestAttributes(unresolved: request))
+                throw error
+            }
             try authorize(user, RequestAttributes(request, route: route))
             switch route {
             case .version: return json(200, versionDocument)

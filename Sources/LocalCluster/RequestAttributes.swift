@@ -34,22 +34,47 @@ extension RequestAttributes {
             self = .nonResource(verb: request.method.lowercased(), path: request.path)
             return
         }
-        let watching = ["1", "true"].contains(request.query["watch"] ?? "")
-        let verb: String
-        switch (request.method, target.name) {
-        case ("GET", nil), ("HEAD", nil): verb = watching ? "watch" : "list"
-        case ("GET", _), ("HEAD", _): verb = watching ? "watch" : "get"
-        case ("POST", _): verb = "create"
-        case ("PUT", _): verb = "update"
-        case ("PATCH", _): verb = "patch"
-        case ("DELETE", nil): verb = "deletecollection"
-        case ("DELETE", _): verb = "delete"
-        default: verb = request.method.lowercased()
-        }
+        let verb = Self.verb(request, named: target.name != nil)
         var namespace = target.namespace ?? ""
         if target.type == .namespaces, let name = target.name { namespace = name }
         self = .resource(verb: verb, group: target.type.group, version: target.type.version, resource: target.type.plural,
                          subresource: target.subresource ?? "", namespace: namespace, name: target.name ?? "")
+    }
+
+    /// A path the server does not serve, read the way kube-apiserver reads any `/api` or `/apis`
+    /// path, so that it is authorized (403) before it is found missing (404), as there.
+    init(unresolved request: Request) {
+        let segments = request.path.split(separator: "/").map(String.init)
+        var rest: ArraySlice<String>
+        var group = ""
+        var version = ""
+        switch segments.first {
+        case "api" where segments.count >= 3: (version, rest) = (segments[1], segments.dropFirst(2))
+        case "apis" where segments.count >= 4: (group, version, rest) = (segments[1], segments[2], segments.dropFirst(3))
+        default:
+            self = .nonResource(verb: request.method.lowercased(), path: request.path)
+            return
+        }
+        var namespace = ""
+        if rest.first == "namespaces", rest.count >= 3 {
+            namespace = rest[rest.startIndex + 1]
+            rest = rest.dropFirst(2)
+        }
+        let parts = Array(rest)
+        let name = parts.count > 1 ? parts[1] : ""
+        self = .resource(verb: Self.verb(request, named: !name.isEmpty), group: group, version: version, resource: parts.first ?? "", subresource: parts.count > 2 ? parts[2] : "",
+                         namespace: namespace, name: name)
+    }
+
+    private static func verb(_ request: Request, named: Bool) -> String {
+        switch request.method {
+        case "GET", "HEAD": return ["1", "true"].contains(request.query["watch"] ?? "") ? "watch" : (named ? "get" : "list")
+        case "POST": return "create"
+        case "PUT": return "update"
+        case "PATCH": return "patch"
+        case "DELETE": return named ? "delete" : "deletecollection"
+        default: return request.method.lowercased()
+        }
     }
 
     /// `sessions.ambient.ai`, `pods` (the group-qualified resource of Forbidden messages).

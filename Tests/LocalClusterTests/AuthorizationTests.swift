@@ -1,0 +1,211 @@
+import Foundation
+import LocalCluster
+import Model
+import XCTest
+
+/// RBAC as kube-apiserver enforces it, through real HTTP with minted user tokens: the rules, the
+/// Forbidden wording, decisions following RBAC changes, the review APIs and impersonation.
+final class AuthorizationTests: XCTestCase {
+    var cluster: TestCluster!
+
+    override func setUpWithError() throws {
+        cluster = try TestCluster()
+        cluster.createNamespace("team-a")
+        cluster.createNamespace("team-b")
+    }
+
+    override func tearDown() { cluster?.stop() }
+
+    private func token(_ user: String, _ groups: String...) throws -> String {
+        try UserTokens.mint(directory: cluster.directory, user: user, groups: groups, validForSeconds: 600)
+    }
+
+    private func create(_ path: String, _ object: JSON) {
+        let response = cluster.request("POST", path, json: object)
+        XCTAssertEqual(response.status, 201, response.text)
+    }
+
+    private func clusterRole(_ name: String, _ rules: JSON, labels: JSON? = nil, aggregation: JSON? = nil) {
+        var metadata: JSONObject = ["name": .string(name)]
+        if let labels { metadata["labels"] = labels }
+        var role: JSONObject = ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": .object(metadata), "rules": rules]
+        if let aggregation { role["aggregationRule"] = aggregation }
+        create("/apis/rbac.authorization.k8s.io/v1/clusterroles", .object(role))
+    }
+
+    private func bind(_ name: String, namespace: String?, role: String, roleKind: String = "ClusterRole", subjects: JSON) {
+        let kind = namespace == nil ? "ClusterRoleBinding" : "RoleBinding"
+        var metadata: JSONObject = ["name": .string(name)]
+        if let namespace { metadata["namespace"] = .string(namespace) }
+        let binding: JSON = ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": .string(kind), "metadata": .object(metadata),
+                             "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": .string(roleKind), "name": .string(role)],
+                             "subjects": subjects]
+        create(namespace.map { "/apis/rbac.authorization.k8s.io/v1/namespaces/\($0)/rolebindings" } ?? "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", binding)
+    }
+
+    private static func user(_ name: String) -> JSON { [["kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": .string(name)]] }
+
+    /// SubjectAccessReview as the admin: the authorizer's decision for anyone.
+    private func allowed(_ user: String, groups: [String] = [], _ attributes: JSON) -> Bool? {
+        let key = attributes["path"] == nil ? "resourceAttributes" : "nonResourceAttributes"
+        let review = cluster.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json: [
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": ["user": .string(user), "groups": .strings(groups), key: attributes],
+        ])
+        XCTAssertEqual(review.status, 201, review.text)
+        return review.json.at("status", "allowed").flatMap { if case .bool(let value) = $0 { return value } else { return nil } }
+    }
+
+    func testForbiddenIsWordedAsKubeApiserverWordsIt() throws {
+        let alice = try token("alice")
+        func message(_ method: String, _ path: String) -> (Int, JSON) {
+            let response = cluster.request(method, path, json: Optional<JSON>.none, token: alice)
+            return (response.status, response.json)
+        }
+        let (code, list) = message("GET", "/api/v1/namespaces/team-a/configmaps")
+        XCTAssertEqual(code, 403, "\(list)")
+        XCTAssertEqual(list["reason"], "Forbidden")
+        XCTAssertEqual(list["message"], "configmaps is forbidden: User \"alice\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team-a\"")
+        XCTAssertEqual(list["details"], ["kind": "configmaps"])
+        XCTAssertEqual(message("GET", "/api/v1/namespaces/team-a/configmaps/x").1["message"],
+                       "configmaps \"x\" is forbidden: User \"alice\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"team-a\"")
+        XCTAssertEqual(message("GET", "/apis/rbac.authorization.k8s.io/v1/clusterroles").1["message"],
+                       "clusterroles.rbac.authorization.k8s.io is forbidden: User \"alice\" cannot list resource \"clusterroles\" in API group \"rbac.authorization.k8s.io\" at the cluster scope")
+        XCTAssertEqual(message("GET", "/api/v1/namespaces/team-a/pods/p/status").1["message"],
+                       "pods \"p\" is forbidden: User \"alice\" cannot get resource \"pods/status\" in API group \"\" in the namespace \"team-a\"")
+        XCTAssertEqual(message("GET", "/api/v1/namespaces/team-a").1["message"],
+                       "namespaces \"team-a\" is forbidden: User \"alice\" cannot get resource \"namespaces\" in API group \"\" in the namespace \"team-a\"")
+        XCTAssertEqual(message("DELETE", "/api/v1/namespaces/team-a/configmaps").1["message"],
+                       "configmaps is forbidden: User \"alice\" cannot deletecollection resource \"configmaps\" in API group \"\" in the namespace \"team-a\"")
+        XCTAssertEqual(message("GET", "/api/v1/namespaces/team-a/configmaps?watch=true").1["message"],
+                       "configmaps is forbidden: User \"alice\" cannot watch resource \"configmaps\" in API group \"\" in the namespace \"team-a\"")
+        XCTAssertEqual(message("GET", "/metrics").1["message"], "forbidden: User \"alice\" cannot get path \"/metrics\"")
+        // Discovery and self-reviews are every authenticated user's (the bootstrap policy).
+        XCTAssertEqual(cluster.request("GET", "/apis", token: alice).status, 200)
+        XCTAssertEqual(cluster.request("GET", "/api/v1", token: alice).status, 200)
+        let whoami = cluster.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", json: ["apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"], token: alice)
+        XCTAssertEqual(whoami.status, 201, whoami.text)
+        XCTAssertEqual(whoami.json.at("status", "userInfo"), ["username": "alice", "groups": ["system:authenticated"]])
+    }
+
+    func testARoleBindingGrantsItsRulesInItsNamespaceOnly() throws {
+        let alice = try token("alice")
+        clusterRole("cm-reader", [["apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]]])
+        bind("alice-reads", namespace: "team-a", role: "cm-reader", subjects: Self.user("alice"))
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-a/configmaps", token: alice).status, 200)
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-b/configmaps", token: alice).status, 403)
+        XCTAssertEqual(cluster.request("GET", "/api/v1/configmaps", token: alice).status, 403, "all namespaces is the cluster scope")
+        XCTAssertEqual(cluster.request("POST", "/api/v1/namespaces/team-a/configmaps", json: configMap("x"), token: alice).status, 403)
+        let watch = cluster.watch("/api/v1/namespaces/team-a/configmaps?watch=true&timeoutSeconds=1")
+        defer { watch.close() }
+        _ = watch.next()
+        XCTAssertEqual(watch.status, 200)
+    }
+
+    func testVerbsResourcesSubresourcesNamesGroupsAndPaths() throws {
+        clusterRole("mixed", [
+            ["apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]],
+            ["apiGroups": ["ambient.ai"], "resources": ["sessions"], "verbs": ["approve"], "resourceNames": ["s1"]],
+            ["apiGroups": ["batch"], "resources": ["*"], "verbs": ["*"]],
+            ["apiGroups": ["*"], "resources": ["*/status"], "verbs": ["patch"]],
+            ["nonResourceURLs": ["/metrics", "/logs/*"], "verbs": ["get"]],
+        ])
+        bind("bob-mixed", namespace: nil, role: "mixed", subjects: Self.user("bob"))
+        func resource(_ verb: String, _ group: String, _ resource: String, sub: String = "", name: String = "", namespace: String = "team-a") -> JSON {
+            ["verb": .string(verb), "group": .string(group), "resource": .string(resource), "subresource": .string(sub), "name": .string(name), "namespace": .string(namespace)]
+        }
+        XCTAssertEqual(allowed("bob", resource("get", "", "pods", sub: "log", name: "p")), true)
+        XCTAssertEqual(allowed("bob", resource("get", "", "pods", name: "p")), false, "a subresource rule does not grant the resource")
+        XCTAssertEqual(allowed("bob", resource("approve", "ambient.ai", "sessions", name: "s1")), true, "custom verbs")
+        XCTAssertEqual(allowed("bob", resource("approve", "ambient.ai", "sessions", name: "s2")), false, "resourceNames")
+        XCTAssertEqual(allowed("bob", resource("approve", "ambient.ai", "sessions")), false, "resourceNames never match an unnamed request")
+        XCTAssertEqual(allowed("bob", resource("deletecollection", "batch", "jobs")), true, "* verbs and resources")
+        XCTAssertEqual(allowed("bob", resource("delete", "", "jobs")), false, "API groups")
+        XCTAssertEqual(allowed("bob", resource("patch", "ambient.ai", "sessions", sub: "status", name: "s1")), true, "*/status")
+        XCTAssertEqual(allowed("bob", ["verb": "get", "path": "/metrics"]), true)
+        XCTAssertEqual(allowed("bob", ["verb": "get", "path": "/logs/kube"]), true, "a trailing * is a prefix")
+        XCTAssertEqual(allowed("bob", ["verb": "post", "path": "/metrics"]), false)
+        XCTAssertEqual(allowed("carol", groups: ["system:masters"], resource("anything", "x.io", "things")), true, "system:masters is always allowed")
+        XCTAssertEqual(allowed("carol", groups: ["system:authenticated"], ["verb": "get", "path": "/version"]), true, "system:public-info-viewer")
+    }
+
+    func testServiceAccountSubjectsAggregationAndRoles() throws {
+        // A ServiceAccount subject without a namespace is the RoleBinding's own.
+        let role: JSON = ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": ["name": "leases", "namespace": "team-a"],
+                          "rules": [["apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "update"]]]]
+        create("/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles", role)
+        bind("runner", namespace: "team-a", role: "leases", roleKind: "Role", subjects: [["kind": "ServiceAccount", "name": "runner"]])
+        let lease: JSON = ["verb": "update", "group": "coordination.k8s.io", "resource": "leases", "namespace": "team-a", "name": "l"]
+        XCTAssertEqual(allowed("system:serviceaccount:team-a:runner", lease), true)
+        XCTAssertEqual(allowed("system:serviceaccount:team-b:runner", lease), false)
+        let elsewhere: JSON = ["verb": "update", "group": "coordination.k8s.io", "resource": "leases", "namespace": "team-b", "name": "l"]
+        XCTAssertEqual(allowed("system:serviceaccount:team-a:runner", elsewhere), false)
+
+        // An aggregated ClusterRole holds the rules of the roles its selector matches, as they change.
+        clusterRole("aggregate", [], aggregation: ["clusterRoleSelectors": [["matchLabels": ["rbac.example/aggregate": "true"]]]])
+        bind("dave-aggregate", namespace: nil, role: "aggregate", subjects: Self.user("dave"))
+        let secrets: JSON = ["verb": "list", "group": "", "resource": "secrets", "namespace": "team-a"]
+        XCTAssertEqual(allowed("dave", secrets), false)
+        clusterRole("secrets-reader", [["apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]]], labels: ["rbac.example/aggregate": "true"])
+        XCTAssertEqual(allowed("dave", secrets), true)
+    }
+
+    func testDecisionsFollowRBACChanges() throws {
+        let erin = try token("erin", "auditors")
+        let path = "/api/v1/namespaces/team-a/configmaps"
+        XCTAssertEqual(cluster.request("GET", path, token: erin).status, 403)
+        clusterRole("auditor", [["apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]]])
+        bind("auditors", namespace: "team-a", role: "auditor", subjects: [["kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "auditors"]])
+        XCTAssertEqual(cluster.request("GET", path, token: erin).status, 200, "a new binding takes effect at once")
+        let narrowed = cluster.request("PATCH", "/apis/rbac.authorization.k8s.io/v1/clusterroles/auditor", json: ["rules": [["apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]]]],
+                                       contentType: "application/merge-patch+json")
+        XCTAssertEqual(narrowed.status, 200, narrowed.text)
+        XCTAssertEqual(cluster.request("GET", path, token: erin).status, 403, "a changed role takes effect at once")
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-a/secrets", token: erin).status, 200)
+        XCTAssertEqual(cluster.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings/auditors").status, 200)
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-a/secrets", token: erin).status, 403, "a deleted binding takes effect at once")
+    }
+
+    func testImpersonationNeedsTheImpersonateVerb() throws {
+        let frank = try token("frank")
+        let asBob = TestHTTP.send("GET", cluster.server.url + "/api/v1/namespaces/team-a/configmaps", body: nil, contentType: "application/json",
+                                  token: frank, headers: ["Impersonate-User": "bob"])
+        XCTAssertEqual(asBob.status, 403)
+        XCTAssertEqual(asBob.json["message"], "users \"bob\" is forbidden: User \"frank\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope")
+        clusterRole("impersonate-bob", [["apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"], "resourceNames": ["bob"]]])
+        bind("frank-as-bob", namespace: nil, role: "impersonate-bob", subjects: Self.user("frank"))
+        let whoami = TestHTTP.send("POST", cluster.server.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                                   body: Data(#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#.utf8), contentType: "application/json",
+                                   token: frank, headers: ["Impersonate-User": "bob"])
+        XCTAssertEqual(whoami.status, 201, whoami.text)
+        XCTAssertEqual(whoami.json.at("status", "userInfo"), ["username": "bob", "groups": ["system:authenticated"]])
+        let withGroup = TestHTTP.send("GET", cluster.server.url + "/api/v1/namespaces/team-a/configmaps", body: nil, contentType: "application/json",
+                                      token: frank, headers: ["Impersonate-User": "bob", "Impersonate-Group": "system:masters"])
+        XCTAssertEqual(withGroup.status, 403, "groups need their own permission")
+        XCTAssertEqual(withGroup.json["message"], "groups \"system:masters\" is forbidden: User \"frank\" cannot impersonate resource \"groups\" in API group \"\" at the cluster scope")
+        // The admin may impersonate anyone, and then has only their rights.
+        let admin = TestHTTP.send("GET", cluster.server.url + "/api/v1/namespaces/team-a/configmaps", body: nil, contentType: "application/json",
+                                  token: cluster.server.token, headers: ["Impersonate-User": "bob"])
+        XCTAssertEqual(admin.status, 403)
+        XCTAssertEqual(admin.json["message"], "configmaps is forbidden: User \"bob\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team-a\"")
+    }
+
+    func testLeasesRefuseAStaleResourceVersion() throws {
+        let lease: JSON = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "leader"],
+                           "spec": ["holderIdentity": "replica-1", "leaseDurationSeconds": 15]]
+        let created = cluster.request("POST", "/apis/coordination.k8s.io/v1/namespaces/team-a/leases", json: lease)
+        XCTAssertEqual(created.status, 201, created.text)
+        var renewed = created.json
+        renewed.updateObject { object in object["spec"] = ["holderIdentity": "replica-2", "leaseDurationSeconds": 15] }
+        let first = cluster.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/team-a/leases/leader", json: renewed)
+        XCTAssertEqual(first.status, 200, first.text)
+        // A second replica still holding the first version loses the race.
+        let second = cluster.request("PUT", "/apis/coordination.k8s.io/v1/namespaces/team-a/leases/leader", json: renewed)
+        XCTAssertEqual(second.status, 409)
+        XCTAssertEqual(second.json["reason"], "Conflict")
+        XCTAssertEqual(second.json["message"], "Operation cannot be fulfilled on leases.coordination.k8s.io \"leader\": the object has been modified; please apply your changes to the latest version and try again")
+        XCTAssertEqual(cluster.request("GET", "/apis/coordination.k8s.io/v1/namespaces/team-a/leases/leader").json.at("spec", "holderIdentity"), "replica-2")
+        let discovery = cluster.request("GET", "/apis/coordination.k8s.io/v1").json
+        XCTAssertEqual(discovery["resources"]?.arrayValue?.first?["name"], "leases")
+    }
+}
