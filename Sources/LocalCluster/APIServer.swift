@@ -62,7 +62,7 @@ final class APIServer: Sendable {
                     }
                 }
                 if isWatch { return try watch(target, request, dropAfter: dropWatchAfter) }
-                return try serve(target, request)
+                return try serve(target, request, user: user)
             }
         } catch let error as APIError {
             return statusResponse(error)
@@ -71,16 +71,16 @@ final class APIServer: Sendable {
         }
     }
 
-    private func serve(_ target: ResourceRoute, _ request: Request) throws -> Response {
+    private func serve(_ target: ResourceRoute, _ request: Request, user: UserInfo) throws -> Response {
         if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
             throw APIError.notFoundPath(request.path)
         }
         switch (request.method, target.name) {
         case ("GET", nil): return json(200, try tableIfAsked(request, target, try list(target, request)))
         case ("GET", let name?): return json(200, try tableIfAsked(request, target, try get(target, name: name)))
-        case ("POST", nil): return try create(target, request)
-        case ("PUT", let name?): return try update(target, name: name, request)
-        case ("PATCH", let name?): return try patch(target, name: name, request)
+        case ("POST", nil): return try create(target, request, user: user)
+        case ("PUT", let name?): return try update(target, name: name, request, user: user)
+        case ("PATCH", let name?): return try patch(target, name: name, request, user: user)
         case ("DELETE", let name?): return try delete(target, name: name, request)
         case ("DELETE", nil): return json(200, try deleteCollection(target, request))
         default: throw APIError.methodNotAllowed(request.method, request.path)

@@ -190,6 +190,41 @@ final class AuthorizationTests: XCTestCase {
         XCTAssertEqual(admin.json["message"], "configmaps is forbidden: User \"bob\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"team-a\"")
     }
 
+    func testNobodyGrantsWhatTheyDoNotHold() throws {
+        let grace = try token("grace")
+        clusterRole("rbac-manager", [
+            ["apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": ["create", "update", "patch"]],
+            ["apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list"]],
+        ])
+        bind("grace-manages", namespace: "team-a", role: "rbac-manager", subjects: Self.user("grace"))
+        func role(_ name: String, _ resource: String) -> JSON {
+            ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": ["name": .string(name)],
+             "rules": [["apiGroups": [""], "resources": [.string(resource)], "verbs": ["get"]]]]
+        }
+        let held = cluster.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles", json: role("cm", "configmaps"), token: grace)
+        XCTAssertEqual(held.status, 201, held.text)
+        let escalating = cluster.request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles", json: role("secrets", "secrets"), token: grace)
+        XCTAssertEqual(escalating.status, 403)
+        XCTAssertEqual(escalating.json["message"], """
+            roles.rbac.authorization.k8s.io "secrets" is forbidden: user "grace" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:
+            {APIGroups:[""], Resources:["secrets"], Verbs:["get"]}
+            """)
+        func binding(_ name: String, to role: String) -> JSON {
+            ["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": ["name": .string(name)],
+             "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": .string(role)], "subjects": Self.user("grace")]
+        }
+        let path = "/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/rolebindings"
+        let admin = cluster.request("POST", path, json: binding("grace-admin", to: "cluster-admin"), token: grace)
+        XCTAssertEqual(admin.status, 403, "binding cluster-admin grants what grace lacks")
+        XCTAssertTrue(admin.json["message"]?.stringValue?.contains(#"{APIGroups:["*"], Resources:["*"], Verbs:["*"]}"#) ?? false, admin.text)
+        // The bind verb on one role lets her bind exactly that role.
+        clusterRole("binder", [["apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind"], "resourceNames": ["cluster-admin"]]])
+        bind("grace-binds", namespace: "team-a", role: "binder", subjects: Self.user("grace"))
+        XCTAssertEqual(cluster.request("POST", path, json: binding("grace-admin", to: "cluster-admin"), token: grace).status, 201)
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-a/secrets", token: grace).status, 200)
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-b/secrets", token: grace).status, 403, "a RoleBinding of cluster-admin is still one namespace")
+    }
+
     func testLeasesRefuseAStaleResourceVersion() throws {
         let lease: JSON = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "leader"],
                            "spec": ["holderIdentity": "replica-1", "leaseDurationSeconds": 15]]
