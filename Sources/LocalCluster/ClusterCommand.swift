@@ -9,7 +9,7 @@ public enum ClusterCommand {
         Usage:
           tenantry cluster start [--dir DIR] [--port N]   serve the local cluster in the foreground until SIGTERM or Ctrl-C
           tenantry cluster stop  [--dir DIR]              stop the cluster serving DIR (SIGTERM, then wait)
-          tenantry cluster reset [--dir DIR]              delete every object, the token and the kubeconfig in DIR
+          tenantry cluster reset [--dir DIR]              delete every object, the token, the key and the kubeconfig in DIR
           tenantry cluster token [--dir DIR] --user U [--group G]... [--duration 1h]
                                                           print a token for user U in groups G, signed by the cluster's key
 
@@ -94,7 +94,7 @@ public enum ClusterCommand {
         let files = ClusterFiles(directory: directory)
         if DirectoryLock.isHeld(files) { throw LocalClusterError.alreadyRunning(directory: directory, pid: files.recordedPID()) }
         try files.removeAll()
-        stdout("local cluster in \(directory) reset: every object, the token and the kubeconfig are gone\n")
+        stdout("local cluster in \(directory) reset: every object, the token, the signing key and the kubeconfig are gone\n")
         return 0
     }
 
