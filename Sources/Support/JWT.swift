@@ -142,8 +142,9 @@ public final class JWTVerificationKey: @unchecked Sendable {
     /// base64url(SHA-256(DER SubjectPublicKeyInfo)), as Kubernetes names its ServiceAccount signing keys.
     public let keyID: String
 
-    /// Reads a PEM public key (`-----BEGIN PUBLIC KEY-----`).
-    public init(pem: String) throws(JWTError) {
+    /// Reads a PEM public key (`-----BEGIN PUBLIC KEY-----`). `keyID` names it for the `kid` header
+    /// (an OIDC provider's JWK `kid`); without one it is the key's SHA-256.
+    public init(pem: String, keyID: String? = nil) throws(JWTError) {
         guard let key = OpenSSLKey.read(pem, { PEM_read_bio_PUBKEY($0, nil, nil, nil) }) else { throw JWTError.openSSL("PEM_read_bio_PUBKEY") }
         do throws(JWTError) {
             algorithm = try OpenSSLKey.algorithm(of: key)
@@ -151,13 +152,97 @@ public final class JWTVerificationKey: @unchecked Sendable {
             let length = i2d_PUBKEY(key, &der)
             guard length > 0, let der else { throw JWTError.openSSL("i2d_PUBKEY") }
             defer { CRYPTO_free(der, #file, #line) }
-            keyID = Base64URL.encode(Crypto.sha256(UnsafeBufferPointer(start: der, count: Int(length))))
+            self.keyID = keyID ?? Base64URL.encode(Crypto.sha256(UnsafeBufferPointer(start: der, count: Int(length))))
         } catch {
             EVP_PKEY_free(key)
             throw error
         }
         self.key = key
         publicKeyPEM = pem
+    }
+
+    /// A public JWK (RFC 7517/7518): `kty: RSA` with `n`, `e`, or `kty: EC`, `crv: P-256` with `x`,
+    /// `y`. A stated `alg` must be the one the key's type allows.
+    public convenience init(jwk: JSON) throws(JWTError) {
+        func bytes(_ name: String) throws(JWTError) -> [UInt8] {
+            guard let text = jwk[name]?.stringValue, let value = Base64URL.decode(text), !value.isEmpty else {
+                throw JWTError.unsupportedKey("the JWK has no base64url \(name)")
+            }
+            return value
+        }
+        guard let builder = OSSL_PARAM_BLD_new() else { throw JWTError.openSSL("OSSL_PARAM_BLD_new") }
+        defer { OSSL_PARAM_BLD_free(builder) }
+        // The builder keeps the pointers it is given until OSSL_PARAM_BLD_to_param copies them, so
+        // names, strings and bytes live in buffers that outlast that call.
+        var buffers: [UnsafeMutableRawPointer] = []
+        var numbers: [OpaquePointer] = []
+        defer {
+            buffers.forEach { free($0) }
+            numbers.forEach { BN_free($0) }
+        }
+        func stable(_ bytes: [UInt8]) -> UnsafeMutableRawPointer {
+            let buffer = malloc(max(bytes.count, 1))!
+            bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            buffers.append(buffer)
+            return buffer
+        }
+        func name(_ text: String) -> UnsafePointer<CChar> { UnsafePointer(stable(Array(text.utf8) + [0]).assumingMemoryBound(to: CChar.self)) }
+        let type: String
+        let expected: JWTAlgorithm
+        switch jwk["kty"]?.stringValue {
+        case "RSA":
+            (type, expected) = ("RSA", .rs256)
+            for field in ["n", "e"] {
+                let value = try bytes(field)
+                guard let number = BN_bin2bn(value, Int32(value.count), nil) else { throw JWTError.openSSL("BN_bin2bn") }
+                numbers.append(number)
+                guard OSSL_PARAM_BLD_push_BN(builder, name(field), number) == 1 else { throw JWTError.openSSL("OSSL_PARAM_BLD_push_BN") }
+            }
+        case "EC":
+            guard jwk["crv"]?.stringValue == "P-256" else { throw JWTError.unsupportedKey("EC JWKs must be on the P-256 curve (ES256)") }
+            (type, expected) = ("EC", .es256)
+            let x = try bytes("x"), y = try bytes("y")
+            guard x.count == 32, y.count == 32 else { throw JWTError.unsupportedKey("P-256 coordinates are 32 bytes each") }
+            let point = [0x04] + x + y
+            guard OSSL_PARAM_BLD_push_utf8_string(builder, name("group"), name("prime256v1"), 0) == 1,
+                  OSSL_PARAM_BLD_push_octet_string(builder, name("pub"), stable(point), point.count) == 1 else { throw JWTError.openSSL("OSSL_PARAM_BLD_push") }
+        default:
+            throw JWTError.unsupportedKey("JWK kty \"\(jwk["kty"]?.stringValue ?? "")\" is not RSA or EC")
+        }
+        if let alg = jwk["alg"]?.stringValue, alg != expected.rawValue {
+            throw JWTError.unsupportedKey("the JWK says alg \(alg), but a \(type) key verifies \(expected.rawValue) only")
+        }
+        guard let parameters = OSSL_PARAM_BLD_to_param(builder) else { throw JWTError.openSSL("OSSL_PARAM_BLD_to_param") }
+        defer { OSSL_PARAM_free(parameters) }
+        guard let context = EVP_PKEY_CTX_new_from_name(nil, type, nil) else { throw JWTError.openSSL("EVP_PKEY_CTX_new_from_name") }
+        defer { EVP_PKEY_CTX_free(context) }
+        var made: OpaquePointer?
+        guard EVP_PKEY_fromdata_init(context) == 1, EVP_PKEY_fromdata(context, &made, ctenantry_evp_pkey_public_key(), parameters) == 1, let made else {
+            throw JWTError.openSSL("EVP_PKEY_fromdata")
+        }
+        defer { EVP_PKEY_free(made) }
+        let pem = try OpenSSLKey.pem("PEM_write_bio_PUBKEY") { PEM_write_bio_PUBKEY($0, made) }
+        try self.init(pem: pem, keyID: jwk["kid"]?.stringValue)
+    }
+
+    /// The key as a public JWK, with its `kid`, `alg` and `use: sig` (a JWKS entry).
+    public var jwk: JSON {
+        func number(_ name: String, width: Int32 = 0) -> String {
+            var value: OpaquePointer?
+            guard EVP_PKEY_get_bn_param(key, name, &value) == 1, let value else { return "" }
+            defer { BN_free(value) }
+            let size = width > 0 ? width : (BN_num_bits(value) + 7) / 8
+            var out = [UInt8](repeating: 0, count: Int(size))
+            _ = BN_bn2binpad(value, &out, size)
+            return Base64URL.encode(out)
+        }
+        switch algorithm {
+        case .rs256:
+            return ["kty": "RSA", "use": "sig", "alg": "RS256", "kid": .string(keyID), "n": .string(number("n")), "e": .string(number("e"))]
+        case .es256:
+            return ["kty": "EC", "use": "sig", "alg": "ES256", "kid": .string(keyID), "crv": "P-256",
+                    "x": .string(number("qx", width: 32)), "y": .string(number("qy", width: 32))]
+        }
     }
 
     deinit { EVP_PKEY_free(key) }

@@ -91,6 +91,27 @@ final class JWTTests: XCTestCase {
         XCTAssertEqual(Base64URL.decode("aGk"), Array("hi".utf8))
     }
 
+    func testAJWKRoundTripsAndVerifiesWithItsKeyID() throws {
+        for algorithm in JWTAlgorithm.allCases {
+            let key = try JWTSigningKey.generate(algorithm)
+            let jwk = key.publicKey.jwk
+            XCTAssertEqual(jwk["alg"]?.stringValue, algorithm.rawValue)
+            var named = jwk.objectValue!
+            named["kid"] = "provider-key-1"
+            let imported = try JWTVerificationKey(jwk: .object(named))
+            XCTAssertEqual(imported.keyID, "provider-key-1")
+            XCTAssertEqual(imported.algorithm, algorithm)
+            XCTAssertEqual(imported.publicKeyPEM, key.publicKey.publicKeyPEM, "the same public key")
+            XCTAssertNoThrow(try JWT.verify(JWT.sign(claims, with: key), keys: [imported], now: now))
+        }
+        // A JWK cannot widen what its key verifies.
+        var lying = try JWTSigningKey.generate(.es256).publicKey.jwk.objectValue!
+        lying["alg"] = "HS256"
+        XCTAssertThrowsError(try JWTVerificationKey(jwk: .object(lying)))
+        XCTAssertThrowsError(try JWTVerificationKey(jwk: ["kty": "oct", "k": "c2VjcmV0"]))
+        XCTAssertThrowsError(try JWTVerificationKey(jwk: ["kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"]))
+    }
+
     func testWeakOrUnsupportedKeysAreRefused() throws {
         XCTAssertThrowsError(try JWTSigningKey(pem: "not a key"))
     }
