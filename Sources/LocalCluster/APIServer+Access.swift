@@ -60,6 +60,14 @@ extension APIServer {
         return impersonated
     }
 
+    /// What kube-apiserver serves at /.well-known/openid-configuration, so a relying party can find
+    /// the key that signs ServiceAccount tokens.
+    var openIDConfiguration: JSON {
+        ["issuer": .string(ServiceAccountTokenIssuer.issuer), "jwks_uri": .string("https://\(address)/openid/v1/jwks"),
+         "response_types_supported": ["id_token"], "subject_types_supported": ["public"],
+         "id_token_signing_alg_values_supported": .strings([tokens.key.algorithm.rawValue])]
+    }
+
     /// 403 Forbidden unless RBAC allows it (`system:masters` always is).
     func authorize(_ user: UserInfo, _ attributes: RequestAttributes) throws {
         guard try authorizer.authorize(user, attributes).allowed else { throw attributes.forbidden(user) }

@@ -44,6 +44,10 @@ final class APIServer: Sendable {
             case .group(let group): return json(200, groupDocument(group))
             case .resourceList(let group, let version): return json(200, resourceListDocument(group: group, version: version))
             case .openAPIv3Index: return json(200, openAPIIndexDocument)
+            case .openIDConfiguration: return json(200, openIDConfiguration)
+            case .openIDKeys:
+                let keys: JSON = ["keys": [tokens.key.publicKey.jwk]]
+                return Response(status: 200, headers: ["Content-Type": "application/jwk-set+json"], body: Data(keys.compactText.utf8))
             case .openAPIv3(let group, let version): return json(200, try openAPIDocument(group: group, version: version))
             case .resource(let target):
                 if target.type.createOnly { return try review(target, request, user: user) }

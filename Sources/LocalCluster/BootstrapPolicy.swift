@@ -16,6 +16,9 @@ enum BootstrapPolicy {
         ]),
         ("system:discovery", [PolicyRule(verbs: ["get"], nonResourceURLs: discoveryURLs)]),
         ("system:public-info-viewer", [PolicyRule(verbs: ["get"], nonResourceURLs: publicInfoURLs)]),
+        ("system:service-account-issuer-discovery", [PolicyRule(verbs: ["get"], nonResourceURLs: [
+            "/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/",
+        ])]),
         ("system:auth-delegator", [
             PolicyRule(verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"]),
             PolicyRule(verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"]),
@@ -27,6 +30,7 @@ enum BootstrapPolicy {
         ("system:basic-user", [Groups.authenticated]),
         ("system:discovery", [Groups.authenticated]),
         ("system:public-info-viewer", [Groups.authenticated, Groups.unauthenticated]),
+        ("system:service-account-issuer-discovery", [Groups.serviceAccounts]),
     ]
 
     static func write(_ transaction: StoreTransaction, now: String) throws {

@@ -1,6 +1,7 @@
 import Foundation
 import LocalCluster
 import Model
+import Support
 import XCTest
 
 /// RBAC as kube-apiserver enforces it, through real HTTP with minted user tokens: the rules, the
@@ -223,6 +224,25 @@ final class AuthorizationTests: XCTestCase {
         XCTAssertEqual(cluster.request("POST", path, json: binding("grace-admin", to: "cluster-admin"), token: grace).status, 201)
         XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-a/secrets", token: grace).status, 200)
         XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-b/secrets", token: grace).status, 403, "a RoleBinding of cluster-admin is still one namespace")
+    }
+
+    func testServiceAccountsFindTheIssuersKeysAndTokensVerifyWithThem() throws {
+        let account: JSON = ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "relying"]]
+        XCTAssertEqual(cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts", json: account).status, 201)
+        let issued = cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts/relying/token",
+                                     json: ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": [:]])
+        XCTAssertEqual(issued.status, 201, issued.text)
+        let token = try XCTUnwrap(issued.json.at("status", "token")?.stringValue)
+        let discovery = cluster.request("GET", "/.well-known/openid-configuration", token: token)
+        XCTAssertEqual(discovery.status, 200, discovery.text)
+        XCTAssertEqual(discovery.json["issuer"], .string(ServiceAccountTokenIssuer.issuer))
+        XCTAssertEqual(discovery.json["id_token_signing_alg_values_supported"], ["ES256"])
+        let keys = cluster.request("GET", "/openid/v1/jwks", token: token)
+        XCTAssertEqual(keys.headers["content-type"], "application/jwk-set+json")
+        let key = try JWTVerificationKey(jwk: try XCTUnwrap(keys.json["keys"]?.arrayValue?.first))
+        let verified = try JWT.verify(token, keys: [key])
+        XCTAssertEqual(verified.claims["sub"], "system:serviceaccount:team-a:relying")
+        XCTAssertEqual(cluster.request("GET", "/openid/v1/jwks", token: try self.token("alice")).status, 403, "for ServiceAccounts, as in kube")
     }
 
     func testLeasesRefuseAStaleResourceVersion() throws {
