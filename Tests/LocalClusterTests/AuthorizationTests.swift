@@ -245,6 +245,66 @@ final class AuthorizationTests: XCTestCase {
         XCTAssertEqual(cluster.request("GET", "/openid/v1/jwks", token: try self.token("alice")).status, 403, "for ServiceAccounts, as in kube")
     }
 
+    func testAccessReviewsGiveRBACsReasonAndRefuseIncompleteSpecs() throws {
+        clusterRole("cm-reader", [["apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]]])
+        bind("readers", namespace: "team-a", role: "cm-reader", subjects: [["kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "readers"]])
+        let review = cluster.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json: [
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": ["user": "ivy", "groups": ["readers"], "resourceAttributes": ["verb": "get", "resource": "configmaps", "namespace": "team-a"]],
+        ])
+        XCTAssertEqual(review.status, 201, review.text)
+        XCTAssertEqual(review.json["kind"], "SubjectAccessReview")
+        XCTAssertEqual(review.json.at("status"), ["allowed": true, "reason": #"RBAC: allowed by RoleBinding "readers/team-a" of ClusterRole "cm-reader" to Group "readers""#])
+        // The local form takes its namespace from the path.
+        let local = cluster.request("POST", "/apis/authorization.k8s.io/v1/namespaces/team-b/localsubjectaccessreviews", json: [
+            "apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview",
+            "spec": ["user": "ivy", "groups": ["readers"], "resourceAttributes": ["verb": "get", "resource": "configmaps"]],
+        ])
+        XCTAssertEqual(local.status, 201, local.text)
+        XCTAssertEqual(local.json.at("status"), ["allowed": false])
+        let nobody = cluster.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json: [
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": ["resourceAttributes": ["verb": "get", "resource": "pods"]],
+        ])
+        XCTAssertEqual(nobody.status, 422)
+        XCTAssertEqual(nobody.json["message"], #"SubjectAccessReview.authorization.k8s.io "" is invalid: spec.user: Invalid value: "": at least one of user or group must be specified"#)
+        let both = cluster.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json: [
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": [:],
+        ])
+        XCTAssertEqual(both.status, 422, both.text)
+        XCTAssertEqual(cluster.request("GET", "/apis/authorization.k8s.io/v1/subjectaccessreviews").status, 405, "reviews are created, never read")
+        // Reviewing others is not for everyone.
+        let denied = cluster.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json: review.json, token: try token("ivy", "readers"))
+        XCTAssertEqual(denied.status, 403)
+    }
+
+    func testATokenBoundToASecretEndsWithItAndServiceAccountsCanBeImpersonated() throws {
+        create("/api/v1/namespaces/team-a/serviceaccounts", ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "ci"]])
+        create("/api/v1/namespaces/team-a/secrets", ["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "ci-binding"], "stringData": ["a": "b"]])
+        let issued = cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts/ci/token", json: [
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": ["boundObjectRef": ["kind": "Secret", "apiVersion": "v1", "name": "ci-binding"], "expirationSeconds": 900],
+        ])
+        XCTAssertEqual(issued.status, 201, issued.text)
+        XCTAssertEqual(issued.json.at("spec", "expirationSeconds"), 900)
+        XCTAssertNotNil(issued.json.at("spec", "boundObjectRef", "uid")?.stringValue, "the answer names the bound object's uid")
+        let token = try XCTUnwrap(issued.json.at("status", "token")?.stringValue)
+        let whoami: JSON = ["apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"]
+        XCTAssertEqual(cluster.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", json: whoami, token: token).status, 201)
+        XCTAssertEqual(cluster.request("DELETE", "/api/v1/namespaces/team-a/secrets/ci-binding").status, 200)
+        XCTAssertEqual(cluster.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", json: whoami, token: token).status, 401)
+
+        let wrongUID = cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts/ci/token", json: [
+            "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+            "spec": ["boundObjectRef": ["kind": "ServiceAccount", "name": "ci"]],
+        ])
+        XCTAssertEqual(wrongUID.status, 422, "only Pods and Secrets bind tokens")
+
+        let asAccount = TestHTTP.send("POST", cluster.server.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews", body: Data(whoami.compactText.utf8),
+                                      contentType: "application/json", token: cluster.server.token, headers: ["Impersonate-User": "system:serviceaccount:team-a:ci"])
+        XCTAssertEqual(asAccount.status, 201, asAccount.text)
+        XCTAssertEqual(asAccount.json.at("status", "userInfo", "groups"), ["system:serviceaccounts", "system:serviceaccounts:team-a", "system:authenticated"])
+    }
+
     func testLeasesRefuseAStaleResourceVersion() throws {
         let lease: JSON = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": ["name": "leader"],
                            "spec": ["holderIdentity": "replica-1", "leaseDurationSeconds": 15]]
