@@ -21,7 +21,8 @@ final class Authorizer: Sendable {
 
     func authorize(_ user: UserInfo, _ request: RequestAttributes) throws -> AuthorizationDecision {
         if user.groups.contains(Groups.masters) { return AuthorizationDecision(allowed: true, reason: "") }
-        let key = "\(user.name)\u{0}\(user.groups.joined(separator: "\u{1}"))\u{0}\(request)"
+        let key = ([user.name, user.groups.joined(separator: "\u{1}"), request.verb, request.isResourceRequest ? "r" : "n", request.apiGroup,
+                    request.resource, request.subresource, request.namespace, request.name, request.path]).joined(separator: "\u{0}")
         let generation = store.rbacGeneration.value
         if let cached = state.withLock({ $0.generation == generation ? $0.decisions[key] : nil }) { return cached }
         let decision = try policy().authorize(user, request)

@@ -110,14 +110,28 @@ struct RBACPolicy: Sendable {
         for role in clusterRoles { clusterRoleRules[role.name] = (role["rules"]?.arrayValue ?? []).map(PolicyRule.init) }
         // An aggregated ClusterRole holds the rules of every ClusterRole its selectors match (what
         // kube's aggregation controller writes into it).
-        for role in clusterRoles {
-            guard let selectors = role.value(at: ["aggregationRule", "clusterRoleSelectors"])?.arrayValue else { continue }
-            let matched = clusterRoles.filter { other in other.name != role.name && selectors.contains { Self.selects($0, other.labels) } }
-            var rules = clusterRoleRules[role.name] ?? []
-            for other in matched.sorted(by: { $0.name < $1.name }) {
-                for rule in (other["rules"]?.arrayValue ?? []).map(PolicyRule.init) where !rules.contains(rule) { rules.append(rule) }
+        // Passes until nothing changes, so an aggregate of aggregates ends up with every rule.
+        let aggregated = clusterRoles.compactMap { role in
+            role.value(at: ["aggregationRule", "clusterRoleSelectors"])?.arrayValue.map { selectors in
+                (role.name, clusterRoles.filter { other in other.name != role.name && selectors.contains { Self.selects($0, other.labels) } }
+                    .map(\.name).sorted())
             }
-            clusterRoleRules[role.name] = rules
+        }
+        var changed = true
+        var passes = 0
+        while changed, passes <= aggregated.count {
+            changed = false
+            passes += 1
+            for (name, members) in aggregated {
+                var rules = clusterRoleRules[name] ?? []
+                for member in members {
+                    for rule in clusterRoleRules[member] ?? [] where !rules.contains(rule) {
+                        rules.append(rule)
+                        changed = true
+                    }
+                }
+                clusterRoleRules[name] = rules
+            }
         }
         for role in roles { roleRules[role.namespace, default: [:]][role.name] = (role["rules"]?.arrayValue ?? []).map(PolicyRule.init) }
         self.clusterRoleBindings = clusterRoleBindings.map(Binding.init)

@@ -149,6 +149,11 @@ final class AuthorizationTests: XCTestCase {
         XCTAssertEqual(allowed("dave", secrets), false)
         clusterRole("secrets-reader", [["apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]]], labels: ["rbac.example/aggregate": "true"])
         XCTAssertEqual(allowed("dave", secrets), true)
+        // An aggregate of aggregates gets the rules of both levels (named to sort before the one it selects).
+        clusterRole("middle", [], labels: ["tier": "inner"], aggregation: ["clusterRoleSelectors": [["matchLabels": ["rbac.example/aggregate": "true"]]]])
+        clusterRole("a-outer", [], aggregation: ["clusterRoleSelectors": [["matchExpressions": [["key": "tier", "operator": "In", "values": ["inner"]]]]]])
+        bind("hank-outer", namespace: nil, role: "a-outer", subjects: Self.user("hank"))
+        XCTAssertEqual(allowed("hank", secrets), true)
     }
 
     func testDecisionsFollowRBACChanges() throws {
