@@ -295,14 +295,20 @@ final class AuthorizationTests: XCTestCase {
         let token = try XCTUnwrap(issued.json.at("status", "token")?.stringValue)
         let whoami: JSON = ["apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"]
         XCTAssertEqual(cluster.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", json: whoami, token: token).status, 201)
+
+        // Asking for a token is `create` on serviceaccounts/token, which a ServiceAccount lacks.
+        let selfIssued = cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts/ci/token",
+                                         json: ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": [:]], token: token)
+        XCTAssertEqual(selfIssued.status, 403)
+        XCTAssertEqual(selfIssued.json["message"], #"serviceaccounts "ci" is forbidden: User "system:serviceaccount:team-a:ci" cannot create resource "serviceaccounts/token" in API group "" in the namespace "team-a""#)
         XCTAssertEqual(cluster.request("DELETE", "/api/v1/namespaces/team-a/secrets/ci-binding").status, 200)
         XCTAssertEqual(cluster.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", json: whoami, token: token).status, 401)
 
-        let wrongUID = cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts/ci/token", json: [
+        let wrongKind = cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts/ci/token", json: [
             "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
             "spec": ["boundObjectRef": ["kind": "ServiceAccount", "name": "ci"]],
         ])
-        XCTAssertEqual(wrongUID.status, 422, "only Pods and Secrets bind tokens")
+        XCTAssertEqual(wrongKind.status, 422, "only Pods and Secrets bind tokens")
 
         let asAccount = TestHTTP.send("POST", cluster.server.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews", body: Data(whoami.compactText.utf8),
                                       contentType: "application/json", token: cluster.server.token, headers: ["Impersonate-User": "system:serviceaccount:team-a:ci"])
