@@ -23,10 +23,23 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <openssl/rsa.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
 
 // EVP_EC_gen is a macro over the variadic EVP_PKEY_Q_keygen: a new P-256 key (self-signed certificates).
 static inline EVP_PKEY *ctenantry_ec_p256_key(void) {
     return EVP_EC_gen("P-256");
+}
+
+// EVP_RSA_gen is a macro over the variadic EVP_PKEY_Q_keygen: a new RSA key of the given size (RS256 JWTs).
+static inline EVP_PKEY *ctenantry_rsa_key(unsigned int bits) {
+    return EVP_RSA_gen(bits);
+}
+
+// EVP_PKEY_PUBLIC_KEY is a macro over other macros: the selection that builds a public key from parameters (JWKs).
+static inline int ctenantry_evp_pkey_public_key(void) {
+    return EVP_PKEY_PUBLIC_KEY;
 }
 
 // BIO_get_mem_data is a macro: the bytes written to a memory BIO so far.

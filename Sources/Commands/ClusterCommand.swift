@@ -10,23 +10,29 @@ public enum ClusterCommand {
         Usage:
           tenantry cluster start [--dir DIR] [--port N]   serve the local cluster in the foreground until SIGTERM or Ctrl-C
           tenantry cluster stop  [--dir DIR]              stop the cluster serving DIR (SIGTERM, then wait)
-          tenantry cluster reset [--dir DIR]              delete every object, the token and the kubeconfig in DIR
+          tenantry cluster reset [--dir DIR]              delete every object, the token, the key and the kubeconfig in DIR
+          tenantry cluster token [--dir DIR] --user U [--group G]... [--duration 1h]
+                                                          print a token for user U in groups G, signed by the cluster's key
 
         Flags:
           --dir DIR    where the cluster keeps its data (default: $TENANTRY_CLUSTER_DIR, else ~/.tenantry/cluster)
           --port N     port on 127.0.0.1 (default: 0, a free port; the kubeconfig records the one chosen)
+          --user U     (token) the user name the token authenticates as
+          --group G    (token) a group of the user; repeat for more (system:authenticated is always added)
+          --duration D (token) how long the token is valid: 90s, 30m, 1h, 2h30m, 7d (default: 1h)
 
         The local cluster is a Kubernetes-compatible API server for development and tests, not a production
         cluster. `start` prints the kubeconfig path: kubectl --kubeconfig DIR/kubeconfig get namespaces
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void) throws -> Int32 {
-        guard let verb = arguments.first else { throw UsageError("missing subcommand: start, stop or reset\n\n\(usage)") }
+        guard let verb = arguments.first else { throw UsageError("missing subcommand: start, stop, reset or token\n\n\(usage)") }
         if ["--help", "-h", "help"].contains(verb) {
             stdout(usage + "\n")
             return Tenantry.ExitCode.success
         }
-        let args = try Arguments(Array(arguments.dropFirst()), valued: verb == "start" ? ["--dir", "--port"] : ["--dir"])
+        let valued = ["start": ["--dir", "--port"], "token": ["--dir", "--user", "--group", "--duration"]][verb] ?? ["--dir"]
+        let args = try Arguments(Array(arguments.dropFirst()), valued: valued)
         _ = try args.positionals(max: 0, usage: "tenantry cluster \(verb) [--dir DIR]\(verb == "start" ? " [--port N]" : "")")
         let directory = args.value("--dir") ?? LocalClusterServer.defaultDirectory()
         guard !directory.isEmpty else { throw UsageError("--dir needs a directory") }
@@ -39,7 +45,13 @@ public enum ClusterCommand {
         case "start": return try start(directory: directory, port: port, stdout: stdout)
         case "stop": return try stop(directory: directory, stdout: stdout)
         case "reset": return try reset(directory: directory, stdout: stdout)
-        default: throw UsageError("unknown subcommand \"\(verb)\": use start, stop or reset\n\n\(usage)")
+        case "token":
+            guard let user = args.value("--user") else { throw UsageError("tenantry cluster token needs --user: the name the token authenticates as") }
+            let text = args.value("--duration") ?? "1h"
+            guard let seconds = DurationText.seconds(text).map(Int.init), seconds > 0 else { throw UsageError("--duration needs a duration such as 90s, 30m, 1h or 7d, got \"\(text)\"") }
+            stdout(try UserTokens.mint(directory: directory, user: user, groups: args.values("--group"), validForSeconds: seconds) + "\n")
+            return Tenantry.ExitCode.success
+        default: throw UsageError("unknown subcommand \"\(verb)\": use start, stop, reset or token\n\n\(usage)")
         }
     }
 
@@ -80,7 +92,7 @@ public enum ClusterCommand {
 
     private static func reset(directory: String, stdout: @Sendable (String) -> Void) throws -> Int32 {
         try LocalClusterServer.removeData(directory: directory)
-        stdout("local cluster in \(directory) reset: every object, the token and the kubeconfig are gone\n")
+        stdout("local cluster in \(directory) reset: every object, the token, the signing key and the kubeconfig are gone\n")
         return Tenantry.ExitCode.success
     }
 }

@@ -45,7 +45,7 @@ public enum Tenantry {
                    usage: PlanCommand.usage, run: { try PlanCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "serve", summary: "Receive GitHub, Jira and Slack webhooks and create Sessions within each tenant's policy",
                    usage: ServeCommand.usage, run: { try ServeCommand.run($0, stdout: $1.out, stderr: $1.err) }),
-        Subcommand(name: "cluster", summary: "Run the local cluster: a Kubernetes-compatible API server on SQLite (start, stop, reset)",
+        Subcommand(name: "cluster", summary: "Run the local cluster: a Kubernetes-compatible API server on SQLite (start, stop, reset, token)",
                    usage: ClusterCommand.usage, run: { try ClusterCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, apply, webhooks, cluster)",
                    usage: BenchCommand.usage, run: BenchCommand.run),

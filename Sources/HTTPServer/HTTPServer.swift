@@ -223,8 +223,11 @@ private let requestCompleted: MHD_RequestCompletedCallback = { _, _, requestSlot
 private let headerCollector: MHD_KeyValueIterator = { cls, _, key, value in
     guard let cls, let key else { return .YES }
     let box = Unmanaged<ValuesBox>.fromOpaque(cls).takeUnretainedValue()
-    let name = String(cString: key)
-    box.values[box.lowercased ? name.lowercased() : name] = value.map { String(cString: $0) } ?? ""
+    let name = box.lowercased ? String(cString: key).lowercased() : String(cString: key)
+    let text = value.map { String(cString: $0) } ?? ""
+    // A repeated header (kubectl sends one Impersonate-Group per --as-group) joins as one list, as
+    // RFC 9110 §5.3 combines them; a repeated query argument keeps its last value.
+    if box.lowercased, let earlier = box.values[name] { box.values[name] = earlier + ", " + text } else { box.values[name] = text }
     return .YES
 }
 

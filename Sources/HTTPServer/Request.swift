@@ -7,7 +7,8 @@ public struct Request: Sendable, Hashable {
     public var path: String
     /// Query arguments, decoded; a repeated name keeps its last value.
     public var query: [String: String]
-    /// Header names are lowercased, so `headers["content-type"]` finds `Content-Type`.
+    /// Header names are lowercased, so `headers["content-type"]` finds `Content-Type`; a repeated header
+    /// holds its values joined by ", ".
     public var headers: [String: String]
     public var body: Data
 

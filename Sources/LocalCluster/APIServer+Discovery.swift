@@ -28,12 +28,16 @@ extension APIServer {
         var resources: [JSON] = []
         for type in registry.all where type.group == group && type.version == version {
             var entry: JSONObject = ["name": .string(type.plural), "singularName": .string(type.singular), "namespaced": .bool(type.namespaced),
-                                     "kind": .string(type.kind), "verbs": .strings(ResourceType.verbs)]
+                                     "kind": .string(type.kind), "verbs": .strings(type.createOnly ? ["create"] : ResourceType.verbs)]
             if !type.shortNames.isEmpty { entry["shortNames"] = .strings(type.shortNames) }
             resources.append(.object(entry))
             if type.hasStatusSubresource {
                 resources.append(["name": .string(type.plural + "/status"), "singularName": "", "namespaced": .bool(type.namespaced),
                                   "kind": .string(type.kind), "verbs": ["get", "patch", "update"]])
+            }
+            if type == .serviceAccounts {
+                resources.append(["name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io",
+                                  "version": "v1", "kind": "TokenRequest", "verbs": ["create"]])
             }
         }
         return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(group.isEmpty ? version : "\(group)/\(version)"),

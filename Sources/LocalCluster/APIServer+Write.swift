@@ -3,7 +3,8 @@ import HTTPServer
 import Model
 
 extension APIServer {
-    func create(_ target: ResourceRoute, _ request: Request) throws -> Response {
+    func create(_ target: ResourceRoute, _ request: Request, user: UserInfo) throws -> Response {
+        let escalation = try escalationCheck(target, user: user)
         let write = try WriteRequest(request, requireBody: true)
         var object = write.body!
         guard target.subresource == nil else { throw APIError.methodNotAllowed("POST", request.path) }
@@ -21,13 +22,15 @@ extension APIServer {
             }
             var admitted = try admission.admit(object, old: nil)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: nil, new: admitted))
+            try escalation?(admitted)
             return try commit(target.type, old: nil, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
         return json(201, answer(stored, dryRun: write.dryRun, previousVersion: nil), headers: warningHeaders(admission.warnings))
     }
 
-    func update(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+    func update(_ target: ResourceRoute, name: String, _ request: Request, user: UserInfo) throws -> Response {
+        let escalation = try escalationCheck(target, user: user)
         let write = try WriteRequest(request, requireBody: true)
         let object = try placed(write.body!, target, name: name)
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
@@ -42,33 +45,35 @@ extension APIServer {
             }
             var admitted = try admission.admit(object, old: old)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
+            try escalation?(admitted)
             return try commitIfChanged(target.type, old: old, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
         return json(200, answer(stored, dryRun: write.dryRun, previousVersion: previousVersion), headers: warningHeaders(admission.warnings))
     }
 
-    func patch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+    func patch(_ target: ResourceRoute, name: String, _ request: Request, user: UserInfo) throws -> Response {
         let contentType = (request.headers["content-type"] ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         switch contentType {
         case "application/apply-patch+yaml", "application/apply-patch+json":
-            return try apply(target, name: name, request)
+            return try apply(target, name: name, request, user: user)
         case "application/merge-patch+json":
-            return try mergePatch(target, name: name, request, strategic: false)
+            return try mergePatch(target, name: name, request, strategic: false, user: user)
         case "application/strategic-merge-patch+json":
             // Custom resources have no patch strategies; Kubernetes refuses strategic patches for them.
             guard ResourceType.builtIn.contains(target.type) else {
                 throw APIError(code: 415, reason: "UnsupportedMediaType",
                                message: "strategic merge patch is not supported for custom resources: use application/merge-patch+json (kubectl patch --type=merge)")
             }
-            return try mergePatch(target, name: name, request, strategic: true)
+            return try mergePatch(target, name: name, request, strategic: true, user: user)
         default:
             throw APIError(code: 415, reason: "UnsupportedMediaType",
                            message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply) or application/merge-patch+json")
         }
     }
 
-    private func mergePatch(_ target: ResourceRoute, name: String, _ request: Request, strategic: Bool) throws -> Response {
+    private func mergePatch(_ target: ResourceRoute, name: String, _ request: Request, strategic: Bool, user: UserInfo) throws -> Response {
+        let escalation = try escalationCheck(target, user: user)
         let write = try WriteRequest(request, requireBody: true)
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
@@ -83,6 +88,7 @@ extension APIServer {
             let patched = try placed(strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch), target, name: name)
             var admitted = try admission.admit(patched, old: old)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
+            try escalation?(admitted)
             return try commitIfChanged(target.type, old: old, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
@@ -90,7 +96,8 @@ extension APIServer {
     }
 
     /// Server-side apply: creates the object if it is missing, merges the manager's intent otherwise.
-    private func apply(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+    private func apply(_ target: ResourceRoute, name: String, _ request: Request, user: UserInfo) throws -> Response {
+        let escalation = try escalationCheck(target, user: user)
         let write = try WriteRequest(request, requireBody: true, managerRequired: true)
         let applied = try placed(write.body!, target, name: name)
         let force = request.query["force"] == "true"
@@ -107,6 +114,7 @@ extension APIServer {
             let manager = fieldManager(write, target, scope: admission.scope)
             let merged = try placed(try manager.apply(applied, onto: old, force: force, type: target.type), target, name: name)
             let admitted = try admission.admit(merged, old: old)
+            try escalation?(admitted)
             if let old { return (try commitIfChanged(target.type, old: old, admitted, transaction), false) }
             return (try commit(target.type, old: nil, admitted, transaction), true)
         }

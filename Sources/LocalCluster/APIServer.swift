@@ -7,24 +7,35 @@ final class APIServer: Sendable {
     let store: Store
     let registry: ResourceRegistry
     let faults: FaultInjection
-    private let token: String
+    /// The kubeconfig's bearer token: user `tenantry-admin` in `system:masters`.
+    let adminToken: String
+    let tokens: ServiceAccountTokenIssuer
+    let authorizer: Authorizer
     /// host:port the server is reached at, for discovery's serverAddressByClientCIDRs.
     let address: String
 
-    init(store: Store, registry: ResourceRegistry, token: String, faults: FaultInjection, address: String) {
+    init(store: Store, registry: ResourceRegistry, adminToken: String, tokens: ServiceAccountTokenIssuer, faults: FaultInjection, address: String) {
         self.store = store
         self.registry = registry
-        self.token = token
+        self.adminToken = adminToken
+        self.tokens = tokens
+        authorizer = Authorizer(store: store)
         self.faults = faults
         self.address = address
     }
 
     func handle(_ request: Request) -> Response {
         do {
-            let route = try Route(path: request.path, registry: registry)
-            if route != .version, route != .health, !authenticated(request) {
-                throw APIError(code: 401, reason: "Unauthorized", message: "Unauthorized: send the bearer token from the kubeconfig the local cluster wrote at start")
+            let publicPath = ["/version", "/version/", "/healthz", "/livez", "/readyz"].contains(request.path)
+            let user = try impersonating(try authenticate(request, publicPath: publicPath), request)
+            let route: Route
+            do {
+                route = try Route(path: request.path, registry: registry)
+            } catch {
+                try authorize(user, RequestAttributes(unresolved: request))
+                throw error
             }
+            try authorize(user, RequestAttributes(request, route: route))
             switch route {
             case .version: return json(200, versionDocument)
             case .health: return Response(status: 200, headers: ["Content-Type": "text/plain"], body: Data("ok".utf8))
@@ -33,8 +44,14 @@ final class APIServer: Sendable {
             case .group(let group): return json(200, groupDocument(group))
             case .resourceList(let group, let version): return json(200, resourceListDocument(group: group, version: version))
             case .openAPIv3Index: return json(200, openAPIIndexDocument)
+            case .openIDConfiguration: return json(200, openIDConfiguration)
+            case .openIDKeys:
+                let keys: JSON = ["keys": [tokens.key.publicKey.jwk]]
+                return Response(status: 200, headers: ["Content-Type": "application/jwk-set+json"], body: Data(keys.compactText.utf8))
             case .openAPIv3(let group, let version): return json(200, try openAPIDocument(group: group, version: version))
             case .resource(let target):
+                if target.type.createOnly { return try review(target, request, user: user) }
+                if target.type == .serviceAccounts, target.subresource == "token" { return try tokenRequest(target, request) }
                 let isWatch = request.method == "GET" && target.name == nil && ["1", "true"].contains(request.query["watch"] ?? "")
                 var dropWatchAfter: Int?
                 for fault in faults.take(isWatch: isWatch) {
@@ -49,7 +66,7 @@ final class APIServer: Sendable {
                     }
                 }
                 if isWatch { return try watch(target, request, dropAfter: dropWatchAfter) }
-                return try serve(target, request)
+                return try serve(target, request, user: user)
             }
         } catch let error as APIError {
             return statusResponse(error)
@@ -58,16 +75,16 @@ final class APIServer: Sendable {
         }
     }
 
-    private func serve(_ target: ResourceRoute, _ request: Request) throws -> Response {
+    private func serve(_ target: ResourceRoute, _ request: Request, user: UserInfo) throws -> Response {
         if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
             throw APIError.notFoundPath(request.path)
         }
         switch (request.method, target.name) {
         case ("GET", nil): return json(200, try tableIfAsked(request, target, try list(target, request)))
         case ("GET", let name?): return json(200, try tableIfAsked(request, target, try get(target, name: name)))
-        case ("POST", nil): return try create(target, request)
-        case ("PUT", let name?): return try update(target, name: name, request)
-        case ("PATCH", let name?): return try patch(target, name: name, request)
+        case ("POST", nil): return try create(target, request, user: user)
+        case ("PUT", let name?): return try update(target, name: name, request, user: user)
+        case ("PATCH", let name?): return try patch(target, name: name, request, user: user)
         case ("DELETE", let name?): return try delete(target, name: name, request)
         case ("DELETE", nil): return json(200, try deleteCollection(target, request))
         default: throw APIError.methodNotAllowed(request.method, request.path)
@@ -101,15 +118,6 @@ final class APIServer: Sendable {
         let crd = try store.read { try $0.get(.customResourceDefinitions, namespace: "", name: type.storageKey) }
         let version = crd?.value(at: ["spec", "versions"])?.arrayValue?.first { $0["name"]?.stringValue == type.version }
         return version?["additionalPrinterColumns"]?.arrayValue ?? []
-    }
-
-    private func authenticated(_ request: Request) -> Bool {
-        guard let header = request.headers["authorization"], header.hasPrefix("Bearer ") else { return false }
-        // Compare every byte so the time taken does not tell how much of a guess was right.
-        let given = Array(header.dropFirst("Bearer ".count).utf8)
-        let expected = Array(token.utf8)
-        guard given.count == expected.count else { return false }
-        return zip(given, expected).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     func json(_ status: Int, _ body: JSON, headers: [String: String] = [:]) -> Response {

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Support
 
 /// The files of one local cluster directory.
 struct ClusterFiles: Sendable, Hashable {
@@ -12,6 +13,8 @@ struct ClusterFiles: Sendable, Hashable {
     var lockFile: String { directory + "/lock" }
     var certificate: String { directory + "/tls.crt" }
     var privateKey: String { directory + "/tls.key" }
+    /// The ES256 key that signs ServiceAccount and user tokens (PEM, 0600).
+    var signingKey: String { directory + "/sa.key" }
 
     /// The server's self-signed certificate for 127.0.0.1 and localhost, made once and kept, so a
     /// kubeconfig written earlier still trusts the server after a restart.
@@ -35,6 +38,32 @@ struct ClusterFiles: Sendable, Hashable {
         let value = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         try writePrivate(token, value + "\n")
         return value
+    }
+
+    /// The token signing key, made on first use. Written under a temporary name and linked into
+    /// place, so a server starting while `tenantry cluster token` runs ends up with the same key.
+    func loadOrCreateSigningKey() throws -> JWTSigningKey {
+        if let pem = try? String(contentsOfFile: signingKey, encoding: .utf8) { return try JWTSigningKey(pem: pem) }
+        let key = try JWTSigningKey.generate(.es256)
+        let temporary = signingKey + ".\(ProcessInfo.processInfo.processIdentifier).tmp"
+        try writePrivate(temporary, key.privateKeyPEM)
+        defer { unlink(temporary) }
+        if link(temporary, signingKey) != 0, errno != EEXIST { throw LocalClusterError.cannotWrite(path: signingKey) }
+        return try JWTSigningKey(pem: try String(contentsOfFile: signingKey, encoding: .utf8))
+    }
+
+    /// The database and its WAL files are private to the owner (SQLite gives -wal and -shm the
+    /// database file's mode, so creating it 0600 first covers them; older directories are fixed up).
+    func securePermissions() throws {
+        if !FileManager.default.fileExists(atPath: database) {
+            let descriptor = open(database, O_CREAT | O_WRONLY | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw LocalClusterError.cannotWrite(path: database) }
+            close(descriptor)
+        }
+        for path in [database, database + "-wal", database + "-shm", token, signingKey, kubeconfig, certificate, privateKey]
+        where FileManager.default.fileExists(atPath: path) {
+            guard chmod(path, 0o600) == 0 else { throw LocalClusterError.cannotWrite(path: path) }
+        }
     }
 
     /// kubectl sends bearer tokens only over TLS, so the kubeconfig names the server's certificate as its CA.
@@ -74,7 +103,7 @@ struct ClusterFiles: Sendable, Hashable {
 
     /// Everything the cluster stored: objects, history, token and kubeconfig.
     func removeAll() throws {
-        for path in [database, database + "-wal", database + "-shm", token, kubeconfig, pidFile, certificate, privateKey] where FileManager.default.fileExists(atPath: path) {
+        for path in [database, database + "-wal", database + "-shm", token, kubeconfig, pidFile, certificate, privateKey, signingKey] where FileManager.default.fileExists(atPath: path) {
             try FileManager.default.removeItem(atPath: path)
         }
     }

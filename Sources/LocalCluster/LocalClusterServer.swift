@@ -24,6 +24,8 @@ public final class LocalClusterServer: Sendable {
     public let directory: String
     /// Test-only switch for latency, 429, 500 and dropped watches; off until a test injects a fault.
     public let faults: FaultInjection
+    /// Signs ServiceAccount tokens (the local node's projected tokens use `issue`).
+    public let serviceAccountTokens: ServiceAccountTokenIssuer
     private let http: HTTPServer
     private let store: Store
     private let lock: DirectoryLock
@@ -37,8 +39,10 @@ public final class LocalClusterServer: Sendable {
         let files = ClusterFiles(directory: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         lock = try DirectoryLock(files)
+        try files.securePermissions()
         store = try Store(path: files.database, eventRetention: Int64(options.eventRetention))
         token = try files.loadOrCreateToken()
+        serviceAccountTokens = ServiceAccountTokenIssuer(key: try files.loadOrCreateSigningKey(), store: store)
         let registry = ResourceRegistry()
         registry.reload(crds: try store.read { try $0.list(.customResourceDefinitions, namespace: nil, after: nil, limit: Int.max) })
         try Self.bootstrap(store)
@@ -58,7 +62,8 @@ public final class LocalClusterServer: Sendable {
         url = "\(options.tls ? "https" : "http")://127.0.0.1:\(http.port)"
         self.directory = directory
         kubeconfigPath = files.kubeconfig
-        box.server = APIServer(store: store, registry: registry, token: token, faults: faults, address: "127.0.0.1:\(http.port)")
+        box.server = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
+                               address: "127.0.0.1:\(http.port)")
         try files.writeKubeconfig(url: url, token: token, certificatePEM: certificatePEM)
         try files.writePID(port: http.port)
     }
@@ -70,10 +75,12 @@ public final class LocalClusterServer: Sendable {
         lock.release()
     }
 
-    /// The namespaces every cluster has; kubectl writes to `default` unless told otherwise.
+    /// The namespaces every cluster has (kubectl writes to `default` unless told otherwise) and the
+    /// bootstrap RBAC policy.
     private static func bootstrap(_ store: Store) throws {
         let now = WriteRequest.timestamp(Date())
         try store.write { transaction in
+            try BootstrapPolicy.write(transaction, now: now)
             for name in ["default", "kube-system", "kube-public", "kube-node-lease"]
             where try transaction.get(.namespaces, namespace: "", name: name) == nil {
                 let version = String(try transaction.nextResourceVersion())

@@ -2,7 +2,8 @@ import Foundation
 import Model
 
 /// Reads the protobuf bodies kubectl's generators send (`kubectl create namespace|configmap|secret|
-/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`) into the JSON the server stores.
+/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`), and those of `kubectl auth` and
+/// `kubectl create token` (the review kinds, TokenRequest), into the JSON the server stores or answers.
 /// Only those kinds, and only the fields a client sets, are known; anything else is 415.
 enum KubeProtobuf {
     /// `k8s\0` then a runtime.Unknown: 1 typeMeta {1 apiVersion, 2 kind}, 2 raw (the object).
@@ -22,6 +23,7 @@ enum KubeProtobuf {
     private indirect enum Field {
         case string(String)
         case bool(String)
+        case integer(String)
         case strings(String)
         case stringMap(String)
         case bytesMap(String)
@@ -47,7 +49,23 @@ enum KubeProtobuf {
         "ClusterRole": [1: .message("metadata", objectMeta), 2: .messages("rules", policyRule)],
         "RoleBinding": [1: .message("metadata", objectMeta), 2: .messages("subjects", subject), 3: .message("roleRef", roleRef)],
         "ClusterRoleBinding": [1: .message("metadata", objectMeta), 2: .messages("subjects", subject), 3: .message("roleRef", roleRef)],
+        "TokenRequest": [1: .message("metadata", objectMeta), 2: .message("spec", [
+            1: .strings("audiences"), 4: .integer("expirationSeconds"),
+            3: .message("boundObjectRef", [1: .string("kind"), 2: .string("apiVersion"), 3: .string("name"), 4: .string("uid")]),
+        ])],
+        "TokenReview": [1: .message("metadata", objectMeta), 2: .message("spec", [1: .string("token"), 2: .strings("audiences")])],
+        "SelfSubjectReview": [1: .message("metadata", objectMeta)],
+        "SelfSubjectAccessReview": [1: .message("metadata", objectMeta), 2: .message("spec", accessAttributes)],
+        "SelfSubjectRulesReview": [1: .message("metadata", objectMeta), 2: .message("spec", [1: .string("namespace")])],
+        "SubjectAccessReview": [1: .message("metadata", objectMeta), 2: .message("spec", subjectAccess)],
+        "LocalSubjectAccessReview": [1: .message("metadata", objectMeta), 2: .message("spec", subjectAccess)],
     ]
+    private static let accessAttributes: [Int: Field] = [
+        1: .message("resourceAttributes", [1: .string("namespace"), 2: .string("verb"), 3: .string("group"), 4: .string("version"),
+                                           5: .string("resource"), 6: .string("subresource"), 7: .string("name")]),
+        2: .message("nonResourceAttributes", [1: .string("path"), 2: .string("verb")]),
+    ]
+    private static let subjectAccess: [Int: Field] = accessAttributes.merging([3: .string("user"), 4: .strings("groups"), 6: .string("uid")]) { $1 }
 
     /// One message as JSON. Protobuf writes empty strings and zeros that JSON would omit; they are dropped.
     private static func message(_ bytes: [UInt8], _ schema: [Int: Field]) throws(APIError) -> JSON {
@@ -59,6 +77,8 @@ enum KubeProtobuf {
                 if !value.isEmpty { object[name] = .string(value) }
             case .bool(let name)?:
                 if field.varint != 0 { object[name] = .bool(true) }
+            case .integer(let name)?:
+                object[name] = .int(Int(truncatingIfNeeded: Int64(bitPattern: field.varint)))
             case .strings(let name)?:
                 object[name] = .array((object[name]?.arrayValue ?? []) + [.string(text(field.bytes))])
             case .stringMap(let name)?, .bytesMap(let name)?:

@@ -13,6 +13,8 @@ struct ResourceType: Sendable, Hashable {
     var hasStatusSubresource = false
     /// The CRD's `openAPIV3Schema` for this version; nil for built-in kinds, which are not validated.
     var schema: JSON? = nil
+    /// A review kind (SubjectAccessReview, TokenReview…): POST answers it, nothing is stored.
+    var createOnly = false
 
     /// `v1` for the core group, `group/version` otherwise.
     var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
@@ -43,10 +45,10 @@ extension ResourceType {
         ResourceType(group: "networking.k8s.io", version: "v1", plural: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", namespaced: true, shortNames: ["netpol"]),
         ResourceType(group: "batch", version: "v1", plural: "jobs", singular: "job", kind: "Job", namespaced: true, hasStatusSubresource: true),
         ResourceType(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", namespaced: false, shortNames: ["crd", "crds"], hasStatusSubresource: true),
-    ]
+    ] + accessKinds
 
     static let namespaces = builtIn[0]
-    static let customResourceDefinitions = builtIn[builtIn.count - 1]
+    static let customResourceDefinitions = builtIn.first { $0.plural == "customresourcedefinitions" }!
 
     /// The resource types a stored CRD defines, one per served version.
     static func defined(by crd: JSON) -> [ResourceType] {

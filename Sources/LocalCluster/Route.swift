@@ -9,6 +9,9 @@ enum Route: Sendable, Hashable {
     case openAPIv3Index
     case openAPIv3(group: String, version: String)
     case resource(ResourceRoute)
+    /// The ServiceAccount issuer's OIDC discovery document and its JWKS.
+    case openIDConfiguration
+    case openIDKeys
 }
 
 /// A resource path: `/api/v1/namespaces/{ns}/configmaps/{name}` and every shape in between.
@@ -26,6 +29,8 @@ extension Route {
         switch segments.first {
         case "version": self = .version; return
         case "healthz", "livez", "readyz": self = .health; return
+        case ".well-known" where segments == [".well-known", "openid-configuration"]: self = .openIDConfiguration; return
+        case "openid" where segments == ["openid", "v1", "jwks"]: self = .openIDKeys; return
         case "openapi" where segments.count == 2 && segments[1] == "v3": self = .openAPIv3Index; return
         case "openapi" where segments.count >= 4 && segments[1] == "v3" && segments[2] == "api":
             self = .openAPIv3(group: "", version: segments[3]); return

@@ -16,6 +16,8 @@ final class Store: @unchecked Sendable {
     /// How many change events to keep for watches and continue tokens; older ones are compacted away.
     let eventRetention: Int64
     let changes = ChangeFeed()
+    /// Moves on every write to an RBAC object, so the authorizer knows its snapshot is stale.
+    let rbacGeneration = Generation()
     private let lock = NSLock()
     private let database: SQLiteDatabase
 
@@ -59,7 +61,7 @@ final class Store: @unchecked Sendable {
         let (result, latest) = try lock.withLock { () throws -> (T, Int64) in
             try database.execute("BEGIN IMMEDIATE")
             do {
-                let transaction = StoreTransaction(database: database, retention: eventRetention)
+                let transaction = StoreTransaction(database: database, retention: eventRetention, rbacGeneration: rbacGeneration)
                 let result = try body(transaction)
                 let latest = try transaction.latestResourceVersion()
                 try database.execute(dryRun ? "ROLLBACK" : "COMMIT")
@@ -87,6 +89,7 @@ struct StoredEvent: Sendable, Hashable {
 struct StoreTransaction {
     let database: SQLiteDatabase
     let retention: Int64
+    var rbacGeneration: Generation? = nil
 
     func latestResourceVersion() throws -> Int64 {
         try database.query("SELECT value FROM counters WHERE name = 'resourceVersion'").first?.first?.integer ?? 1
@@ -158,6 +161,7 @@ struct StoreTransaction {
     }
 
     private func record(_ type: ResourceType, _ object: JSON, event: String, version: Int64, body: String, previous: JSON?) throws {
+        if type.group == ResourceType.rbacGroup { rbacGeneration?.advance() }
         try database.query("INSERT INTO events (rv, resource, namespace, type, body, previous) VALUES (?, ?, ?, ?, ?, ?)",
                            [.integer(version), .text(type.storageKey), .text(object.namespace), .text(event), .text(body),
                             previous.map { .text($0.compactText) } ?? .null])

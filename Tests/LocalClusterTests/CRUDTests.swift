@@ -94,7 +94,13 @@ final class CRUDTests: XCTestCase {
         let anonymous = cluster.request("GET", "/api/v1/namespaces", token: "wrong")
         XCTAssertEqual(anonymous.status, 401)
         XCTAssertEqual(anonymous.json["reason"], "Unauthorized")
-        XCTAssertEqual(cluster.request("GET", "/version", token: "wrong").status, 200)
+        XCTAssertEqual(anonymous.json["message"], "Unauthorized", "worded as kube-apiserver words it")
+        // Without credentials /version and the health checks answer (system:public-info-viewer); a
+        // wrong credential is refused everywhere, as kube-apiserver refuses it.
+        XCTAssertEqual(TestHTTP.send("GET", cluster.server.url + "/version", body: nil, contentType: "application/json", token: nil).status, 200)
+        XCTAssertEqual(TestHTTP.send("GET", cluster.server.url + "/healthz", body: nil, contentType: "application/json", token: nil).status, 200)
+        XCTAssertEqual(TestHTTP.send("GET", cluster.server.url + "/api", body: nil, contentType: "application/json", token: nil).status, 401)
+        XCTAssertEqual(cluster.request("GET", "/version", token: "wrong").status, 401)
     }
 
     func testMalformedBodyOversizedBodyAndUnknownKind() {

@@ -75,7 +75,7 @@ final class ClusterCommandTests: XCTestCase {
     }
 }
 
-private final class Output: @unchecked Sendable {
+final class Output: @unchecked Sendable {
     // Unchecked: `text` is touched only under `lock`.
     private let lock = NSLock()
     private var buffer = ""

@@ -63,13 +63,15 @@ struct TestResponse {
 
 enum TestHTTP {
     /// One request, waited for. Failures to connect come back as status 0 with the error as text.
-    static func send(_ method: String, _ url: String, body: Data?, contentType: String, token: String?, accept: String? = nil) -> TestResponse {
+    static func send(_ method: String, _ url: String, body: Data?, contentType: String, token: String?, accept: String? = nil,
+                     headers extra: [String: String] = [:]) -> TestResponse {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         request.httpBody = body
         request.setValue(contentType, forHTTPHeaderField: "Content-Type")
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
+        for (name, value) in extra { request.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
         let task = URLSession.shared.dataTask(with: request) { data, response, error in
             let http = response as? HTTPURLResponse
