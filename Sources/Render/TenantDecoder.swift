@@ -376,12 +376,19 @@ enum TenantDecoder {
 
     private static func decodeTriggers(_ node: YAMLNode, _ d: FileDecoder) -> Triggers {
         var triggers = Triggers()
-        guard let t = d.mapping(node, "triggers", keys: ["github", "jira", "slack"]) else { return triggers }
+        guard let t = d.mapping(node, "triggers", keys: ["github", "jira", "slack", "intentWindow"]) else { return triggers }
+        if let n = t["intentWindow"], let window = d.duration(n, t.path("intentWindow")) {
+            if window > Triggers.maxIntentWindow {
+                d.error(n.mark, t.path("intentWindow"), "\(window) is longer than the longest intent window, \(Triggers.maxIntentWindow)")
+            } else {
+                triggers.intentWindow = window
+            }
+        }
         let command: (String) -> String? = { value in
             value.hasPrefix("/") && value.count > 1 && value.count <= 32 && !value.contains(where: \.isWhitespace) ? nil
                 : "\"\(value)\" is not a command; write one word starting with \"/\", like \"/agent\""
         }
-        if let node = t["github"], let g = d.mapping(node, t.path("github"), keys: ["issueLabels", "comment", "pullRequests"]) {
+        if let node = t["github"], let g = d.mapping(node, t.path("github"), keys: ["issueLabels", "comment", "pullRequests", "allowBots"]) {
             var commentCommand: String?
             var associations = ["OWNER", "MEMBER", "COLLABORATOR"]
             if let commentNode = g["comment"], let c = d.mapping(commentNode, g.path("comment"), keys: ["command", "authorAssociations"]) {
@@ -401,19 +408,35 @@ enum TenantDecoder {
             }
             triggers.github = GitHubTriggers(issueLabels: d.strings(g["issueLabels"], g.path("issueLabels")),
                                              commentCommand: commentCommand, commentAuthorAssociations: associations,
-                                             pullRequestActions: actions)
+                                             pullRequestActions: actions,
+                                             allowBots: d.strings(g["allowBots"], g.path("allowBots"), validate: githubBotProblem))
         }
         if let node = t["jira"], let j = d.mapping(node, t.path("jira"), keys: ["labels", "transitions"]) {
             triggers.jira = JiraTriggers(labels: d.strings(j["labels"], j.path("labels")),
                                          transitions: d.strings(j["transitions"], j.path("transitions")))
         }
-        if let node = t["slack"], let s = d.mapping(node, t.path("slack"), keys: ["mention", "slashCommand"]) {
+        if let node = t["slack"], let s = d.mapping(node, t.path("slack"), keys: ["mention", "slashCommand", "allowBots"]) {
             var slash: String?
             if let n = s["slashCommand"], let value = d.string(n, s.path("slashCommand")) {
                 if let problem = command(value) { d.error(n.mark, s.path("slashCommand"), problem) } else { slash = value }
             }
-            triggers.slack = SlackTriggers(mention: s["mention"].flatMap { d.bool($0, s.path("mention")) } ?? false, slashCommand: slash)
+            triggers.slack = SlackTriggers(mention: s["mention"].flatMap { d.bool($0, s.path("mention")) } ?? false, slashCommand: slash,
+                                           allowBots: d.strings(s["allowBots"], s.path("allowBots"), validate: slackBotProblem))
         }
         return triggers
+    }
+
+    /// A GitHub App's bot login, as `sender.login` carries it: `name[bot]`.
+    static func githubBotProblem(_ value: String) -> String? {
+        let name = value.hasSuffix("[bot]") ? value.dropLast(5) : ""
+        let ok = !name.isEmpty && name.count <= 39 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        return ok ? nil : "\"\(value)\" is not a GitHub bot login; write the App's login with its suffix, like \"dependabot[bot]\""
+    }
+
+    /// A Slack bot ID, as `event.bot_id` carries it: `B` and 8 to 20 upper-case letters or digits.
+    static func slackBotProblem(_ value: String) -> String? {
+        let ok = value.count >= 9 && value.count <= 21 && value.first == "B"
+            && value.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+        return ok ? nil : "\"\(value)\" is not a Slack bot ID (like \"B0123ABCD\"; use the ID, not the bot's name)"
     }
 }

@@ -159,7 +159,7 @@ public final class WebhookService: Sendable {
             }
             // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
             if name == "push", let url = body["repository"]?["clone_url"]?.stringValue, SourceRefresh.requestRefresh(repositoryURL: url) > 0 {
-                configuration.log?("webhook source=github event=push delivery=\(delivery) trace=\(traceID) reconcile of \(url) started")
+                configuration.log?(DeliveryLog.line(.github, event: "push", delivery: delivery, trace: traceID, "reconcile of the tenant repository started"))
                 return (json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]), "refresh")
             }
             event = EventParser.github(event: name, deliveryID: delivery, body: body)
@@ -170,7 +170,13 @@ public final class WebhookService: Sendable {
             event = try EventParser.jira(deliveryID: delivery, body: try EventParser.parseJSON(request.body))
         case .slack:
             if (headers["content-type"] ?? "").hasPrefix("application/x-www-form-urlencoded") {
-                event = try EventParser.slackCommand(form: try EventParser.formFields(request.body))
+                let form = try EventParser.formFields(request.body)
+                // Intake (issue 14): Slack interactivity is acknowledged (200), never a session.
+                if let reason = EventParser.slackInteraction(form: form) {
+                    configuration.log?(DeliveryLog.line(.slack, event: "interaction", delivery: nil, trace: traceID, "ignored"))
+                    return (json(200, ["status": "ignored", "reason": .string(reason)]), "ignored")
+                }
+                event = try EventParser.slackCommand(form: form)
             } else {
                 let body = try EventParser.parseJSON(request.body)
                 if body["type"]?.stringValue == "url_verification" {
@@ -211,8 +217,10 @@ public final class WebhookService: Sendable {
         let deliveryKey = "\(source.rawValue):\(event.deliveryID)"
         let name = Self.sessionName(source: source, deliveryID: event.deliveryID)
         let object = sessionObject(name: name, target: target, event: event, policy: policy, model: model, tools: tools, rule: match.rule, cost: cost)
+        // Intake (issue 14): one session per intent (IntentWindow), decided with the rest of admission.
         let admission = AdmissionRequest(deliveryKey: deliveryKey, sessionName: name, tenant: target.tenant, namespace: target.namespace,
-                                         model: model, tools: tools, estimatedCost: cost, policy: policy, budget: budget, object: object)
+                                         model: model, tools: tools, estimatedCost: cost, policy: policy, budget: budget, object: object,
+                                         intent: IntentWindow.key(subject: event.subject, kind: match.kind))
         if validateOnly {
             let (duplicate, violations) = journal.check(admission)
             if duplicate == nil, !violations.isEmpty {
@@ -220,7 +228,7 @@ public final class WebhookService: Sendable {
                 return (json(400, ["valid": false, "namespace": .string(target.namespace), "violations": .array(list)]), "invalid")
             }
             var warnings = ["matched trigger: \(match.rule)"]
-            if let duplicate { warnings.append("this delivery was already accepted as session \(duplicate)") }
+            if let duplicate { warnings.append("this delivery (or another of the same intent) was already accepted as session \(duplicate)") }
             if policy.policy.approval.required { warnings.append("the namespace requires approval: the session would wait for an approver") }
             return (json(200, validBody(namespace: target.namespace, policy: policy, model: model, cost: cost, currency: budget.currency,
                                         warnings: warnings)), "validated")
@@ -233,11 +241,11 @@ public final class WebhookService: Sendable {
                                      object: object, approvalRequired: policy.policy.approval.required)
             creator.enqueue(entry)
             let status = acceptedStatus()
-            configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) \(status) Session/\(target.namespace)/\(session) (\(match.rule))")
+            configuration.log?(DeliveryLog.line(source, event: event.event, delivery: event.deliveryID, trace: traceID, "\(status) Session/\(target.namespace)/\(session)"))
             return (accepted(session: session, namespace: target.namespace, status: status, now: Date()), status)
         case .duplicate(let session):
             let status = acceptedStatus()
-            configuration.log?("webhook source=\(source.rawValue) delivery=\(event.deliveryID) trace=\(traceID) duplicate of Session/\(target.namespace)/\(session)")
+            configuration.log?(DeliveryLog.line(source, event: event.event, delivery: event.deliveryID, trace: traceID, "duplicate of Session/\(target.namespace)/\(session)"))
             var body = acceptedBody(session: session, namespace: target.namespace, status: status, now: Date())
             body["duplicate"] = true
             return (json(202, .object(body)), "duplicate")
@@ -307,17 +315,18 @@ public final class WebhookService: Sendable {
         DispatchQueue.global(qos: .utility).async {
             do {
                 let outcome = try reviewer.review(body)
-                log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) plan: \(outcome)")
+                let word = switch outcome { case .ignored: "plan not needed"; case .posted: "plan posted"; case .failed: "plan failed" }
+                log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, word))
             } catch {
-                log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) plan not posted: \(error)")
+                log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "plan not posted: \(error)"))
             }
         }
-        log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) planning \(reviewer.repository)")
+        log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "planning \(reviewer.repository)"))
         return (json(202, ["status": "planning", "repository": .string(reviewer.repository)]), "planning")
     }
 
     private func ignored(_ reason: String, source: WebhookSource, event: InboundEvent, traceID: String) -> (Response, String) {
-        configuration.log?("webhook source=\(source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(traceID) ignored: \(reason)")
+        configuration.log?(DeliveryLog.line(source, event: event.event, delivery: event.deliveryID, trace: traceID, "ignored"))
         return (json(202, ["status": "ignored", "reason": .string(reason)]), "ignored")
     }
 
