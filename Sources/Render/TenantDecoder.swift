@@ -41,6 +41,7 @@ enum TenantDecoder {
         if let node = f["quotas"] { partialQuotas(node, "quotas", d).apply(to: &tenantQuotas) }
 
         var namespaces: [TenantNamespace] = []
+        var listed = Set<String>()
         let namespaceItems = d.list(f.required("namespaces", d), "namespaces")
         if namespaceItems.isEmpty, let node = f["namespaces"] { d.error(node.mark, "namespaces", "a tenant needs at least one namespace") }
         for item in namespaceItems {
@@ -54,7 +55,7 @@ enum TenantDecoder {
                 d.error(nameNode.mark, n.path("name"), "namespace \"\(nsName)\" is reserved by the platform (\"\(pattern)\" in platform.yaml reservedNamespaces)")
                 continue
             }
-            if namespaces.contains(where: { $0.name == nsName }) {
+            if !listed.insert(nsName).inserted {
                 d.error(nameNode.mark, n.path("name"), "namespace \"\(nsName)\" is listed twice")
                 continue
             }
@@ -311,6 +312,7 @@ enum TenantDecoder {
     }
 
     private static func reportOverlap(_ allowed: [String], _ blocked: [String], _ f: Fields, what: String, _ d: FileDecoder) {
+        let allowed = Set(allowed)
         for name in blocked where allowed.contains(name) {
             d.error(f["blocked"]?.mark, f.path("blocked"), "\(what) \"\(name)\" is both allowed and blocked; remove it from one list")
         }
@@ -326,6 +328,7 @@ enum TenantDecoder {
                                       _ d: FileDecoder) -> Routing {
         var routing = Routing()
         guard let node, let r = d.mapping(node, "routing", keys: ["github", "jira", "slack"]) else { return routing }
+        let known = Set(namespaces)
 
         func routes(_ source: WebhookSource, keyField: String, kind: Claim.Kind, normalise: (String) -> String,
                     problem: (String) -> String?) -> [Route] {
@@ -335,17 +338,18 @@ enum TenantDecoder {
                 return []
             }
             var result: [Route] = []
+            var keys = Set<String>()
             for item in d.list(listNode, r.path(source.rawValue)) {
                 guard let e = d.mapping(item.node, item.path, keys: [keyField, "namespace"]),
                       let keyNode = e.required(keyField, d), let raw = d.string(keyNode, e.path(keyField)) else { continue }
                 if let message = problem(raw) { d.error(keyNode.mark, e.path(keyField), message); continue }
                 let key = normalise(raw)
-                if result.contains(where: { $0.key == key }) {
+                if !keys.insert(key).inserted {
                     d.error(keyNode.mark, e.path(keyField), "\"\(raw)\" is routed twice"); continue
                 }
                 var namespace = namespaces.first ?? ""
                 if let nsNode = e["namespace"], let ns = d.string(nsNode, e.path("namespace")) {
-                    if !namespaces.contains(ns) {
+                    if !known.contains(ns) {
                         d.error(nsNode.mark, e.path("namespace"), "\"\(ns)\" is not one of this tenant's namespaces (\(namespaces.joined(separator: ", ")))")
                     }
                     namespace = ns
