@@ -106,8 +106,10 @@ enum TenantDecoder {
             d.error(node.mark, path, "expected a hash like \"sha256:<64 hex digits>\"")
             return nil
         }
-        let hex = value.dropFirst("sha256:".count)
-        guard value.hasPrefix("sha256:"), hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+        // Bytes, not Characters: Unicode property lookups per digit were a twentieth of loading 10,000 tenants.
+        let hex = value.utf8.dropFirst("sha256:".utf8.count)
+        guard value.hasPrefix("sha256:"), hex.count == 64,
+              hex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
             d.error(node.mark, path, "expected a hash like \"sha256:<64 lowercase hex digits>\" (value not shown: if it is a plaintext key, "
                 + "revoke it, then store `printf %s \"$KEY\" | sha256sum` prefixed with \"sha256:\")")
             return nil
