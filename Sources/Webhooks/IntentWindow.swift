@@ -19,9 +19,10 @@ public struct IntentWindow: Sendable {
 
     public init() {}
 
-    /// The intent of `subject` (InboundEvent.subject) and the kind of trigger that matched; nil without a subject.
-    public static func key(subject: String?, kind: String) -> String? {
-        subject.map { JSON.strings([$0, kind]).compactText }
+    /// The intent of `subject` (InboundEvent.subject) and the kind of trigger that matched, in `namespace` (the
+    /// same issue reaching two namespaces, by route and by API key, is two intents); nil without a subject.
+    public static func key(namespace: String, subject: String?, kind: String) -> String? {
+        subject.map { JSON.strings([namespace, $0, kind]).compactText }
     }
 
     /// The session that owns `key`, when it was admitted less than `window` seconds before `now`.

@@ -220,7 +220,7 @@ public final class WebhookService: Sendable {
         // Intake (issue 14): one session per intent (IntentWindow), decided with the rest of admission.
         let admission = AdmissionRequest(deliveryKey: deliveryKey, sessionName: name, tenant: target.tenant, namespace: target.namespace,
                                          model: model, tools: tools, estimatedCost: cost, policy: policy, budget: budget, object: object,
-                                         intent: IntentWindow.key(subject: event.subject, kind: match.kind))
+                                         intent: IntentWindow.key(namespace: target.namespace, subject: event.subject, kind: match.kind))
         if validateOnly {
             let (duplicate, violations) = journal.check(admission)
             if duplicate == nil, !violations.isEmpty {

@@ -46,6 +46,17 @@ final class IntentTests: XCTestCase {
                        dry.text)
     }
 
+    func testTheSameIssueInTwoNamespacesIsTwoIntents() throws {
+        let fixture = try WebhookFixture()
+        let routed = try fixture.github("issues", body: try labeledIssue(55), delivery: "ns-routed")
+        XCTAssertEqual(routed.json["namespace"], "hello-prod")
+        // hello-staging's key picks that namespace for the same repository's issue: its own intent.
+        let keyed = try fixture.github("issues", body: try labeledIssue(55), delivery: "ns-keyed", key: TestSecrets.helloGitHubKey)
+        XCTAssertEqual(keyed.json["namespace"], "hello-staging", keyed.text)
+        XCTAssertNil(keyed.json["duplicate"])
+        XCTAssertNotEqual(keyed.json["sessionId"], routed.json["sessionId"])
+    }
+
     func testConcurrentDeliveriesOfOneIntentStartExactlyOneSession() throws {
         let writer = RecordingWriter()
         let fixture = try WebhookFixture(writer: writer)
@@ -79,7 +90,7 @@ final class IntentTests: XCTestCase {
             AdmissionRequest(deliveryKey: "github:\(delivery)", sessionName: "s-\(delivery)", tenant: "octo", namespace: "octo",
                              model: "claude-sonnet-4-5", tools: [], estimatedCost: Amount(micros: 0), policy: policy,
                              budget: Budget(monthly: Amount("100.00")!, currency: "USD"), object: [:],
-                             intent: IntentWindow.key(subject: "[\"github\",\"octo/repo\",\"#1\"]", kind: "label"))
+                             intent: IntentWindow.key(namespace: "octo", subject: "[\"github\",\"octo/repo\",\"#1\"]", kind: "label"))
         }
         var state = AdmissionState()
         let start = Date(timeIntervalSince1970: 1_800_000_000)
