@@ -249,4 +249,12 @@ public enum ServeCommand {
 }
 
 /// `serve --plan-repo`: Plan's reviewer is the webhook server's pull-request planner.
-extension TenantRepoReviewer: PullRequestReviewer {}
+extension TenantRepoReviewer: PullRequestReviewer {
+    public func logWords(_ outcome: PullRequestPlanner.Outcome) -> String {
+        switch outcome {
+        case .ignored: "plan not needed"
+        case .posted: "plan posted"
+        case .failed: "plan failed"
+        }
+    }
+}

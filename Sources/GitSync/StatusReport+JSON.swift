@@ -50,10 +50,21 @@ extension StatusReport {
             })
     }
 
-    /// Only the time of a report, or nil when `bytes` is not one; used to keep the time of an
-    /// otherwise unchanged report.
-    static func time(inJSONBytes bytes: [UInt8]) -> Date? {
-        (try? JSON(parsing: Data(bytes)))?["time"]?.stringValue.flatMap(Timestamp.parse)
+    /// This report with what only describes its round taken from the committed one (`bytes`): the committed
+    /// time, and for each tenant this round neither applied nor pruned anything for, the committed applied and
+    /// pruned lists. Equal to the committed report exactly when nothing a reader cares about changed. Nil
+    /// when `bytes` is not a report.
+    func carryingRoundDetails(ofCommitted bytes: [UInt8]) -> StatusReport? {
+        guard let committed = try? StatusReport(jsonBytes: bytes, source: "status.json") else { return nil }
+        var carried = self
+        carried.time = committed.time
+        let before = Dictionary(committed.tenants.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for index in carried.tenants.indices where carried.tenants[index].applied.isEmpty && carried.tenants[index].pruned.isEmpty {
+            guard let previous = before[carried.tenants[index].name] else { continue }
+            carried.tenants[index].applied = previous.applied
+            carried.tenants[index].pruned = previous.pruned
+        }
+        return carried
     }
 }
 

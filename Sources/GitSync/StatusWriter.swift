@@ -3,7 +3,8 @@ import Support
 
 /// Commits a `StatusReport` to the status directory and pushes it, never forcing: a push the
 /// remote refuses because the branch moved is fetched, rebuilt on the new head and retried with
-/// backoff. A report whose content (time aside) equals the one already there makes no commit.
+/// backoff. A report that says nothing new makes no commit: its time aside, and a tenant's applied and pruned
+/// lists aside when this round applied and pruned nothing for it (those lists say what the last change did).
 public struct StatusWriter: Sendable {
     public let config: SourceConfig
     public var retry: RetryPolicy
@@ -60,11 +61,11 @@ public struct StatusWriter: Sendable {
             do {
                 let parent = try base(in: repository, branch: branch, revision: report.revision)
                 let existing = try repository.file(at: "\(config.status.path)/status.json", inCommit: parent)
-                // Render with the time already committed: if that reproduces the tree, only the time changed.
-                if let previousTime = existing.flatMap(StatusReport.time(inJSONBytes:)) {
-                    var sameTime = report
-                    sameTime.time = previousTime
-                    let tree = try repository.tree(replacing: config.status.path, in: parent, with: sameTime.files())
+                // Render with what only says "this round" taken from the committed report (its time, and the
+                // applied and pruned lists of tenants this round left alone): if that reproduces the tree,
+                // nothing a reader cares about changed.
+                if let existing, let carried = report.carryingRoundDetails(ofCommitted: existing) {
+                    let tree = try repository.tree(replacing: config.status.path, in: parent, with: carried.files())
                     if tree == (try repository.treeID(ofCommit: parent)) { return .unchanged(branch: branch) }
                 }
                 let tree = try repository.tree(replacing: config.status.path, in: parent, with: files)

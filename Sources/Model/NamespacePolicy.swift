@@ -73,6 +73,7 @@ extension Triggers {
             if let command = github.commentCommand {
                 g["comment"] = ["command": .string(command), "authorAssociations": .strings(github.commentAuthorAssociations)]
             }
+            if !github.allowBots.isEmpty { g["allowBots"] = .strings(github.allowBots) }
             object["github"] = .object(g)
         }
         if let jira {
@@ -81,8 +82,10 @@ extension Triggers {
         if let slack {
             var s: JSONObject = ["mention": .bool(slack.mention)]
             if let command = slack.slashCommand { s["slashCommand"] = .string(command) }
+            if !slack.allowBots.isEmpty { s["allowBots"] = .strings(slack.allowBots) }
             object["slack"] = .object(s)
         }
+        if let window = intentWindow { object["intentWindow"] = .string(window.text) }
         return .object(object)
     }
 }

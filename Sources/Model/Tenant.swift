@@ -225,15 +225,25 @@ public struct Route: Sendable, Hashable {
 
 /// Which events start a session. A source left out starts none.
 public struct Triggers: Sendable, Hashable {
+    /// How long one intent (an issue labelled, a Jira issue moved…) keeps starting the same session.
+    public static let defaultIntentWindow = TimeSpan("10m")!
+    public static let maxIntentWindow = TimeSpan("24h")!
+
     public var github: GitHubTriggers?
     public var jira: JiraTriggers?
     public var slack: SlackTriggers?
+    /// `intentWindow` as written; nil means the default.
+    public var intentWindow: TimeSpan?
 
-    public init(github: GitHubTriggers? = nil, jira: JiraTriggers? = nil, slack: SlackTriggers? = nil) {
+    public init(github: GitHubTriggers? = nil, jira: JiraTriggers? = nil, slack: SlackTriggers? = nil, intentWindow: TimeSpan? = nil) {
         self.github = github
         self.jira = jira
         self.slack = slack
+        self.intentWindow = intentWindow
     }
+
+    /// Seconds within which a second delivery of the same intent returns the first session.
+    public var intentWindowSeconds: Int64 { (intentWindow ?? Self.defaultIntentWindow).seconds }
 }
 
 public struct GitHubTriggers: Sendable, Hashable {
@@ -247,13 +257,16 @@ public struct GitHubTriggers: Sendable, Hashable {
     public var commentCommand: String?
     public var commentAuthorAssociations: [String]
     public var pullRequestActions: [String]
+    /// Bot logins (`dependabot[bot]`) whose deliveries may start sessions; every other bot's never do.
+    public var allowBots: [String]
 
     public init(issueLabels: [String], commentCommand: String?, commentAuthorAssociations: [String],
-                pullRequestActions: [String]) {
+                pullRequestActions: [String], allowBots: [String] = []) {
         self.issueLabels = issueLabels
         self.commentCommand = commentCommand
         self.commentAuthorAssociations = commentAuthorAssociations
         self.pullRequestActions = pullRequestActions
+        self.allowBots = allowBots
     }
 }
 
@@ -270,9 +283,12 @@ public struct JiraTriggers: Sendable, Hashable {
 public struct SlackTriggers: Sendable, Hashable {
     public var mention: Bool
     public var slashCommand: String?
+    /// Slack bot IDs (`B0123ABCD`) whose messages may start sessions; every other bot's never do.
+    public var allowBots: [String]
 
-    public init(mention: Bool, slashCommand: String?) {
+    public init(mention: Bool, slashCommand: String?, allowBots: [String] = []) {
         self.mention = mention
         self.slashCommand = slashCommand
+        self.allowBots = allowBots
     }
 }

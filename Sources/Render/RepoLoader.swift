@@ -59,8 +59,10 @@ public enum RepoLoader {
                 let path = relative + "/" + name
                 // Directories are followed only when they are real ones, so a link cannot loop or leave the repo;
                 // a linked file is listed, and `read` refuses it if it points outside.
-                let type = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.type] as? FileAttributeType
-                if type == .typeDirectory {
+                // lstat, not FileManager.attributesOfItem, which also looks up the owner's name: at 10,000 files
+                // that lookup was most of the time spent loading.
+                var info = stat()
+                if lstat(url.path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
                     walk(url, path)
                 } else if name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
                     paths.append(path)
@@ -81,10 +83,11 @@ public enum RepoLoader {
         guard resolved == root.path || resolved.hasPrefix(root.path + "/") else {
             return fail("file is a symbolic link to a file outside the repository; tenant files must live in the repo")
         }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved) else {
+        var info = stat()
+        guard stat(resolved, &info) == 0 else {
             return fail("file cannot be read (a dangling symbolic link, or no permission)")
         }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let size = Int(info.st_size)
         guard size <= maxFileSize else {
             return fail("file is \(size) bytes; files over \(maxFileSize) bytes (1 MiB) are refused")
         }

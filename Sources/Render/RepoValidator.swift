@@ -52,15 +52,16 @@ public enum RepoValidator {
                            diagnostics: decoder.diagnostics)
         }
 
-        // Claims across tenants: every claimant of a contested name gets an error naming the others.
+        // Claims across tenants: every claimant of a contested name gets one error naming the first other
+        // claimant and how many more there are, so N claimants make N short messages, not N² names.
         var extra = [[Diagnostic]](repeating: [], count: decoded.count)
         var byName: [String: [Int]] = [:]
         for (index, entry) in decoded.enumerated() where entry.nameMark != nil { byName[entry.name, default: []].append(index) }
         for indices in byName.values where indices.count > 1 {
             for index in indices {
-                let others = indices.filter { $0 != index }.map { decoded[$0].file }.joined(separator: ", ")
+                let others = Contest(holders: indices, of: index, owner: { $0 })
                 extra[index].append(Diagnostic(file: decoded[index].file, mark: decoded[index].nameMark, field: "name",
-                                               message: "tenant name \"\(decoded[index].name)\" is also used by \(others); tenant names must be unique",
+                                               message: "tenant name \"\(decoded[index].name)\" is also used by \(decoded[others.first].file)\(others.more); tenant names must be unique",
                                                tenant: decoded[index].name))
             }
         }
@@ -70,15 +71,16 @@ public enum RepoValidator {
         }
         for (kind, values) in claimants {
             for holders in values.values where Set(holders.map(\.index)).count > 1 {
+                var perTenant: [Int: Int] = [:]
+                for holder in holders { perTenant[holder.index, default: 0] += 1 }
                 for holder in holders {
-                    let others = holders.filter { $0.index != holder.index }
-                        .map { "tenant \"\(decoded[$0.index].name)\" (\($0.claim.location))" }
-                        .joined(separator: ", ")
+                    let others = Contest(holders: holders, of: holder.index, owner: \.index, sameOwner: perTenant[holder.index] ?? 1)
+                    let first = holders[others.position]
                     // An API key hash is a secret's fingerprint: name where it clashes, not its value.
                     let what = kind == .apiKey ? "this \(kind.rawValue)" : "\(kind.rawValue) \"\(holder.claim.value)\""
                     extra[holder.index].append(Diagnostic(file: holder.claim.location.file, mark: holder.claim.location.mark,
                                                           field: holder.claim.field,
-                                                          message: "\(what) is also claimed by \(others); each may belong to one tenant only",
+                                                          message: "\(what) is also claimed by tenant \"\(decoded[first.index].name)\" (\(first.claim.location))\(others.more); each may belong to one tenant only",
                                                           tenant: decoded[holder.index].name))
                 }
             }
@@ -99,6 +101,35 @@ public enum RepoValidator {
         guard case .mapping(let pairs) = root.content, let node = pairs.first(where: { $0.key == "name" })?.value,
               case .string(let name) = node.resolved, !name.isEmpty else { return nil }
         return (name, node.mark)
+    }
+}
+
+/// Who else holds a contested name, for one holder's message: the first holder of another tenant, and
+/// ` and 9,998 more` when there are others still. O(1) per holder once the group is known.
+struct Contest {
+    /// Where the first other holder stands in the group, and the value `owner` gives for it.
+    let position: Int
+    let first: Int
+    let more: String
+
+    /// `sameOwner`: how many holders of the group belong to `owner` itself (they are not "others").
+    init<T>(holders: [T], of owner: Int, owner ownerOf: (T) -> Int, sameOwner: Int = 1) {
+        let position = holders.firstIndex { ownerOf($0) != owner } ?? 0
+        self.position = position
+        first = ownerOf(holders[position])
+        let rest = holders.count - sameOwner - 1
+        more = rest > 0 ? " and \(Contest.grouped(rest)) more" : ""
+    }
+
+    /// `9998` → `9,998`.
+    static func grouped(_ number: Int) -> String {
+        let digits = Array(String(number))
+        var out = ""
+        for (offset, digit) in digits.enumerated() {
+            if offset > 0 && (digits.count - offset) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return out
     }
 }
 

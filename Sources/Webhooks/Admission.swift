@@ -16,9 +16,12 @@ public struct AdmissionRequest: Sendable, Hashable {
     public var budget: Budget
     /// The Session object to create, as JSON.
     public var object: JSONObject
+    /// IntentWindow.key of the delivery: within the namespace's intent window, one session per intent.
+    public var intent: String?
 
     public init(deliveryKey: String, sessionName: String, tenant: String, namespace: String, model: String, tools: [String],
-                estimatedCost: Amount, policy: NamespacePolicy, budget: Budget, object: JSONObject) {
+                estimatedCost: Amount, policy: NamespacePolicy, budget: Budget, object: JSONObject, intent: String? = nil) {
+        self.intent = intent
         self.deliveryKey = deliveryKey
         self.sessionName = sessionName
         self.tenant = tenant
@@ -58,6 +61,8 @@ public struct AdmissionState: Sendable {
     public var recent: [String: RateWindow] = [:]
     /// Namespace → Sessions not in a final phase (the cluster's view merged with ours).
     public var live: [String: Set<String>] = [:]
+    /// Intent → the session that owns it (one session per intent within the intent window).
+    public var intents = IntentWindow()
 
     public init() {}
 
@@ -119,12 +124,20 @@ public struct AdmissionState: Sendable {
         return found
     }
 
+    /// The session a request repeats: the same delivery id, or the same intent within the namespace's window.
+    public func duplicate(of request: AdmissionRequest, now: Date) -> String? {
+        if let existing = deliveries[request.deliveryKey] { return existing }
+        guard let intent = request.intent else { return nil }
+        return intents.owner(of: intent, now: now, window: request.policy.triggers.intentWindowSeconds)
+    }
+
     /// Dedupe first (a redelivery gets its session back even if the tenant is now over budget), then the rules;
     /// an admitted request reserves its cost, counts toward the rate and becomes live.
     public mutating func decide(_ request: AdmissionRequest, now: Date) -> AdmissionDecision {
-        if let existing = deliveries[request.deliveryKey] { return .duplicate(session: existing) }
+        if let existing = duplicate(of: request, now: now) { return .duplicate(session: existing) }
         if let first = violations(request, now: now).first { return .refused(first) }
         deliveries[request.deliveryKey] = request.sessionName
+        if let intent = request.intent { intents.record(intent, session: request.sessionName, at: now) }
         var entry = ledger(tenant: request.tenant, now: now)
         entry.reserved += request.estimatedCost.micros
         ledger[request.tenant] = entry
@@ -141,6 +154,7 @@ public struct AdmissionState: Sendable {
     public mutating func undo(_ admitted: [AdmissionRequest], now: Date) {
         for request in admitted.reversed() {
             deliveries[request.deliveryKey] = nil
+            if let intent = request.intent { intents.remove(intent) }
             live[request.namespace]?.remove(request.sessionName)
             recent[request.namespace]?.removeLast()
             var entry = ledger(tenant: request.tenant, now: now)

@@ -15,6 +15,9 @@ public struct InboundEvent: Sendable, Hashable {
         case jira(labels: [String], addedLabels: [String], transition: String?)
         case slackMention(text: String)
         case slackCommand(command: String, text: String)
+        /// An issue that arrived by transfer (`issues.transferred`, or `opened` carrying `changes.old_issue`):
+        /// the same issue as before, so never a second session.
+        case transferredIssue
         /// A generic delivery authenticated by its API key: always a request for a session.
         case generic
         /// Anything else (push, a reaction, an edited comment…): never starts a session.
@@ -32,6 +35,25 @@ public struct InboundEvent: Sendable, Hashable {
     /// Options a generic body may carry: `model`, `tools`.
     public var requestedModel: String? = nil
     public var requestedTools: [String]? = nil
+    /// The sender when it is a bot: GitHub `sender.login` of a `Bot`, Slack `bot_id` (or `bot_message` without one).
+    public var bot: String? = nil
+    /// What the delivery is about (source, route, issue or PR number…); with the kind of trigger that
+    /// matched it makes the intent (IntentWindow). nil: every delivery is its own intent.
+    public var subject: String? = nil
+}
+
+extension InboundEvent {
+    /// The subject of `parts` (JSON, so no separator inside a part can make two subjects collide); nil if one is missing.
+    /// `prefix` + the whole number `value` holds; nil when it holds none.
+    static func numbered(_ value: JSON?, _ prefix: String) -> String? {
+        if case .int(let number) = value { return "\(prefix)\(number)" }
+        return nil
+    }
+
+    static func subjectKey(_ source: WebhookSource, _ parts: [String?]) -> String? {
+        guard parts.allSatisfy({ $0 != nil }) else { return nil }
+        return JSON.strings([source.rawValue] + parts.compactMap { $0 }).compactText
+    }
 }
 
 /// Reads the bodies of the four sources. Errors are 400 invalid_payload with what was missing.
@@ -59,14 +81,21 @@ public enum EventParser {
         var payload: JSONObject = [:]
         if let repository { payload["repository"] = .string(repository) }
         var facts = InboundEvent.Facts.other
+        var subject: String?
         switch event {
         case "issues":
             let issue = body["issue"]?.objectValue ?? [:]
             copyIssue(issue, into: &payload)
             let labels = labelNames(issue["labels"])
             let added = body["label"]?["name"]?.stringValue
-            if let action, action == "opened" || action == "labeled" {
+            // GitHub's documented payloads: `transferred` carries changes.new_issue (sent to the old repository),
+            // and the `opened` in the new repository carries changes.old_issue / old_repository.
+            let transferred = action == "transferred" || (action == "opened" && body["changes"]?["old_issue"] != nil)
+            if transferred {
+                facts = .transferredIssue
+            } else if let action, action == "opened" || action == "labeled" {
                 facts = .githubIssue(action: action, labels: labels, addedLabel: added)
+                subject = InboundEvent.subjectKey(.github, [repository?.lowercased(), InboundEvent.numbered(issue["number"], "#")])
             }
             if let added { payload["label"] = .string(added) }
         case "issue_comment":
@@ -79,6 +108,8 @@ public enum EventParser {
             if let login = comment["user"]?["login"]?.stringValue { payload["author"] = .string(login) }
             if let url = comment["html_url"]?.stringValue { payload["url"] = .string(url) }
             facts = .githubComment(action: action ?? "", body: text, authorAssociation: comment["author_association"]?.stringValue ?? "NONE")
+            subject = InboundEvent.subjectKey(.github, [repository?.lowercased(), InboundEvent.numbered(issue["number"], "#"),
+                                                      InboundEvent.numbered(comment["id"], "comment ")])
         case "pull_request":
             let pull = body["pull_request"]?.objectValue ?? [:]
             copyIssue(pull, into: &payload)
@@ -87,12 +118,18 @@ public enum EventParser {
             if let ref = pull["base"]?["ref"]?.stringValue { payload["baseRef"] = .string(ref) }
             payload["pullRequest"] = .bool(true)
             if let action { facts = .githubPullRequest(action: action) }
+            // One session per pull request and head commit: `opened` and `reopened` of the same commit are one subject.
+            subject = InboundEvent.subjectKey(.github, [repository?.lowercased(), InboundEvent.numbered(pull["number"], "#"),
+                                                      pull["head"]?["sha"]?.stringValue])
         default:
             break
         }
         if payload["author"] == nil, let sender = body["sender"]?["login"]?.stringValue { payload["author"] = .string(sender) }
-        return InboundEvent(source: .github, event: name, deliveryID: deliveryID, routeKey: repository?.lowercased(), facts: facts,
-                            payload: payload)
+        var parsed = InboundEvent(source: .github, event: name, deliveryID: deliveryID, routeKey: repository?.lowercased(), facts: facts,
+                                  payload: payload)
+        if body["sender"]?["type"]?.stringValue == "Bot" { parsed.bot = body["sender"]?["login"]?.stringValue ?? "" }
+        parsed.subject = subject
+        return parsed
     }
 
     private static func copyIssue(_ issue: JSONObject, into payload: inout JSONObject) {
@@ -155,9 +192,21 @@ public enum EventParser {
         if !labels.isEmpty { payload["labels"] = .strings(labels) }
         if let user = body["user"]?["displayName"]?.stringValue ?? body["user"]?["accountId"]?.stringValue { payload["author"] = .string(user) }
         if let transition { payload["transition"] = .string(transition) }
-        if let url = issue?["self"]?.stringValue { payload["url"] = .string(url) }
+        if let url = browseURL(issue) { payload["url"] = .string(url) }
         let facts: InboundEvent.Facts = event.hasPrefix("jira:issue_") ? .jira(labels: labels, addedLabels: added, transition: transition) : .other
-        return InboundEvent(source: .jira, event: event, deliveryID: deliveryID, routeKey: project, facts: facts, payload: payload)
+        var parsed = InboundEvent(source: .jira, event: event, deliveryID: deliveryID, routeKey: project, facts: facts, payload: payload)
+        parsed.subject = InboundEvent.subjectKey(.jira, [project, issue?["key"]?.stringValue])
+        return parsed
+    }
+
+    /// The issue's page for people, `https://<site>/browse/KEY`, from its REST `self` link
+    /// (`https://<site>[/context]/rest/api/2/issue/10002`); nil when either is missing.
+    static func browseURL(_ issue: JSONObject?) -> String? {
+        guard let key = issue?["key"]?.stringValue, let link = issue?["self"]?.stringValue,
+              let rest = link.range(of: "/rest/api/"), link.hasPrefix("https://") || link.hasPrefix("http://") else { return nil }
+        let site = link[..<rest.lowerBound]
+        guard let encoded = key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) else { return nil }
+        return "\(site)/browse/\(encoded)"
     }
 
     // MARK: Slack
@@ -177,7 +226,24 @@ public enum EventParser {
         payload["command"] = .string(trim(text))
         if let ts = event["thread_ts"]?.stringValue ?? event["ts"]?.stringValue { payload["threadTs"] = .string(ts) }
         let facts: InboundEvent.Facts = type == "app_mention" ? .slackMention(text: text) : .other
-        return InboundEvent(source: .slack, event: type, deliveryID: eventID, routeKey: channel, facts: facts, payload: payload)
+        var parsed = InboundEvent(source: .slack, event: type, deliveryID: eventID, routeKey: channel, facts: facts, payload: payload)
+        if let bot = event["bot_id"]?.stringValue { parsed.bot = bot } else if event["subtype"]?.stringValue == "bot_message" { parsed.bot = "" }
+        // Slack sends one message as several events (app_mention, message); the message's ts names it.
+        parsed.subject = InboundEvent.subjectKey(.slack, [channel, event["ts"]?.stringValue])
+        return parsed
+    }
+
+    /// Slack interactivity types (`payload=` form bodies): buttons, modals, shortcuts.
+    static let interactionTypes: Set<String> = ["block_actions", "block_suggestion", "view_submission", "view_closed", "shortcut",
+                                                "message_action", "interactive_message", "dialog_submission"]
+
+    /// A Slack interactivity request (a form whose one field `payload` is JSON): the reason it starts nothing,
+    /// for its 200 answer (Slack shows an error to the person unless it gets 200 within 3 s). nil: not one.
+    public static func slackInteraction(form: [String: String]) -> String? {
+        guard let text = form["payload"], form["command"] == nil else { return nil }
+        let type = (try? JSON(parsing: Data(text.utf8)))?["type"]?.stringValue ?? "unknown"
+        let named = interactionTypes.contains(type) ? type : "an interaction"
+        return "Slack interactivity (\(named)) starts no session: Tenantry offers no buttons or forms"
     }
 
     /// A slash command (application/x-www-form-urlencoded). Slack sends no event id; `trigger_id` is unique per invocation.

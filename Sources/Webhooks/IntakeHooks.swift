@@ -6,8 +6,15 @@ public protocol PullRequestReviewer: Sendable {
     var repository: String { get }
     /// Whether a `pull_request` body is about that repository.
     func concerns(_ body: [UInt8]) -> Bool
-    /// Plans and posts; the outcome is written to the log line.
+    /// Plans and posts.
     func review(_ body: [UInt8]) throws -> Outcome
+    /// A few words for the log line of an outcome: ids and outcomes only, never text from the payload.
+    func logWords(_ outcome: Outcome) -> String
+}
+
+extension PullRequestReviewer {
+    /// Reviews `body` and says in a few words what became of it.
+    func reviewForLog(_ body: [UInt8]) throws -> String { logWords(try review(body)) }
 }
 
 /// A `push` to a repository this process follows (`serve --reconcile`): starts its reconcile now and answers how

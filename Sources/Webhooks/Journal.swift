@@ -36,6 +36,8 @@ public final class Journal: @unchecked Sendable {
     private var pendingCount = 0
     private var committed: UInt64 = 0
     private var commits: UInt64 = 0
+    private var largestGroup = 0
+    private var held = false
     private let clock: @Sendable () -> Date
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
@@ -64,6 +66,7 @@ public final class Journal: @unchecked Sendable {
               object TEXT NOT NULL, approval INTEGER NOT NULL, state TEXT NOT NULL, month TEXT NOT NULL,
               cost INTEGER NOT NULL, received INTEGER NOT NULL, error TEXT, settled INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS deliveries_state ON deliveries(state);
+            CREATE TABLE IF NOT EXISTS intents(key TEXT PRIMARY KEY, session TEXT NOT NULL, admitted INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS ledger(
               tenant TEXT NOT NULL, month TEXT NOT NULL, reserved INTEGER NOT NULL, spent INTEGER NOT NULL,
               PRIMARY KEY(tenant, month));
@@ -76,6 +79,13 @@ public final class Journal: @unchecked Sendable {
                 state.live[namespace, default: []].insert(session)
                 pendingCount += 1
             }
+        }
+        // Intents older than the longest window can never answer again: forgotten here, on disk and in memory.
+        let oldest = Int64(clock.now().timeIntervalSince1970) - Triggers.maxIntentWindow.seconds
+        try connection.query("DELETE FROM intents WHERE admitted < ?", [.integer(oldest)])
+        for row in try connection.query("SELECT key, session, admitted FROM intents") {
+            guard let key = row[0].text, let session = row[1].text, let admitted = row[2].integer else { continue }
+            state.intents.record(key, session: session, at: Date(timeIntervalSince1970: Double(admitted)))
         }
         for row in try connection.query("SELECT tenant, reserved, spent FROM ledger WHERE month = ?", [.text(month)]) {
             guard let tenant = row[0].text else { continue }
@@ -120,7 +130,8 @@ public final class Journal: @unchecked Sendable {
     public func check(_ request: AdmissionRequest) -> (duplicate: String?, violations: [WebhookFailure]) {
         condition.lock()
         defer { condition.unlock() }
-        return (state.deliveries[request.deliveryKey], state.violations(request, now: clock()))
+        let now = clock()
+        return (state.duplicate(of: request, now: now), state.violations(request, now: now))
     }
 
     /// The Session exists: the entry is done. Written with the next commit, or alone a quarter second later
@@ -169,6 +180,25 @@ public final class Journal: @unchecked Sendable {
     /// Admitted deliveries written, and transactions (fsyncs) used to write them.
     public var commitStatistics: (entries: UInt64, commits: UInt64) { condition.withLock { (committed, commits) } }
 
+    /// The most admitted deliveries one transaction (one fsync) has written.
+    public var largestCommitGroup: Int { condition.withLock { largestGroup } }
+
+    /// Keeps the committer from taking work until `releaseCommits()`: requests queue (and wait), so a test
+    /// can make a group of known size.
+    func holdCommits() { condition.withLock { held = true } }
+
+    func releaseCommits() {
+        condition.withLock {
+            held = false
+            condition.signal()
+        }
+    }
+
+    /// Admissions queued for the committer and not yet decided.
+    var waitingAdmissions: Int {
+        condition.withLock { queue.filter { if case .admit = $0 { true } else { false } }.count }
+    }
+
     public func ledger(tenant: String) -> LedgerEntry { condition.withLock { state.ledger(tenant: tenant, now: clock()) } }
 
     /// The stored state of one delivery's entry: pending, done or failed; nil if unknown.
@@ -187,7 +217,7 @@ public final class Journal: @unchecked Sendable {
             // a quarter second after the first of them arrived.
             var markDeadline: Date?
             while !stopping {
-                if queue.isEmpty { condition.wait(); continue }
+                if queue.isEmpty || held { condition.wait(); continue }
                 if queue.contains(where: { if case .created = $0 { false } else { true } }) { break }
                 let deadline = markDeadline ?? Date().addingTimeInterval(0.25)
                 markDeadline = deadline
@@ -236,6 +266,7 @@ public final class Journal: @unchecked Sendable {
                 pendingCount += admitted.count - effects.finished
                 committed += UInt64(admitted.count)
                 commits += 1
+                largestGroup = max(largestGroup, admitted.count)
             }
             condition.unlock()
             for (box, decision) in answers {
@@ -268,6 +299,10 @@ public final class Journal: @unchecked Sendable {
                                   .text(JSON.object(request.object).compactText), .integer(request.policy.policy.approval.required ? 1 : 0),
                                   .text(month), .integer(request.estimatedCost.micros), .integer(Int64(now.timeIntervalSince1970))])
             tenants.insert(request.tenant)
+            if let intent = request.intent {
+                try connection.query("INSERT INTO intents(key, session, admitted) VALUES(?, ?, ?) ON CONFLICT(key) DO UPDATE SET session = excluded.session, admitted = excluded.admitted",
+                                     [.text(intent), .text(request.sessionName), .integer(Int64(now.timeIntervalSince1970))])
+            }
         }
         for work in batch {
             switch work {

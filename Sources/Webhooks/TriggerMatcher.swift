@@ -10,10 +10,39 @@ public enum TriggerMatcher {
         /// The model and tools asked for in the command text (`/agent model=claude-opus-4-1 tools=git,shell …`).
         public let model: String?
         public let tools: [String]?
+        /// The kind of trigger (`label`, `transition`, `comment`, `pull request`, `mention`): with the event's
+        /// subject, the intent that starts one session per intent window.
+        public var kind: String = "request"
     }
 
     /// nil: nothing matched; `reason` then says why, for the `ignored` answer.
     public static func match(_ event: InboundEvent, triggers: Triggers) -> (match: Match?, reason: String) {
+        if let bot = event.bot {
+            let allowed = event.source == .github ? triggers.github?.allowBots : event.source == .slack ? triggers.slack?.allowBots : nil
+            guard let allowed, allowed.contains(bot) else {
+                let field = event.source == .slack ? "triggers.slack.allowBots" : "triggers.github.allowBots"
+                return (nil, "the sender is a bot\(bot.isEmpty ? "" : " (\(bot))"); bots start sessions only when the tenant lists them in \(field)")
+            }
+        }
+        var (found, reason) = matchFacts(event, triggers: triggers)
+        if found != nil, let kind = kind(of: event.facts) { found!.kind = kind }
+        return (found, reason)
+    }
+
+    /// nil: the kind depends on the rule (Jira), and matchFacts set it.
+    private static func kind(of facts: InboundEvent.Facts) -> String? {
+        switch facts {
+        case .githubIssue: "label"
+        case .githubComment: "comment"
+        case .githubPullRequest: "pull request"
+        case .jira: nil
+        case .slackMention: "mention"
+        case .slackCommand: "slash command"
+        case .generic, .other, .transferredIssue: "request"
+        }
+    }
+
+    private static func matchFacts(_ event: InboundEvent, triggers: Triggers) -> (match: Match?, reason: String) {
         switch event.facts {
         case .githubIssue(let action, let labels, let added):
             guard let rules = triggers.github else { return (nil, "the tenant has no GitHub triggers") }
@@ -44,10 +73,10 @@ public enum TriggerMatcher {
         case .jira(_, let added, let transition):
             guard let rules = triggers.jira else { return (nil, "the tenant has no Jira triggers") }
             if let label = added.first(where: rules.labels.contains) {
-                return (Match(rule: "Jira label \"\(label)\" added", model: nil, tools: nil), "")
+                return (Match(rule: "Jira label \"\(label)\" added", model: nil, tools: nil, kind: "label"), "")
             }
             if let transition, rules.transitions.contains(transition) {
-                return (Match(rule: "Jira transition \"\(transition)\"", model: nil, tools: nil), "")
+                return (Match(rule: "Jira transition \"\(transition)\"", model: nil, tools: nil, kind: "transition"), "")
             }
             return (nil, "no trigger label added and no trigger transition")
         case .slackMention(let text):
@@ -63,6 +92,8 @@ public enum TriggerMatcher {
             return (Match(rule: "Slack \(command)", model: options.model, tools: options.tools), "")
         case .generic:
             return (Match(rule: "generic request", model: event.requestedModel, tools: event.requestedTools), "")
+        case .transferredIssue:
+            return (nil, "the issue was transferred from another repository: it is the same issue, so it starts no second session")
         case .other:
             return (nil, "\(event.event) events never start sessions")
         }

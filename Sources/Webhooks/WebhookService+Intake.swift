@@ -36,6 +36,8 @@ extension WebhookService {
     struct Triggered {
         let routed: Routed
         let rule: String
+        /// What kind of intent the trigger matched (one session per intent within the window).
+        let kind: String
         let model: String
         let tools: [String]
         let cost: Amount
@@ -126,7 +128,7 @@ extension WebhookService {
             }
             // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
             if name == "push", let url = payload["repository"]?["clone_url"]?.stringValue, (configuration.repositoryPushed?(url) ?? 0) > 0 {
-                configuration.log?("webhook source=github event=push delivery=\(id) trace=\(delivery.traceID) reconcile of \(url) started")
+                configuration.log?(DeliveryLog.line(.github, event: "push", delivery: id, trace: delivery.traceID, "reconcile of the tenant repository started"))
                 return .answered(Answer(response: self.json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]),
                                         outcome: .refresh))
             }
@@ -138,7 +140,13 @@ extension WebhookService {
             return .next(try EventParser.jira(deliveryID: id, body: try EventParser.parseJSON(body)))
         case .slack:
             if (headers["content-type"] ?? "").hasPrefix("application/x-www-form-urlencoded") {
-                return .next(try EventParser.slackCommand(form: try EventParser.formFields(body)))
+                let form = try EventParser.formFields(body)
+                // Slack interactivity (buttons, modals) is acknowledged with 200, never a session.
+                if let reason = EventParser.slackInteraction(form: form) {
+                    configuration.log?(DeliveryLog.line(.slack, event: "interaction", delivery: nil, trace: delivery.traceID, "ignored"))
+                    return .answered(Answer(response: json(200, ["status": "ignored", "reason": .string(reason)]), outcome: .ignored))
+                }
+                return .next(try EventParser.slackCommand(form: form))
             }
             let payload = try EventParser.parseJSON(body)
             if payload["type"]?.stringValue == "url_verification" {
@@ -166,7 +174,7 @@ extension WebhookService {
             return .answered(ignored(reason, event: routed.event, delivery))
         }
         let model = match.model ?? policy.models.defaultModel
-        return .next(Triggered(routed: routed, rule: match.rule, model: model, tools: match.tools ?? policy.tools.allowed,
+        return .next(Triggered(routed: routed, rule: match.rule, kind: match.kind, model: model, tools: match.tools ?? policy.tools.allowed,
                                cost: table.estimatedCost(model: model) ?? Amount(micros: 0)))
     }
 
@@ -179,7 +187,8 @@ extension WebhookService {
                                    tools: triggered.tools, rule: triggered.rule, cost: triggered.cost)
         return AdmissionRequest(deliveryKey: "\(delivery.source.rawValue):\(routed.event.deliveryID)", sessionName: name,
                                 tenant: routed.target.tenant, namespace: routed.target.namespace, model: triggered.model, tools: triggered.tools,
-                                estimatedCost: triggered.cost, policy: routed.policy, budget: routed.budget, object: object)
+                                estimatedCost: triggered.cost, policy: routed.policy, budget: routed.budget, object: object,
+                                intent: IntentWindow.key(namespace: routed.target.namespace, subject: routed.event.subject, kind: triggered.kind))
     }
 
     /// 4'. The validate endpoint: what admission would say, recorded nowhere.
@@ -191,7 +200,7 @@ extension WebhookService {
             return Answer(response: json(400, ["valid": false, "namespace": .string(routed.target.namespace), "violations": .array(list)]), outcome: .invalid)
         }
         var warnings = ["matched trigger: \(triggered.rule)"]
-        if let duplicate { warnings.append("this delivery was already accepted as session \(duplicate)") }
+        if let duplicate { warnings.append("this delivery (or another of the same intent) was already accepted as session \(duplicate)") }
         if routed.policy.policy.approval.required { warnings.append("the namespace requires approval: the session would wait for an approver") }
         return Answer(response: json(200, validBody(namespace: routed.target.namespace, policy: routed.policy, model: triggered.model, cost: triggered.cost,
                                                     currency: routed.budget.currency, warnings: warnings)),
@@ -211,11 +220,11 @@ extension WebhookService {
                                      object: request.object, approvalRequired: routed.policy.policy.approval.required)
             creator.enqueue(entry)
             let outcome = acceptedOutcome()
-            configuration.log?("webhook source=\(delivery.source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(delivery.traceID) \(outcome.label) Session/\(namespace)/\(session) (\(triggered.rule))")
+            configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "\(outcome.label) Session/\(namespace)/\(session)"))
             return Answer(response: json(202, .object(acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date()))), outcome: outcome)
         case .duplicate(let session):
             let outcome = acceptedOutcome()
-            configuration.log?("webhook source=\(delivery.source.rawValue) delivery=\(event.deliveryID) trace=\(delivery.traceID) duplicate of Session/\(namespace)/\(session)")
+            configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "duplicate of Session/\(namespace)/\(session)"))
             var body = acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date())
             body["duplicate"] = true
             return Answer(response: json(202, .object(body)), outcome: .duplicate)

@@ -191,18 +191,18 @@ public final class WebhookService: Sendable {
         let log = configuration.log
         DispatchQueue.global(qos: .utility).async {
             do {
-                let outcome = try reviewer.review(body)
-                log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) plan: \(outcome)")
+                let words = try reviewer.reviewForLog(body)
+                log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, words))
             } catch {
-                log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) plan not posted: \(error)")
+                log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "plan not posted: \(error)"))
             }
         }
-        log?("webhook source=github event=pull_request delivery=\(delivery) trace=\(traceID) planning \(reviewer.repository)")
+        log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "planning \(reviewer.repository)"))
         return Answer(response: json(202, ["status": "planning", "repository": .string(reviewer.repository)]), outcome: .planning)
     }
 
     func ignored(_ reason: String, event: InboundEvent, _ delivery: Delivery) -> Answer {
-        configuration.log?("webhook source=\(delivery.source.rawValue) event=\(event.event) delivery=\(event.deliveryID) trace=\(delivery.traceID) ignored: \(reason)")
+        configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "ignored"))
         return Answer(response: json(202, ["status": "ignored", "reason": .string(reason)]), outcome: .ignored)
     }
 

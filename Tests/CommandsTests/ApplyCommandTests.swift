@@ -128,6 +128,17 @@ final class CommandTests: XCTestCase {
         XCTAssertTrue(files.contains("status/status.json"), files)
         let status = try GitCLI.run(["show", "main:status/tenants/docs.md"], in: origin)
         XCTAssertTrue(status.contains("RoleBinding/docs/tenantry-admins"), status)
+
+        // Reconciling again applies nothing: no reader-visible change, so no commit (it used to commit
+        // once more, only because "applied this round" went to 0).
+        let commits = try GitCLI.run(["rev-list", "--count", "main"], in: origin)
+        for _ in 0..<2 {
+            let again = CLI.run(["reconcile", "--config", config.path, "--kubeconfig", cluster.kubeconfigPath])
+            XCTAssertEqual(again.code, 0, again.stderr)
+            XCTAssertTrue(again.stderr.contains("status: unchanged on main"), again.stderr)
+        }
+        XCTAssertEqual(try GitCLI.run(["rev-list", "--count", "main"], in: origin), commits)
+        XCTAssertEqual(try GitCLI.run(["show", "main:status/tenants/docs.md"], in: origin), status, "the last change's report stays")
     }
 
 

@@ -63,6 +63,37 @@ final class StatusWriterTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: fixture.work.appendingPathComponent("status/tenants/team-a.md").path))
     }
 
+    func testARoundThatAppliedNothingAfterAChangeCommitsNothing() throws {
+        let fixture = try GitFixture()
+        try fixture.commit(["tenants/team-a.yaml": "a\n"], message: "add team-a")
+        try fixture.push()
+        let fetched = try Source(config: config(fixture), environment: [:]).fetch()
+        let time = Date(timeIntervalSince1970: 1_800_000_000)
+        guard case .committed = try writer(fixture).write(report(fetched.revision, at: time)) else {
+            return XCTFail("the first report must be committed")
+        }
+        let head = try fixture.upstreamHead()
+
+        // The next reconcile applies and prunes nothing: the same tenants, ready, objects and sessions.
+        var quiet = report(fetched.revision, at: time + 60)
+        for index in quiet.tenants.indices {
+            quiet.tenants[index].applied = []
+            quiet.tenants[index].pruned = []
+        }
+        XCTAssertEqual(try writer(fixture).write(quiet), .unchanged(branch: "main"))
+        XCTAssertEqual(try fixture.upstreamHead(), head)
+
+        // Something applied again (drift put right) is news; so is a tenant that stopped being ready.
+        var drift = quiet
+        drift.tenants[1].applied = ["RoleBinding/team-a/agents"]
+        guard case .committed = try writer(fixture).write(drift) else { return XCTFail("a round that applied something must be committed") }
+        XCTAssertEqual(try writer(fixture).write(quiet), .unchanged(branch: "main"))
+        var broken = quiet
+        broken.tenants[0].ready = false
+        guard case .committed = try writer(fixture).write(broken) else { return XCTFail("a readiness change must be committed") }
+        XCTAssertEqual(try fixture.subjects().count, 4)
+    }
+
     func testAnUnchangedReportMakesNoCommitAndAChangedOneReplacesTheDirectory() throws {
         let fixture = try GitFixture()
         try fixture.commit(["tenants/team-a.yaml": "a\n"], message: "add team-a")

@@ -12,6 +12,17 @@ struct Kubectl: Sendable {
         return nil
     }
 
+    /// The installed kubectl, or an error that fails the test: scripts/setup.sh installs it, so a machine
+    /// without it is a broken setup, never a reason to skip.
+    static func required() throws -> Kubectl {
+        guard let found = find() else { throw NotInstalled() }
+        return found
+    }
+
+    struct NotInstalled: Error, CustomStringConvertible {
+        var description: String { "kubectl is not on PATH; run scripts/setup.sh, which installs it" }
+    }
+
     struct Result {
         var status: Int32
         var stdout: String

@@ -8,8 +8,7 @@ final class KubectlTests: XCTestCase {
     var kubectl: Kubectl!
 
     override func setUpWithError() throws {
-        guard let found = Kubectl.find() else { throw XCTSkip("kubectl is not installed") }
-        kubectl = found
+        kubectl = try Kubectl.required()
         cluster = try TestCluster(tls: true)
     }
 

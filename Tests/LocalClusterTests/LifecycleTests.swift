@@ -70,7 +70,7 @@ final class LifecycleTests: XCTestCase {
     /// A child server is killed with SIGKILL while kubectl keeps writing to it; every write kubectl saw
     /// acknowledged must be there after a restart on the same directory.
     func testKillNineLosesNoAcknowledgedWrite() throws {
-        guard let kubectl = Kubectl.find() else { throw XCTSkip("kubectl is not installed") }
+        let kubectl = try Kubectl.required()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lc-kill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let process = Process()

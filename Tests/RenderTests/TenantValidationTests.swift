@@ -1,6 +1,6 @@
 import Foundation
 import Model
-import Render
+@testable import Render
 import TestSupport
 import XCTest
 
@@ -196,6 +196,42 @@ final class TenantValidationTests: XCTestCase {
             "tenants/alpha.yaml:15:19: policy.sessionTimeout: 25h is longer than the platform limit of 24h",
             "tenants/alpha.yaml:16:22: policy.sessionsPerMinute: must be between 1 and 60, got 0",
         ])
+    }
+
+    /// N claimants of one namespace, repository or key make N messages, each naming one other claimant and
+    /// how many more: not N² names (2,000 tenants took 0.8 GB before).
+    func testManyClaimantsOfOneNameGetOneShortMessageEach() throws {
+        let hash = "sha256:" + String(repeating: "cd", count: 32)
+        let repo = try TempRepo()
+        let names = (0..<1_002).map { String(format: "t%04d", $0) }
+        let routing = "routing:\n  github:\n    - repository: acme/api\n"
+        for name in names {
+            try repo.write("tenants/\(name).yaml", TempRepo.tenant(name, namespaces: [name, "shared"], extra: routing)
+                .replacingOccurrences(of: "  - name: \(name)\n", with: "  - name: \(name)\n    apiKeys:\n      github: \(hash)\n"))
+        }
+        try repo.write("tenants/copy/t0001.yaml", TempRepo.tenant("t0001", namespaces: ["other"]))
+        let validated = try repo.validate()
+        XCTAssertEqual(validated.tenants.filter(\.isValid).count, 0)
+        let first = try XCTUnwrap(validated.tenants.first { $0.file == "tenants/t0000.yaml" })
+        XCTAssertEqual(first.messages, [
+            "tenants/t0000.yaml:7:15: namespaces[0].apiKeys.github: this webhook API key is also claimed by tenant \"t0001\" (tenants/t0001.yaml:7:15) and 1,000 more; each may belong to one tenant only",
+            "tenants/t0000.yaml:8:11: namespaces[1].name: namespace \"shared\" is also claimed by tenant \"t0001\" (tenants/t0001.yaml:8:11) and 1,000 more; each may belong to one tenant only",
+            "tenants/t0000.yaml:19:19: routing.github[0].repository: GitHub repository \"acme/api\" is also claimed by tenant \"t0001\" (tenants/t0001.yaml:19:19) and 1,000 more; each may belong to one tenant only",
+        ])
+        let last = try XCTUnwrap(validated.tenants.first { $0.file == "tenants/t1001.yaml" })
+        XCTAssertEqual(last.messages[1], "tenants/t1001.yaml:8:11: namespaces[1].name: namespace \"shared\" is also claimed by tenant \"t0000\" (tenants/t0000.yaml:8:11) and 1,000 more; each may belong to one tenant only")
+        XCTAssertFalse(validated.tenants.flatMap(\.messages).joined().contains(hash))
+        // Each claimant has exactly its three claim errors: none per other claimant.
+        let others = validated.tenants.filter { $0.name != "t0001" }
+        XCTAssertEqual(others.count, 1_001)
+        XCTAssertEqual(Set(others.map(\.diagnostics.count)), [3])
+        let copies = validated.tenants.filter { $0.name == "t0001" }
+        XCTAssertEqual(copies.count, 2)
+        XCTAssertTrue(copies.allSatisfy { $0.messages.contains { $0.contains("tenant name \"t0001\" is also used by tenants/") && !$0.contains("more") } })
+    }
+
+    func testLargeCountsAreWrittenWithThousandsSeparators() {
+        XCTAssertEqual([0, 7, 999, 1_000, 9_998, 1_234_567].map(Contest.grouped), ["0", "7", "999", "1,000", "9,998", "1,234,567"])
     }
 
     func testTenantNamesMustBeUnique() throws {

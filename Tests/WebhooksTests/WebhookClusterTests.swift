@@ -72,10 +72,9 @@ final class WebhookClusterTests: XCTestCase {
         cluster.stop()
 
         let fixture = try WebhookFixture(writer: writer)
-        let body = try WebhookFixture.sample("issues.labeled.json")
         var names: [String] = []
         for index in 0..<5 {
-            let response = try fixture.github("issues", body: body, delivery: "down-\(index)")
+            let response = try fixture.github("issues", body: try labeledIssue(100 + index), delivery: "down-\(index)")
             XCTAssertEqual(response.status, 202, response.text)
             names.append(response.json["sessionId"]?.stringValue ?? "")
             if index > 0 {
@@ -83,7 +82,7 @@ final class WebhookClusterTests: XCTestCase {
                 fixture.eventually("the creator noticed the cluster is down") { !fixture.server.service.creator.healthy }
             }
         }
-        let queued = try fixture.github("issues", body: body, delivery: "down-5")
+        let queued = try fixture.github("issues", body: try labeledIssue(105), delivery: "down-5")
         XCTAssertEqual(queued.json["status"], "queued")
         names.append(queued.json["sessionId"]?.stringValue ?? "")
         XCTAssertEqual(fixture.server.service.journal.depth, 6)

@@ -2,7 +2,7 @@ import Foundation
 import HTTPClient
 import Model
 import Support
-import Webhooks
+@testable import Webhooks
 import XCTest
 
 /// Real GitHub bodies (signed here), Jira and Slack bodies built from their documentation, through a real
@@ -64,8 +64,13 @@ final class WebhookDeliveryTests: XCTestCase {
     func testPullRequestsOpenedAndSynchronisedStartSessionsWithTheHeadCommit() throws {
         let writer = RecordingWriter()
         let fixture = try WebhookFixture(writer: writer)
-        for file in ["pull_request.opened.json", "pull_request.synchronize.json"] {
-            let response = try fixture.github("pull_request", body: try WebhookFixture.sample(file), delivery: file)
+        // A synchronize brings a new head commit (the sample repeats the opened one's): a new intent.
+        let synchronized = try editedSample("pull_request.synchronize.json") {
+            set(&$0, ["pull_request", "head", "sha"], "ec26c3e57ca3a959ca5aad62de7213c562f8c822")
+        }
+        for (file, body) in [("pull_request.opened.json", try WebhookFixture.sample("pull_request.opened.json")),
+                             ("pull_request.synchronize.json", synchronized)] {
+            let response = try fixture.github("pull_request", body: body, delivery: file)
             XCTAssertEqual(response.status, 202, file)
             XCTAssertEqual(response.json["status"], "accepted", file)
         }
@@ -74,7 +79,11 @@ final class WebhookDeliveryTests: XCTestCase {
         let payload = writer.object("hello-prod", name)?["spec"]?["trigger"]?["payload"]
         XCTAssertEqual(payload?["number"], .int(2))
         XCTAssertEqual(payload?["pullRequest"], .bool(true))
-        XCTAssertEqual(payload?["headSha"]?.stringValue?.hasPrefix("ec26c3e5"), true)
+        XCTAssertEqual(payload?["headSha"], "ec26c3e57ca3a959ca5aad62de7213c562f8c822")
+        // The same commit again (GitHub's reopened, or a second hook on the repository): the same session.
+        let again = try fixture.github("pull_request", body: synchronized, delivery: "pull_request.synchronize.again")
+        XCTAssertEqual(again.json["sessionId"], .string(name))
+        XCTAssertEqual(again.json["duplicate"], .bool(true))
     }
 
     func testAnAgentCommentByAnOwnerStartsASessionWithTheModelItNames() throws {
@@ -138,16 +147,29 @@ final class WebhookDeliveryTests: XCTestCase {
     func testManyConcurrentDeliveriesShareCommitsAndAllBecomeSessions() throws {
         let writer = RecordingWriter()
         let fixture = try WebhookFixture(writer: writer)
-        let body = try WebhookFixture.sample("issues.labeled.json")
+        let journal = fixture.server.service.journal
         let ids = (0..<40).map { "burst-\($0)" }
+        let bodies = try ids.indices.map { try labeledIssue(1000 + $0) }
         let statuses = LockedList<Int>()
-        DispatchQueue.concurrentPerform(iterations: ids.count) { index in
-            statuses.append((try? fixture.github("issues", body: body, delivery: ids[index]))?.status ?? 0)
+        // The committer waits until ten requests are queued, so the first group is known to hold ten or more.
+        journal.holdCommits()
+        let group = DispatchGroup()
+        for index in ids.indices {
+            group.enter()
+            Thread.detachNewThread {
+                statuses.append((try? fixture.github("issues", body: bodies[index], delivery: ids[index]))?.status ?? 0)
+                group.leave()
+            }
         }
+        fixture.eventually("ten requests wait for the committer") { journal.waitingAdmissions >= 10 }
+        journal.releaseCommits()
+        group.wait()
         XCTAssertEqual(statuses.items.filter { $0 == 202 }.count, ids.count)
         fixture.eventually("all created") { writer.count == ids.count }
-        let stats = fixture.server.service.journal.commitStatistics
+        let stats = journal.commitStatistics
         XCTAssertEqual(stats.entries, UInt64(ids.count))
+        // Commits were shared: one transaction (one fsync) wrote the whole queued group.
+        XCTAssertGreaterThanOrEqual(journal.largestCommitGroup, 10, "\(stats)")
     }
 
     // MARK: Jira

@@ -60,6 +60,7 @@ enum TestRepo {
                 issueLabels: [bug]
                 comment: {command: /agent, authorAssociations: [OWNER, MEMBER]}
                 pullRequests: [opened, synchronize]
+                allowBots: ["renovate[bot]"]
 
             """)
         try repo.write("tenants/octo.yaml", """
@@ -77,6 +78,7 @@ enum TestRepo {
               github:
                 - repository: Octocoders/Hello-World
             triggers:
+              intentWindow: 2m
               github: {issueLabels: [agent]}
 
             """)
@@ -298,6 +300,11 @@ func editedSample(_ file: String, _ edit: (inout JSONObject) -> Void) throws -> 
     var object = try JSON(parsing: Data(try WebhookFixture.sample(file))).objectValue!
     edit(&object)
     return JSON.object(object).compactBytes
+}
+
+/// `issues.labeled.json` for issue `number` of the same repository: another intent than issue #1.
+func labeledIssue(_ number: Int) throws -> [UInt8] {
+    try editedSample("issues.labeled.json") { set(&$0, ["issue", "number"], .int(number)) }
 }
 
 /// Sets `object[path...] = value`, creating nothing: the path must exist.
