@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
+        // Sessions as pure values: the state machine, the Job builder, the budget ledger, the runner's session file and summary.
+        .target(name: "Sessions", dependencies: ["Model", "Support"], path: "Sources/Sessions"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "LocalCluster", "Commands", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
+        .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]
