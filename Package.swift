@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
         // Sessions as pure values: the state machine, the Job builder, the budget ledger, the runner's session file and summary.
         .target(name: "Sessions", dependencies: ["Model", "Support"], path: "Sources/Sessions"),
+        // Session artifacts in a local directory or an S3-compatible bucket (libcurl's SigV4): safe names, limits, ranges.
+        .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Artifacts"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "TestSupport"], path: "Tests/ArtifactsTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]
