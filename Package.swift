@@ -26,7 +26,7 @@ let package = Package(
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
         .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks", "LocalCluster", "Runner", "Sessions", "HTTPClient"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "Sessions", dependencies: ["Model", "Support"], path: "Sources/Sessions"),
         // Session artifacts in a local directory or an S3-compatible bucket (libcurl's SigV4): safe names, limits, ranges.
         .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Artifacts"),
+        // `tenantry runner`, inside a session's pod: clone, run the framework's command, collect and upload artifacts, report.
+        .target(name: "Runner", dependencies: ["Model", "Sessions", "GitSync", "HTTPClient"], path: "Sources/Runner"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "TestSupport"], path: "Tests/ArtifactsTests"),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]
