@@ -71,6 +71,7 @@ public enum SessionMachine {
         public static let quotaExceeded = "QuotaExceeded"
         public static let userRequested = "UserRequested"
         public static let runnerFailed = "RunnerFailed"
+        public static let budgetExceeded = "BudgetExceeded"
         public static let configError = "CreateContainerConfigError"
         public static let workloadConflict = "WorkloadConflict"
         public static let workloadDeleted = "WorkloadDeleted"
@@ -325,6 +326,16 @@ private struct Run {
         if jobReason == "DeadlineExceeded" {
             let seconds = Int(input.policy?.sessionTimeout ?? 0)
             fail(Reason.timeout, "the session ran longer than its timeout of \(seconds)s and was stopped", ran: true, summary: summary)
+            return
+        }
+        // The runner stopped its agent itself and said why.
+        if summary?.result == .deadlineExceeded {
+            let seconds = Int(input.policy?.sessionTimeout ?? 0)
+            fail(Reason.timeout, "the runner stopped the agent at the session's timeout of \(seconds)s", ran: true, summary: summary)
+            return
+        }
+        if summary?.result == .budgetExceeded {
+            fail(Reason.budgetExceeded, "the runner stopped the agent when the session's budget was spent: \(summary!.summary)", ran: true, summary: summary)
             return
         }
         if pod?.terminatedReason == "OOMKilled" {

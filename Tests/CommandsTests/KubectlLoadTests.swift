@@ -36,7 +36,7 @@ final class KubectlLoadTests: XCTestCase {
         let tenants = try kubectl(["--kubeconfig", server.kubeconfigPath, "apply", "--dry-run=client"] + files)
         XCTAssertEqual(tenants.code, 0, tenants.output)
         let lines = tenants.output.split(separator: "\n")
-        XCTAssertEqual(lines.count, 54, "one line per tenant object: \(tenants.output)")
+        XCTAssertEqual(lines.count, 56, "one line per tenant object: \(tenants.output)")
         XCTAssertTrue(lines.allSatisfy { $0.hasSuffix("created (dry run)") }, tenants.output)
         XCTAssertTrue(lines.contains("namespacepolicy.ambient.ai/policy created (dry run)"))
     }

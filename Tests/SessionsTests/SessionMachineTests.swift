@@ -208,6 +208,19 @@ final class SessionMachineTests: XCTestCase {
         XCTAssertEqual(decision.status.history.last?.data["result"], "failure")
     }
 
+    func testARunnerThatStoppedItselfSaysWhy() {
+        let session = started()
+        func pod(_ result: String) -> ObservedPod {
+            ObservedPod(name: Fixture.podName, phase: .failed, terminatedReason: "Error", exitCode: 1,
+                        terminationMessage: #"{"result":"\#(result)","summary":"stopped","usage":{"cost":"2.40"}}"#)
+        }
+        let job = Fixture.job(session, failedReason: "BackoffLimitExceeded")
+        XCTAssertEqual(SessionMachine.reconcile(Fixture.input(session, job: job, pod: pod("deadline-exceeded"))).status.reason, Reason.timeout)
+        let budget = SessionMachine.reconcile(Fixture.input(session, job: job, pod: pod("budget-exceeded")))
+        XCTAssertEqual(budget.status.reason, Reason.budgetExceeded)
+        XCTAssertEqual(budget.status.cost.actual, Amount("2.40"))
+    }
+
     func testDeadlineExceededIsTimeout() {
         let session = started()
         let decision = SessionMachine.reconcile(Fixture.input(session, job: Fixture.job(session, failedReason: "DeadlineExceeded"), pod: nil))
