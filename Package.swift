@@ -39,8 +39,8 @@ let package = Package(
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
         // Sessions as pure values: the state machine, the Job builder, the budget ledger, the runner's session file and summary.
         .target(name: "Sessions", dependencies: ["Model", "Support"], path: "Sources/Sessions"),
-        // Session artifacts in a local directory or an S3-compatible bucket (libcurl's SigV4): safe names, limits, ranges.
-        .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Artifacts"),
+        // Session artifacts in a local directory or an S3-compatible bucket (libcurl's SigV4), and their API routes.
+        .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient", "HTTPServer"], path: "Sources/Artifacts"),
         // `tenantry runner`, inside a session's pod: clone, run the framework's command, collect and upload artifacts, report.
         .target(name: "Runner", dependencies: ["Model", "Sessions", "GitSync", "HTTPClient"], path: "Sources/Runner"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
@@ -59,8 +59,8 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
-        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "TestSupport"], path: "Tests/ArtifactsTests"),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "tenantry"], path: "Tests/LocalClusterTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -127,11 +127,18 @@ final class LocalArtifactStoreTests: XCTestCase {
     }
 
     func testExpiredArtifactsAreDeletedAndOnlyThose() throws {
-        nonisolated(unsafe) var now = Date(timeIntervalSince1970: 1_000_000)
-        let store = LocalArtifactStore(root: root.path, clock: { now })
+        final class Clock: @unchecked Sendable {
+            private let lock = NSLock()
+            private var date = Date(timeIntervalSince1970: 1_000_000)
+            var now: Date { lock.lock(); defer { lock.unlock() }; return date }
+            func advance(_ seconds: TimeInterval) { lock.lock(); date += seconds; lock.unlock() }
+        }
+        let clock = Clock()
+        let store = LocalArtifactStore(root: root.path, clock: { clock.now })
         let old = try ArtifactKey(namespace: "docs", session: "s-1", name: "old.log")
         _ = try store.put(old, bytes: [1], contentType: "text/plain")
-        now = now.addingTimeInterval(31 * 86_400)
+        clock.advance(31 * 86_400)
+        let now = clock.now
         let fresh = try ArtifactKey(namespace: "docs", session: "s-2", name: "new.log")
         _ = try store.put(fresh, bytes: [1], contentType: "text/plain")
         let removed = try store.deleteExpired(namespace: "docs", before: now.addingTimeInterval(-30 * 86_400))

@@ -1,3 +1,4 @@
+import Artifacts
 import Foundation
 import HTTPServer
 import Model
@@ -77,7 +78,7 @@ final class RunnerTests: XCTestCase {
     }
 
     private func sessionFile(command: String?, framework: String = "script", ref: String? = "feature", repository: Bool = true,
-                             timeout: Int = 600, budget: Amount? = nil, outputs: [String] = []) throws -> String {
+                             timeout: Int = 600, budget: Amount? = nil, outputs: [String] = [], artifactsURL: String? = nil) throws -> String {
         var config: JSONObject = [:]
         if let command { config["command"] = .string(command) }
         let file = SessionFile(
@@ -86,7 +87,7 @@ final class RunnerTests: XCTestCase {
             framework: .init(type: framework, version: "0.1.0", config: config), model: "claude-sonnet-4-5", allowedTools: ["git", "file-edit"],
             budget: budget, currency: "USD", timeoutSeconds: timeout,
             repository: repository ? .init(url: origin.path, ref: ref) : nil,
-            artifactsURL: sink.url, outputs: outputs, workspace: base.appendingPathComponent("workspace").path,
+            artifactsURL: artifactsURL ?? sink.url, outputs: outputs, workspace: base.appendingPathComponent("workspace").path,
             files: .init(serviceAccountToken: base.appendingPathComponent("token").path, modelAPIKey: nil, gitToken: nil))
         let path = base.appendingPathComponent("session.json").path
         try Data(file.json.prettyText.utf8).write(to: URL(fileURLWithPath: path))
@@ -140,6 +141,29 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(outcome.warnings.contains { $0.contains("output ../token is not a path inside the workspace") })
         XCTAssertTrue(outcome.warnings.contains { $0.contains("HTTP 403: artifacts \"refused.txt\" is forbidden") })
         XCTAssertFalse(output.contains("tok-123"), "the token is never printed")
+    }
+
+    /// The whole path: the runner's PUTs through the artifact API (its token authenticated, its Pod checked) into a store.
+    func testArtifactsReachTheStoreThroughTheArtifactAPI() throws {
+        let store = LocalArtifactStore(root: base.appendingPathComponent("artifacts").path)
+        let api = ArtifactAPI(store: store,
+                              authenticate: { $0 == "tok-123" ? .init(username: "system:serviceaccount:payments-staging:session-runner", podName: "gh-1-run-x7k2p") : nil },
+                              session: { _, name in name == "gh-1" ? .found(podName: "gh-1-run-x7k2p") : .notFound },
+                              mayRead: { _, _ in false })
+        var configuration = HTTPServer.Configuration()
+        configuration.maxBodyBytes = ArtifactLimits.defaultMaxBytes
+        let server = try HTTPServer(configuration) { api.handle($0) ?? Response(status: 404) }
+        defer { server.stop() }
+        let path = try sessionFile(command: "echo done > result.txt; echo finished", outputs: ["result.txt"],
+                                   artifactsURL: "http://127.0.0.1:\(server.port)/api/v1/namespaces/payments-staging/sessions/gh-1/artifacts")
+        let (outcome, output, _) = try run(path)
+        XCTAssertEqual(outcome.summary.artifacts, ["runner.log", "workspace.patch", "result.txt"], output)
+        XCTAssertEqual(outcome.warnings, [])
+        let stored = try store.list(namespace: "payments-staging", session: "gh-1")
+        XCTAssertEqual(stored.map(\.key.name), ["result.txt", "runner.log", "workspace.patch"])
+        XCTAssertEqual(stored.map(\.contentType), ["text/plain; charset=utf-8", "text/plain; charset=utf-8", "text/x-diff; charset=utf-8"])
+        XCTAssertEqual(try store.get(try ArtifactKey(namespace: "payments-staging", session: "gh-1", name: "result.txt"), range: nil).bytes,
+                       Array("done\n".utf8))
     }
 
     func testTheDefaultBranchAndACommitIDCheckOut() throws {
