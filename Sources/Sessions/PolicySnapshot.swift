@@ -20,6 +20,10 @@ public struct PolicySnapshot: Sendable, Hashable {
     public var backoffLimit: Int
     public var runnerType: String
     public var runnerVersion: String
+    /// How long Sessions in a final phase, and artifacts, are kept (`retention.sessions`, default 90d;
+    /// `retention.artifacts`, default 30d).
+    public var sessionRetention: TimeInterval
+    public var artifactRetention: TimeInterval
     /// `status.budget`: the ledger of record; a fresh one for the month when the status has none.
     public var ledger: BudgetLedger?
     /// The object's resourceVersion, for compare-and-swap on the ledger.
@@ -31,6 +35,7 @@ public struct PolicySnapshot: Sendable, Hashable {
                 allowedTools: [String], blockedTools: [String] = [], budget: Budget, approvalRequired: Bool = false,
                 approvers: [String] = [], approvalTimeout: TimeInterval = PolicySnapshot.defaultApprovalTimeout,
                 sessionTimeout: TimeInterval, backoffLimit: Int = 0, runnerType: String, runnerVersion: String,
+                sessionRetention: TimeInterval = 90 * 86_400, artifactRetention: TimeInterval = 30 * 86_400,
                 ledger: BudgetLedger? = nil, resourceVersion: String? = nil) {
         self.namespace = namespace
         self.allowedModels = allowedModels
@@ -46,6 +51,8 @@ public struct PolicySnapshot: Sendable, Hashable {
         self.backoffLimit = backoffLimit
         self.runnerType = runnerType
         self.runnerVersion = runnerVersion
+        self.sessionRetention = sessionRetention
+        self.artifactRetention = artifactRetention
         self.ledger = ledger
         self.resourceVersion = resourceVersion
     }
@@ -93,6 +100,8 @@ public struct PolicySnapshot: Sendable, Hashable {
                   backoffLimit: spec?["limits"]?["backoffLimit"]?.intValue ?? 0,
                   runnerType: spec?["runner"]?["type"]?.stringValue ?? "",
                   runnerVersion: spec?["runner"]?["version"]?.stringValue ?? "",
+                  sessionRetention: try duration(spec?["retention"]?["sessions"], "spec.retention.sessions", default: 90 * 86_400),
+                  artifactRetention: try duration(spec?["retention"]?["artifacts"], "spec.retention.artifacts", default: 30 * 86_400),
                   ledger: ledger, resourceVersion: object["metadata"]?["resourceVersion"]?.stringValue)
     }
 }
