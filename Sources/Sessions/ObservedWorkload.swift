@@ -90,3 +90,15 @@ public struct ObservedPod: Sendable, Hashable {
                   terminationMessage: terminated?["message"]?.stringValue)
     }
 }
+
+extension ObservedPod {
+    /// The Pod that tells how the session is doing: the newest of the Job's Pods (by creation, then name), since a
+    /// retried Job leaves the failed ones behind.
+    public static func newest(of pods: [JSONObject]) -> ObservedPod? {
+        let created: (JSONObject) -> (Date, String) = { pod in
+            (pod["metadata"]?["creationTimestamp"]?.stringValue.flatMap(Timestamps.parse) ?? Date(timeIntervalSince1970: 0),
+             pod["metadata"]?["name"]?.stringValue ?? "")
+        }
+        return pods.max { created($0) < created($1) }.map(ObservedPod.init(object:))
+    }
+}

@@ -76,6 +76,17 @@ final class SessionObjectTests: XCTestCase {
         XCTAssertEqual(waiting.waitingReason, "ImagePullBackOff")
     }
 
+    func testTheNewestPodOfARetriedJobIsTheOneObserved() throws {
+        func pod(_ name: String, _ created: String, _ phase: String) -> JSONObject {
+            ["metadata": ["name": .string(name), "creationTimestamp": .string(created)], "status": ["phase": .string(phase)]]
+        }
+        let newest = ObservedPod.newest(of: [pod("run-b", "2026-11-30T01:00:00Z", "Running"), pod("run-a", "2026-11-30T00:55:00Z", "Failed"),
+                                             pod("run-c", "2026-11-30T00:58:00Z", "Failed")])
+        XCTAssertEqual(newest?.name, "run-b")
+        XCTAssertEqual(newest?.phase, .running)
+        XCTAssertNil(ObservedPod.newest(of: []))
+    }
+
     func testEventsNameTheSessionAsInvolvedObject() {
         let session = Fixture.session()
         let event = SessionEvent(.warning, "Timeout", "too slow").object(for: session, now: Fixture.created)
