@@ -31,7 +31,7 @@ enum Fixture {
     }
 
     static var environment: RunnerEnvironment {
-        RunnerEnvironment(runners: rendered.platform.runners + [RunnerFramework(type: "script", image: "ghcr.io/acme/runners/tenantry", versions: ["0.1.0"])],
+        RunnerEnvironment(runners: rendered.platform.runners,
                           apiURL: "https://tenantry.tenantry-system.svc:8443", gitCredentialsSecret: "git-credentials",
                           containers: rendered.platform.defaults.containers)
     }

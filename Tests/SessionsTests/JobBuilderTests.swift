@@ -57,6 +57,16 @@ final class JobBuilderTests: XCTestCase {
         XCTAssertEqual(retried["spec"]?["backoffLimit"], 2)
     }
 
+    func testTheExamplePlatformsScriptRunnerRunsTheReferenceRunner() throws {
+        let session = Fixture.session(framework: .init(type: "script", version: "0.1.0", config: ["command": "make test"]))
+        let (job, configMap) = try build(session)
+        let container = job["spec"]?["template"]?["spec"]?["containers"]?.arrayValue?.first
+        XCTAssertEqual(container?["image"], "ghcr.io/acme/runners/tenantry:0.1.0")
+        XCTAssertEqual(container?["args"], ["runner", "--session-file", "/var/run/tenantry/session/session.json"])
+        let file = try SessionFile(json: try JSON(parsing: configMap["data"]!["session.json"]!.stringValue!))
+        XCTAssertEqual(file.framework.config["command"], "make test")
+    }
+
     func testPodLabelsMatchTheRenderedRunnerEgressPolicy() throws {
         let (job, _) = try build()
         let policy = Fixture.object("NetworkPolicy", "payments-staging", "allow-runner-egress")
