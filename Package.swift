@@ -15,6 +15,9 @@
 //     <- Reconciler               Render -> Apply -> inventory and prune -> status report; the reconcile loop
 //        Plan                     two sides of a tenant-repo change, explained in access and money; GitHub posting
 //        Webhooks                 intake only: sender proof, route, trigger, admission, SQLite journal -> Sessions
+//        Sessions                 the session state machine, Job builder, budget ledger, session file, runner summary
+//        Artifacts                session artifacts in a directory or an S3-compatible bucket, and their API routes
+//        Runner                   `tenantry runner` inside a session's pod: clone, run, collect, upload, report
 //     <- Commands                 the composition root: every command, its flags, logging set-up, the cluster
 //                                 choice (kubeconfig or the embedded local cluster), injected hooks, exit codes
 //     <- tenantry                 a thin @main
@@ -43,9 +46,9 @@ let package = Package(
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
         .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
-        // cluster, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
+        // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -57,6 +60,12 @@ let package = Package(
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
         // Intake only: the pull-request planner and the push-triggered refresh are injected by Commands.
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "Apply"], path: "Sources/Webhooks"),
+        // Sessions as pure values: the state machine, the Job builder, the budget ledger, the runner's session file and summary.
+        .target(name: "Sessions", dependencies: ["Model", "Support"], path: "Sources/Sessions"),
+        // Session artifacts in a local directory or an S3-compatible bucket (libcurl's SigV4), and their API routes.
+        .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient", "HTTPServer"], path: "Sources/Artifacts"),
+        // `tenantry runner`, inside a session's pod: clone, run the framework's command, collect and upload artifacts, report.
+        .target(name: "Runner", dependencies: ["Model", "Sessions", "GitSync", "HTTPClient"], path: "Sources/Runner"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Tests mirror Sources: one <Module>Tests target per module. The fixture kit every test target may use:
@@ -78,6 +87,9 @@ let package = Package(
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "tenantry"], path: "Tests/LocalClusterTests"),
+        .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
+        .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,7 @@
 # Usage: scripts/check-imports.sh [SOURCES_DIR]   (default: Sources next to this script)
 set -euo pipefail
 sources=${1:-"$(dirname "$0")/../Sources"}
-domain="Render GitSync Plan LocalCluster Apply Reconciler Webhooks"
+domain="Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner"
 declare -A forbidden=(
     [Model]="Support HTTPClient HTTPServer $domain Commands"
     [Support]="HTTPClient HTTPServer $domain Commands"
@@ -21,6 +21,9 @@ declare -A forbidden=(
     [Apply]="Commands"
     [Reconciler]="LocalCluster Webhooks Plan Commands"
     [Webhooks]="Plan GitSync Reconciler LocalCluster Commands"
+    [Sessions]="Commands"
+    [Artifacts]="Commands"
+    [Runner]="Commands"
 )
 problems=0
 for module in "${!forbidden[@]}"; do

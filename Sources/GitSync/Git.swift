@@ -42,14 +42,14 @@ public struct ObjectID: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { hex }
 
-    fileprivate init(_ oid: git_oid) {
+    init(_ oid: git_oid) {
         var oid = oid
         var buffer = [CChar](repeating: 0, count: 40)
         git_oid_fmt(&buffer, &oid)
         hex = String(decoding: buffer.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    fileprivate var oid: git_oid {
+    var oid: git_oid {
         var oid = git_oid()
         git_oid_fromstr(&oid, hex)
         return oid
@@ -163,7 +163,7 @@ private func withStrarray<T>(_ strings: [String], _ body: (inout git_strarray) t
 
 /// An open repository. Not shared between threads: open one per operation.
 final class GitRepository {
-    fileprivate let handle: OpaquePointer
+    let handle: OpaquePointer
 
     private init(handle: OpaquePointer) { self.handle = handle }
     deinit { git_repository_free(handle) }

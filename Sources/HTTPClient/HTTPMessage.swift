@@ -9,15 +9,35 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]?
     /// The whole exchange, connection included.
     public var timeout: TimeInterval
+    /// Sign the request with AWS Signature Version 4 (S3 and S3-compatible stores), by libcurl itself.
+    public var awsSigV4: AWSSigV4?
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
-                timeout: TimeInterval = 30) {
+                timeout: TimeInterval = 30, awsSigV4: AWSSigV4? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
+        self.awsSigV4 = awsSigV4
     }
+}
+
+/// What libcurl's `CURLOPT_AWS_SIGV4` needs: `aws:amz:<region>:<service>` and the key pair (never printed).
+public struct AWSSigV4: Sendable, Hashable {
+    public var region: String
+    public var service: String
+    public var accessKeyID: String
+    public var secretAccessKey: String
+
+    public init(region: String, service: String = "s3", accessKeyID: String, secretAccessKey: String) {
+        self.region = region
+        self.service = service
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+    }
+
+    var provider: String { "aws:amz:\(region):\(service)" }
 }
 
 public struct HTTPResponse: Sendable {

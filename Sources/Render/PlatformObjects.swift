@@ -4,8 +4,18 @@ import Model
 enum PlatformObjects {
     static func clusterRoleName(_ role: Role) -> String { "tenantry:\(role.rawValue)" }
 
+    /// Bound in each tenant namespace to the policy's `approval.approvers` groups.
+    static let approverRoleName = "tenantry:approver"
+
     static func render() -> [JSONObject] {
-        [CRDSchemas.sessionCRD, CRDSchemas.namespacePolicyCRD] + Role.allCases.map(clusterRole)
+        [CRDSchemas.sessionCRD, CRDSchemas.namespacePolicyCRD] + Role.allCases.map(clusterRole) + [approverRole]
+    }
+
+    /// The custom verb `approve` on sessions (as `certificates.k8s.io` does for CSR signers): the Sessions API asks a
+    /// SubjectAccessReview for it before it records a decision. Nothing else: approvers read sessions as members do.
+    private static var approverRole: JSONObject {
+        Kube.object("rbac.authorization.k8s.io/v1", "ClusterRole", name: approverRoleName, namespace: nil,
+                    body: ["rules": [Kube.rule(["ambient.ai"], ["sessions"], ["approve"])]])
     }
 
     /// viewer reads sessions, policies, pods and logs; editor also starts and stops sessions;
@@ -105,10 +115,20 @@ enum CRDSchemas {
             ("references", array(string())),
             ("storage", object([("type", string(enumeration: ["s3", "pvc", "external"])), ("location", string())])),
         ])),
+        ("stop", ["type": "boolean", "description": "Set to true to stop the session: its Job is deleted and it ends Stopped."]),
+        ("stoppedBy", string("Who asked to stop, as the Sessions API authenticated them.")),
+        ("approval", object([
+            ("decision", string(enumeration: ["approved", "rejected"])),
+            ("by", string("The approver, as the Sessions API authenticated them.")),
+            ("at", string(format: "date-time")),
+        ], required: ["decision", "by"], description: "An approver's decision, written through the Sessions API after a SubjectAccessReview for approve.")),
     ], required: ["trigger", "framework"])
 
     static let sessionStatus = object([
         ("phase", string(enumeration: ["Pending", "Running", "Completed", "Failed", "Stopped"])),
+        ("reason", string("Why the session is in its phase: UserRequested, Timeout, PolicyViolation, …")),
+        ("message", string()),
+        ("observedGeneration", integer(minimum: 0)),
         ("conditions", conditions),
         ("history", array(object([
             ("timestamp", string(format: "date-time")),
@@ -116,13 +136,15 @@ enum CRDSchemas {
             ("actor", string()),
             ("data", freeform("Event details.")),
         ], required: ["timestamp", "event"]), maxItems: 1000)),
+        ("archivedHistory", integer(minimum: 0, "How many of the oldest history entries moved to artifact storage.")),
         ("artifacts", object([("generated", array(object([
             ("type", string(enumeration: ["log", "output", "intermediate", "error"])),
             ("location", string()),
             ("createdAt", string(format: "date-time")),
         ], required: ["type", "location"]), maxItems: 100))])),
         ("workload", object([("podName", string()), ("jobName", string())])),
-        ("estimatedCost", string(pattern: decimal)),
+        ("cost", object([("estimated", string(pattern: decimal)), ("actual", string(pattern: decimal)), ("currency", string(pattern: "^[A-Z]{3}$"))])),
+        ("summary", string("The runner's account of what it did.", maxLength: 1024)),
         ("startTime", string(format: "date-time")),
         ("completionTime", string(format: "date-time")),
     ])
@@ -152,7 +174,7 @@ enum CRDSchemas {
             ], required: ["monthly", "currency"])),
         ], required: ["allowed"])),
         ("tools", object([("allowed", names), ("blocked", names)])),
-        ("approval", object([("required", boolean), ("approvers", names)])),
+        ("approval", object([("required", boolean), ("approvers", names), ("timeout", string("How long a session waits for a decision (default 24h).", pattern: duration))])),
         ("retention", object([
             ("sessions", string(pattern: duration)), ("artifacts", string(pattern: duration)), ("auditLogs", string(pattern: duration)),
         ])),
@@ -160,6 +182,7 @@ enum CRDSchemas {
             ("maxConcurrentSessions", integer(minimum: 1)),
             ("sessionTimeout", string(pattern: duration)),
             ("sessionsPerMinute", integer(minimum: 1)),
+            ("backoffLimit", integer(minimum: 0, "Runner pod retries before a session fails (default 0).")),
         ])),
         ("runner", object([("type", string()), ("version", string()), ("image", string())])),
         ("notifications", object([("webhooks", array(object([
@@ -180,6 +203,7 @@ enum CRDSchemas {
             ("month", string(pattern: "^[0-9]{4}-[0-9]{2}$")),
             ("reserved", string(pattern: decimal)),
             ("spent", string(pattern: decimal)),
+            ("remaining", string(pattern: decimal)),
         ])),
         ("activeSessions", integer(minimum: 0)),
     ])

@@ -41,6 +41,15 @@ enum TenantObjects {
                 }),
             ]))
         }
+        let approvers = tenant.policy.approval.approvers.sorted()
+        if !approvers.isEmpty {
+            objects.append(Kube.object("rbac.authorization.k8s.io/v1", "RoleBinding", name: "tenantry-approvers", namespace: ns, body: [
+                "roleRef": Kube.roleRef("ClusterRole", PlatformObjects.approverRoleName),
+                "subjects": .array(approvers.map { group in
+                    ["kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": .string(group)]
+                }),
+            ]))
+        }
         let quotas = namespace.quotas
         objects.append(Kube.object("v1", "ResourceQuota", name: "tenant-quota", namespace: ns, body: [
             "spec": ["hard": [

@@ -11,9 +11,15 @@ public enum Timestamp {
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
+    /// Accepts whole and fractional seconds (`…T09:00:00.123456Z`), as an API server may send either.
     public static func parse(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter.date(from: text)
     }
+
+    /// The UTC calendar month of a time, `2026-12`: the budget ledger's key.
+    public static func month(_ date: Date) -> String { String(rfc3339(date).prefix(7)) }
 }

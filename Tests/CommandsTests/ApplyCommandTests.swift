@@ -49,7 +49,7 @@ final class CommandTests: XCTestCase {
         let logs = run.stderr.split(separator: "\n").map { try? JSON(parsing: String($0)) }
         XCTAssertFalse(logs.isEmpty)
         XCTAssertTrue(logs.allSatisfy { $0?["msg"]?.stringValue != nil }, run.stderr)
-        XCTAssertTrue(logs.contains { $0?["msg"]?.stringValue?.hasPrefix("apply namespaced: 50 objects") == true }, run.stderr)
+        XCTAssertTrue(logs.contains { $0?["msg"]?.stringValue?.hasPrefix("apply namespaced: 52 objects") == true }, run.stderr)
         XCTAssertFalse(run.stderr.contains(cluster.server.token), "the bearer token is never logged")
 
         let again = CLI.run(["apply", Examples.tenants, "--kubeconfig", cluster.kubeconfigPath])

@@ -22,7 +22,7 @@ final class CommandLineTests: XCTestCase {
         let json = CLI.run(["render", examples, "-o", "json"])
         let list = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         XCTAssertEqual(list?["kind"] as? String, "List")
-        XCTAssertEqual((list?["items"] as? [Any])?.count, 59)
+        XCTAssertEqual((list?["items"] as? [Any])?.count, 62)
         XCTAssertEqual(CLI.run(["render", examples, "--output=json"]).stdout, json.stdout)
     }
 

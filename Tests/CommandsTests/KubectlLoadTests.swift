@@ -7,16 +7,7 @@ import XCTest
 /// then every tenant's file through `kubectl apply --dry-run=client`, against the local cluster.
 final class KubectlLoadTests: XCTestCase {
     private func kubectl(_ arguments: [String]) throws -> (code: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["kubectl"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Tool.run("kubectl", arguments)
     }
 
     func testRenderedManifestsLoadWithKubectlApplyDryRun() throws {
@@ -36,7 +27,7 @@ final class KubectlLoadTests: XCTestCase {
         let tenants = try kubectl(["--kubeconfig", server.kubeconfigPath, "apply", "--dry-run=client"] + files)
         XCTAssertEqual(tenants.code, 0, tenants.output)
         let lines = tenants.output.split(separator: "\n")
-        XCTAssertEqual(lines.count, 54, "one line per tenant object: \(tenants.output)")
+        XCTAssertEqual(lines.count, 56, "one line per tenant object: \(tenants.output)")
         XCTAssertTrue(lines.allSatisfy { $0.hasSuffix("created (dry run)") }, tenants.output)
         XCTAssertTrue(lines.contains("namespacepolicy.ambient.ai/policy created (dry run)"))
     }

@@ -48,7 +48,7 @@ final class RenderedObjectsTests: XCTestCase {
         let objects = rendered.manifests.filter { $0.reference.namespace == "payments-staging" }.map { "\($0.reference.kind)/\($0.reference.name)" }
         XCTAssertEqual(objects, [
             "ServiceAccount/session-runner", "Role/session-runner",
-            "RoleBinding/session-runner", "RoleBinding/tenantry-admins", "RoleBinding/tenantry-editors",
+            "RoleBinding/session-runner", "RoleBinding/tenantry-admins", "RoleBinding/tenantry-approvers", "RoleBinding/tenantry-editors",
             "ResourceQuota/tenant-quota", "LimitRange/tenant-limits",
             "NetworkPolicy/allow-dns", "NetworkPolicy/allow-runner-egress", "NetworkPolicy/allow-same-namespace", "NetworkPolicy/default-deny",
             "NamespacePolicy/policy",
@@ -66,6 +66,18 @@ final class RenderedObjectsTests: XCTestCase {
         XCTAssertEqual(prodEditors["subjects"]?.arrayValue?.count, 1, "the contractor is scoped to staging only")
         let viewers = rendered.manifests.filter { $0.reference.kind == "RoleBinding" && $0.reference.name == "tenantry-viewers" }
         XCTAssertEqual(viewers.map(\.reference.namespace), ["payments-prod", "support-agents"], "on-call viewers are scoped to prod")
+    }
+
+    func testApproverGroupsMayApproveSessionsInEachNamespaceAndNowhereElse() throws {
+        let role = try object("ClusterRole", nil, "tenantry:approver")
+        XCTAssertEqual(role["rules"], [["apiGroups": ["ambient.ai"], "resources": ["sessions"], "verbs": ["approve"]]])
+        for namespace in ["payments-prod", "payments-staging"] {
+            let binding = try object("RoleBinding", namespace, "tenantry-approvers")
+            XCTAssertEqual(binding["roleRef"], ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "tenantry:approver"])
+            XCTAssertEqual(binding["subjects"], [["kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "payments-leads"]])
+        }
+        let bound = rendered.manifests.filter { $0.reference.name == "tenantry-approvers" }.map { $0.reference.namespace ?? "" }
+        XCTAssertEqual(bound, ["payments-prod", "payments-staging"], "tenants without approvers get no binding")
     }
 
     func testQuotasLayerPlatformTenantAndNamespaceValues() throws {
