@@ -13,7 +13,7 @@ extension APIServer {
         }
         object = try placed(object, target)
         var admission = ObjectAdmission(type: target.type, scope: .main(hasStatusSubresource: target.type.hasStatusSubresource),
-                                        now: write.now, strictFields: write.strictFields)
+                                        now: write.now, fieldValidation: write.fieldValidation)
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             try requireLiveNamespace(target, transaction)
             if try transaction.get(target.type, namespace: object.namespace, name: object.name) != nil {
@@ -30,7 +30,7 @@ extension APIServer {
     func update(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
         let write = try WriteRequest(request, requireBody: true)
         let object = try placed(write.body!, target, name: name)
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             guard let old = try transaction.get(target.type, namespace: object.namespace, name: name) else {
@@ -72,7 +72,7 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: true)
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
@@ -94,7 +94,7 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: true, managerRequired: true)
         let applied = try placed(write.body!, target, name: name)
         let force = request.query["force"] == "true"
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
         let (stored, created) = try store.write(dryRun: write.dryRun) { transaction -> (JSON, Bool) in
             let old = try transaction.get(target.type, namespace: applied.namespace, name: name)
