@@ -55,6 +55,8 @@ extension APIServer {
             return try apply(target, name: name, request)
         case "application/merge-patch+json":
             return try mergePatch(target, name: name, request, strategic: false)
+        case "application/json-patch+json":
+            return try jsonPatch(target, name: name, request)
         case "application/strategic-merge-patch+json":
             // Custom resources have no patch strategies; Kubernetes refuses strategic patches for them.
             guard ResourceType.builtIn.contains(target.type) else {
@@ -64,7 +66,7 @@ extension APIServer {
             return try mergePatch(target, name: name, request, strategic: true)
         default:
             throw APIError(code: 415, reason: "UnsupportedMediaType",
-                           message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply) or application/merge-patch+json")
+                           message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply), application/merge-patch+json or application/json-patch+json")
         }
     }
 
@@ -72,6 +74,25 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: true)
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
+        return try patchStored(target, name: name, write) { old in
+            if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
+            return strategic ? try StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch)
+        }
+    }
+
+    /// RFC 6902 JSON Patch; a patch that sets metadata.resourceVersion (or tests it) is a precondition.
+    private func jsonPatch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
+        let write = try WriteRequest(request, requireBody: true)
+        let patch = try JSONPatch(write.body!)
+        return try patchStored(target, name: name, write) { old in
+            let patched = try patch.apply(to: old)
+            if let version = patched.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
+            return patched
+        }
+    }
+
+    /// Reads the object, patches it, admits and stores the result in one transaction.
+    private func patchStored(_ target: ResourceRoute, name: String, _ write: WriteRequest, _ patching: (JSON) throws -> JSON) throws -> Response {
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
         let stored = try store.write(dryRun: write.dryRun) { transaction in
@@ -79,8 +100,7 @@ extension APIServer {
                 throw APIError.notFound(target.type, name)
             }
             previousVersion = old.resourceVersion
-            if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
-            let patched = try placed(strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch), target, name: name)
+            let patched = try placed(try patching(old), target, name: name)
             var admitted = try admission.admit(patched, old: old)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
             return try commitIfChanged(target.type, old: old, admitted, transaction)
@@ -105,7 +125,9 @@ extension APIServer {
             }
             if let version = applied.resourceVersion, let old, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             let manager = fieldManager(write, target, scope: admission.scope)
-            let merged = try placed(try manager.apply(applied, onto: old, force: force, type: target.type), target, name: name)
+            let takeover = LastApplied.takeoverFields(manager: write.manager, live: old, scope: admission.scope)
+            let merged = LastApplied.updated(try placed(try manager.apply(applied, onto: old, force: force, takeover: takeover, type: target.type), target, name: name),
+                                             applied: applied, manager: write.manager)
             let admitted = try admission.admit(merged, old: old)
             if let old { return (try commitIfChanged(target.type, old: old, admitted, transaction), false) }
             return (try commit(target.type, old: nil, admitted, transaction), true)
@@ -216,7 +238,9 @@ extension APIServer {
     func warningHeaders(_ warnings: [String]) -> [String: String] {
         guard !warnings.isEmpty else { return [:] }
         // One header line carries them all; HTTP allows comma-joined values for a repeated header.
-        return ["Warning": warnings.map { "299 - \"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")]
+        // The text is a quoted-string: backslash and double quote are escaped, as kube-apiserver sends them.
+        let quoted = { (text: String) in text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
+        return ["Warning": warnings.map { "299 - \"\(quoted($0))\"" }.joined(separator: ", ")]
     }
 }
 

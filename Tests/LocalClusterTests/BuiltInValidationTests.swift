@@ -49,7 +49,7 @@ final class BuiltInValidationTests: XCTestCase {
         // Absent means Warn, as kube-apiserver defaults it: stored without the fields, one warning each.
         let warned = cluster.request("POST", "/api/v1/namespaces/default/configmaps", json: object("extra"))
         XCTAssertEqual(warned.status, 201, warned.text)
-        XCTAssertEqual(warned.headers["warning"], "299 - \"unknown field 'metadata.bogus'\", 299 - \"unknown field 'spec'\"")
+        XCTAssertEqual(warned.headers["warning"], #"299 - "unknown field \"metadata.bogus\"", 299 - "unknown field \"spec\"""#)
         XCTAssertNil(warned.json["spec"])
         XCTAssertNil(warned.json.at("metadata", "bogus"))
 

@@ -1,0 +1,56 @@
+import Foundation
+import Model
+import XCTest
+
+/// What kubectl users tripped on (issue 12), tried with the installed kubectl.
+extension KubectlTests {
+    func testWrongTypedConfigMapIsRefusedByCreateAndApply() throws {
+        let manifest = try write("typed.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typed}\ndata: {a: 1}\n")
+        let expected = "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+        for arguments in [["create", "-f", manifest], ["apply", "-f", manifest], ["apply", "--server-side", "-f", manifest]] {
+            let result = kubectl.run(["--kubeconfig", cluster.server.kubeconfigPath] + arguments)
+            XCTAssertEqual(result.status, 1, "\(arguments): \(result.stdout)")
+            XCTAssertTrue(result.stderr.contains("Error from server (BadRequest)"), result.stderr)
+            XCTAssertTrue(result.stderr.contains(expected), result.stderr)
+        }
+        let unknown = try write("unknown.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: unknown}\ndata: {a: b}\nspec: {x: 1}\n")
+        let strict = run("apply", "-f", unknown)
+        XCTAssertEqual(strict.status, 1)
+        XCTAssertTrue(strict.stderr.contains("strict decoding error: unknown field \"spec\""), strict.stderr)
+        let warned = run("apply", "--validate=warn", "-f", unknown)
+        XCTAssertEqual(warned.status, 0, warned.stderr)
+        XCTAssertTrue(warned.stderr.contains("unknown field \"spec\""), warned.stderr)
+        XCTAssertEqual(run("get", "configmaps", "-o", "name").stdout, "configmap/unknown\n")
+    }
+
+    func testPatchTypeJSON() throws {
+        XCTAssertEqual(run("create", "configmap", "patched", "--from-literal=a=1").status, 0)
+        let patched = run("patch", "configmap", "patched", "--type", "json", "-p",
+                          #"[{"op":"test","path":"/data/a","value":"1"},{"op":"add","path":"/data/b","value":"2"},{"op":"add","path":"/metadata/labels","value":{"app.kubernetes.io/name":"x"}}]"#)
+        XCTAssertEqual(patched.status, 0, patched.stderr)
+        XCTAssertEqual(patched.stdout, "configmap/patched patched\n")
+        XCTAssertEqual(run("get", "configmap", "patched", "-o", "jsonpath={.data.b} {.metadata.labels.app\\.kubernetes\\.io/name}").stdout, "2 x")
+        let failed = run("patch", "configmap", "patched", "--type", "json", "-p", #"[{"op":"test","path":"/data/a","value":"nope"}]"#)
+        XCTAssertEqual(failed.status, 1)
+        XCTAssertEqual(failed.stderr, "The request is invalid: the server rejected our request due to an error in our request\n")
+    }
+
+    /// `kubectl apply` then `kubectl apply --server-side` of a changed object: kubectl migrates the
+    /// client-side manager's fields (a JSON Patch of managedFields) and the server lets `kubectl` take
+    /// fields still as last applied, so there is no conflict; then back to client-side apply.
+    func testClientSideThenServerSideApplyWithoutConflicts() throws {
+        let first = try write("migrate.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: migrate\n  labels: {app: x}\ndata:\n  a: \"1\"\n  b: \"1\"\n")
+        XCTAssertEqual(run("apply", "-f", first).stdout, "configmap/migrate created\n")
+        let second = try write("migrate2.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: migrate\n  labels: {app: x}\ndata:\n  a: \"2\"\n")
+        let server = run("apply", "--server-side", "-f", second)
+        XCTAssertEqual(server.status, 0, server.stderr)
+        XCTAssertEqual(server.stdout, "configmap/migrate serverside-applied\n")
+        XCTAssertEqual(run("get", "configmap", "migrate", "-o", "jsonpath={.data}").stdout, #"{"a":"2"}"#)
+        let managers = run("get", "configmap", "migrate", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}")
+        XCTAssertFalse(managers.stdout.contains("kubectl-client-side-apply"), managers.stdout)
+        let annotation = run("get", "configmap", "migrate", "-o", #"jsonpath={.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration}"#)
+        XCTAssertTrue(annotation.stdout.contains(#""data":{"a":"2"}"#), annotation.stdout)
+        // And a second server-side apply of the same file changes nothing.
+        XCTAssertEqual(run("apply", "--server-side", "-f", second).status, 0)
+    }
+}
