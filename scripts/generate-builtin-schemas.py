@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes Sources/LocalCluster/BuiltInSchemas.swift: the official Kubernetes 1.32 schemas of exactly the
-built-in kinds the local cluster serves, trimmed to what validation needs (types, properties, required,
-items, additionalProperties, formats, enums; no descriptions), from the schemas bundled by the pip package
+built-in kinds the local cluster serves, trimmed to what validation and the OpenAPI documents need (types,
+properties, required, items, additionalProperties, formats, enums, patch and list metadata; no descriptions), from the schemas bundled by the pip package
 kubernetes-validate (installed by scripts/setup.sh). Re-run after adding a kind: python3 scripts/generate-builtin-schemas.py
 """
 import json
@@ -29,6 +29,17 @@ KINDS = {
     ("networking.k8s.io/v1", "NetworkPolicy"): "io.k8s.api.networking.v1.NetworkPolicy",
     ("batch/v1", "Job"): "io.k8s.api.batch.v1.Job",
     ("coordination.k8s.io/v1", "Lease"): "io.k8s.api.coordination.v1.Lease",
+    ("v1", "Service"): "io.k8s.api.core.v1.Service",
+    ("v1", "Endpoints"): "io.k8s.api.core.v1.Endpoints",
+    ("v1", "PersistentVolumeClaim"): "io.k8s.api.core.v1.PersistentVolumeClaim",
+    ("v1", "PersistentVolume"): "io.k8s.api.core.v1.PersistentVolume",
+    ("v1", "ReplicationController"): "io.k8s.api.core.v1.ReplicationController",
+    ("batch/v1", "CronJob"): "io.k8s.api.batch.v1.CronJob",
+    ("networking.k8s.io/v1", "Ingress"): "io.k8s.api.networking.v1.Ingress",
+    ("apps/v1", "Deployment"): "io.k8s.api.apps.v1.Deployment",
+    ("apps/v1", "ReplicaSet"): "io.k8s.api.apps.v1.ReplicaSet",
+    ("apps/v1", "StatefulSet"): "io.k8s.api.apps.v1.StatefulSet",
+    ("apps/v1", "DaemonSet"): "io.k8s.api.apps.v1.DaemonSet",
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
 }
 REF_PREFIX = "#/$defs/"
@@ -65,6 +76,10 @@ def trim(schema, definitions, needed):
         out["type"] = kind
     for key in ("format", "enum"):
         if key in schema and not (key == "enum" and kind is None):
+            out[key] = schema[key]
+    # Patch and list metadata: kubectl's strategic merge patches read them from the OpenAPI documents.
+    for key in ("x-kubernetes-patch-strategy", "x-kubernetes-patch-merge-key", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type"):
+        if key in schema:
             out[key] = schema[key]
     if "required" in schema:
         out["required"] = schema["required"]

@@ -32,6 +32,10 @@ final class APIServer: Sendable {
             case .groupList: return json(200, groupListDocument)
             case .group(let group): return json(200, groupDocument(group))
             case .resourceList(let group, let version): return json(200, resourceListDocument(group: group, version: version))
+            case .openAPIv2:
+                let document = openAPIv2Document()
+                guard request.headers["accept"]?.contains(OpenAPIv2Protobuf.mediaType) == true else { return json(200, document) }
+                return Response(status: 200, headers: ["Content-Type": OpenAPIv2Protobuf.contentType], body: Data(OpenAPIv2Protobuf.encode(document)))
             case .openAPIv3Index: return json(200, openAPIIndexDocument)
             case .openAPIv3(let group, let version): return json(200, try openAPIDocument(group: group, version: version))
             case .resource(let target):

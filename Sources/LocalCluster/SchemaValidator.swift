@@ -74,7 +74,8 @@ struct SchemaValidator {
             guard let items = value.arrayValue else { mismatch(value, path, "array", go: go, goType: goType(schema)); return value }
             if let min = schema["minItems"].flatMap(intValue), items.count < min { fail(path, "FieldValueInvalid", "Invalid value: \(items.count): \(label(path)) in body should have at least \(min) items") }
             if let max = schema["maxItems"].flatMap(intValue), items.count > max { fail(path, "FieldValueTooMany", "Too many: \(items.count): must have at most \(max) items") }
-            if schema["x-kubernetes-list-type"] == "set" {
+            // Built-in kinds' set lists are Go validation's to check, not the schema's.
+            if schema["x-kubernetes-list-type"] == "set", !builtIn {
                 var seen = Set<JSON>()
                 for (index, item) in items.enumerated() where !seen.insert(item).inserted {
                     fail("\(path)[\(index)]", "FieldValueDuplicate", "Duplicate value: \(item.compactText)")

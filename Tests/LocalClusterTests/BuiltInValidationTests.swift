@@ -101,6 +101,13 @@ final class BuiltInValidationTests: XCTestCase {
             ("/api/v1/namespaces/default/resourcequotas", ["apiVersion": "v1", "kind": "ResourceQuota", "metadata": ["name": "q"], "spec": ["hard": ["pods": 10, "requests.cpu": "4"]]]),
             ("/api/v1/namespaces/default/serviceaccounts", ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "sa"], "automountServiceAccountToken": "yes"]),
             ("/api/v1/namespaces", ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "ns-ok"], "spec": ["finalizers": ["kubernetes"]]]),
+            ("/apis/apps/v1/namespaces/default/deployments", ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "d"],
+                "spec": ["replicas": 2, "selector": ["matchLabels": ["app": "d"]],
+                         "template": ["metadata": ["labels": ["app": "d"]], "spec": ["containers": [["name": "c", "image": "x"]]]]]]),
+            ("/apis/apps/v1/namespaces/default/deployments", ["apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "d-bad"],
+                "spec": ["replicas": "2", "selector": [:], "template": [:]]]),
+            ("/api/v1/namespaces/default/services", ["apiVersion": "v1", "kind": "Service", "metadata": ["name": "svc"],
+                "spec": ["ports": [["port": 80, "targetPort": "http"]], "selector": ["app": "d"]]]),
         ]
         let official = try officialVerdicts(documents.map(\.object))
         for (index, document) in documents.enumerated() {
@@ -138,5 +145,27 @@ final class BuiltInValidationTests: XCTestCase {
         let verdicts = try JSON(parsing: data).arrayValue?.compactMap { value -> Bool? in if case .bool(let flag) = value { return flag }; return nil } ?? []
         XCTAssertEqual(verdicts.count, objects.count)
         return verdicts
+    }
+}
+
+/// The OpenAPI documents carry the official schemas.
+final class OpenAPITests: XCTestCase {
+    func testV2ServesDefinitionsAsJSONAndProtobuf() throws {
+        let cluster = try TestCluster()
+        defer { cluster.stop() }
+        let document = cluster.request("GET", "/openapi/v2").json
+        XCTAssertEqual(document["swagger"], "2.0")
+        let configMap = document.at("definitions", "io.k8s.api.core.v1.ConfigMap")
+        XCTAssertEqual(configMap?.at("properties", "data", "additionalProperties", "type"), "string")
+        XCTAssertEqual(configMap?["x-kubernetes-group-version-kind"], [["group": "", "version": "v1", "kind": "ConfigMap"]])
+        XCTAssertEqual(document.at("definitions", "io.k8s.api.core.v1.PodSpec", "properties", "containers", "items", "$ref"),
+                       "#/definitions/io.k8s.api.core.v1.Container")
+        let protobuf = cluster.request("GET", "/openapi/v2", accept: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf")
+        XCTAssertEqual(protobuf.status, 200)
+        XCTAssertEqual(protobuf.headers["content-type"], "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+        // Field 1 (swagger, length-delimited) = "2.0".
+        XCTAssertEqual(Array(protobuf.body.prefix(5)), [0x0A, 3, 0x32, 0x2E, 0x30])
+        let v3 = cluster.request("GET", "/openapi/v3/api/v1").json
+        XCTAssertEqual(v3.at("components", "schemas", "io.k8s.api.core.v1.Container", "required"), ["name"])
     }
 }

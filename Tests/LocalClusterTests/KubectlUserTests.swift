@@ -53,4 +53,38 @@ extension KubectlTests {
         // And a second server-side apply of the same file changes nothing.
         XCTAssertEqual(run("apply", "--server-side", "-f", second).status, 0)
     }
+
+    /// kubectl's default prune list names kinds such as Deployment and Endpoints; they are served, so
+    /// no --prune-allowlist is needed.
+    func testApplyPruneBySelectorWithoutAnAllowList() throws {
+        let both = try write("both.yaml", """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: kept, labels: {app: pruned}}
+            data: {a: b}
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: dropped, labels: {app: pruned}}
+            data: {a: b}
+            """)
+        let first = run("apply", "--prune", "-l", "app=pruned", "-f", both)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertEqual(first.stdout, "configmap/kept created\nconfigmap/dropped created\n")
+        let one = try write("one.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept, labels: {app: pruned}}\ndata: {a: b}\n")
+        let pruned = run("apply", "--prune", "-l", "app=pruned", "-f", one)
+        XCTAssertEqual(pruned.status, 0, pruned.stderr)
+        XCTAssertEqual(pruned.stdout, "configmap/kept unchanged\nconfigmap/dropped pruned\n")
+        XCTAssertEqual(run("get", "configmaps", "-o", "name").stdout, "configmap/kept\n")
+    }
+
+    /// kubectl explain reads the official schemas through OpenAPI v3, and v2 (protobuf) on request.
+    func testExplainThroughBothOpenAPIVersions() {
+        let v3 = run("explain", "pod.spec.containers.ports")
+        XCTAssertEqual(v3.status, 0, v3.stderr)
+        XCTAssertTrue(v3.stdout.contains("containerPort\t<integer> -required-"), v3.stdout)
+        let v2 = run("explain", "--output=plaintext-openapiv2", "configmap")
+        XCTAssertEqual(v2.status, 0, v2.stderr)
+        XCTAssertTrue(v2.stdout.contains("data\t<map[string]string>"), v2.stdout)
+    }
 }
