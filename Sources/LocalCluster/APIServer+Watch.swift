@@ -8,7 +8,7 @@ extension APIServer {
     /// ERROR event with a 410 Expired Status, as Kubernetes does, and ends.
     func watch(_ target: ResourceRoute, _ request: Request, dropAfter: Int?) throws -> Response {
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
-        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
+        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "", type: target.type)
         let requested = request.query["resourceVersion"] ?? ""
         let timeout = Double(request.query["timeoutSeconds"] ?? "").map { max(1, $0) } ?? 1_800
         let present = try tablePresenter(request, target) ?? { $0 }

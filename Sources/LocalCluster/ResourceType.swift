@@ -11,15 +11,20 @@ struct ResourceType: Sendable, Hashable {
     var shortNames: [String] = []
     /// Writes to the main resource keep `.status`; only the `/status` subresource changes it.
     var hasStatusSubresource = false
-    /// The CRD's `openAPIV3Schema` for this version; nil for built-in kinds, which are not validated.
+    /// The CRD's `openAPIV3Schema` for this version; nil for built-in kinds (checked against BuiltInSchema).
     var schema: JSON? = nil
+    /// Another resource whose rows this one reads and writes through a conversion (StoredForm):
+    /// `events.events.k8s.io` is `events`, as in Kubernetes.
+    var storedAs: String? = nil
+    /// Field selector labels beyond metadata.name and metadata.namespace, as kube-apiserver supports them.
+    var fieldLabels: [String] = []
 
     /// `v1` for the core group, `group/version` otherwise.
     var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// The storage key: one row namespace per group and plural, whatever the version.
-    var storageKey: String { group.isEmpty ? plural : "\(plural).\(group)" }
+    var storageKey: String { storedAs ?? (group.isEmpty ? plural : "\(plural).\(group)") }
     /// `configmaps` or `sessions.tenantry.dev`, as kubectl names resources in messages.
-    var qualifiedName: String { storageKey }
+    var qualifiedName: String { group.isEmpty ? plural : "\(plural).\(group)" }
     var listKind: String { kind + "List" }
 
     static let verbs: [String] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -35,7 +40,14 @@ extension ResourceType {
         ResourceType(group: "", version: "v1", plural: "resourcequotas", singular: "resourcequota", kind: "ResourceQuota", namespaced: true, shortNames: ["quota"], hasStatusSubresource: true),
         ResourceType(group: "", version: "v1", plural: "limitranges", singular: "limitrange", kind: "LimitRange", namespaced: true, shortNames: ["limits"]),
         ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", namespaced: true, shortNames: ["po"], hasStatusSubresource: true),
-        ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, shortNames: ["ev"]),
+        ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, shortNames: ["ev"],
+                     fieldLabels: ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+                                   "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+                                   "reason", "reportingComponent", "source", "type"]),
+        ResourceType(group: "events.k8s.io", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, shortNames: ["ev"],
+                     storedAs: "events",
+                     fieldLabels: ["regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "regarding.apiVersion",
+                                   "regarding.resourceVersion", "regarding.fieldPath", "reason", "reportingController", "type"]),
         ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", singular: "role", kind: "Role", namespaced: true),
         ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true),
         ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", singular: "clusterrole", kind: "ClusterRole", namespaced: false),

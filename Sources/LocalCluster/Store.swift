@@ -101,7 +101,7 @@ struct StoreTransaction {
     func get(_ type: ResourceType, namespace: String, name: String) throws -> JSON? {
         let rows = try database.query("SELECT body FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
                                       [.text(type.storageKey), .text(namespace), .text(name)])
-        return try rows.first?.first?.text.map { try JSON(parsing: $0) }
+        return try rows.first?.first?.text.map { StoredForm.served(try JSON(parsing: $0), as: type) }
     }
 
     /// Objects in key order (namespace, name) after the given key; `namespace` nil means all namespaces.
@@ -118,7 +118,7 @@ struct StoreTransaction {
         }
         sql += " ORDER BY namespace, name LIMIT ?"
         parameters.append(.integer(Int64(limit)))
-        return try database.query(sql, parameters).compactMap { try $0.first?.text.map { try JSON(parsing: $0) } }
+        return try database.query(sql, parameters).compactMap { try $0.first?.text.map { StoredForm.served(try JSON(parsing: $0), as: type) } }
     }
 
     /// Storage keys of every resource that has objects in a namespace.
@@ -135,6 +135,7 @@ struct StoreTransaction {
     /// Stores an object whose metadata.resourceVersion is already set, and records the event
     /// (ADDED without `previous`, MODIFIED with it).
     func put(_ type: ResourceType, _ object: JSON, previous: JSON?) throws {
+        let (object, previous) = (StoredForm.stored(object, as: type), previous.map { StoredForm.stored($0, as: type) })
         let version = Int64(object.resourceVersion ?? "") ?? 0
         let body = object.compactText
         try database.query("INSERT OR REPLACE INTO objects (resource, namespace, name, rv, body) VALUES (?, ?, ?, ?, ?)",
@@ -144,6 +145,7 @@ struct StoreTransaction {
 
     /// Removes an object; `object` is its final state, with the resourceVersion of the deletion.
     func delete(_ type: ResourceType, _ object: JSON) throws {
+        let object = StoredForm.stored(object, as: type)
         let version = Int64(object.resourceVersion ?? "") ?? 0
         try database.query("DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
                            [.text(type.storageKey), .text(object.namespace), .text(object.name)])
@@ -153,8 +155,8 @@ struct StoreTransaction {
     func events(_ type: ResourceType, after version: Int64, limit: Int) throws -> [StoredEvent] {
         try database.query("SELECT rv, type, body, previous FROM events WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?",
                            [.text(type.storageKey), .integer(version), .integer(Int64(limit))]).map { row in
-            StoredEvent(resourceVersion: row[0].integer ?? 0, type: row[1].text ?? "", object: try JSON(parsing: row[2].text ?? "null"),
-                        previous: try row[3].text.map { try JSON(parsing: $0) })
+            StoredEvent(resourceVersion: row[0].integer ?? 0, type: row[1].text ?? "", object: StoredForm.served(try JSON(parsing: row[2].text ?? "null"), as: type),
+                        previous: try row[3].text.map { StoredForm.served(try JSON(parsing: $0), as: type) })
         }
     }
 

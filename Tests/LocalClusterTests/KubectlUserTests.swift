@@ -88,3 +88,54 @@ extension KubectlTests {
         XCTAssertTrue(v2.stdout.contains("data\t<map[string]string>"), v2.stdout)
     }
 }
+
+extension KubectlTests {
+    private func recordEvent(_ name: String, kind: String, apiVersion: String, object: String, reason: String, message: String) throws {
+        let uid = run("get", kind.lowercased(), object, "-o", "jsonpath={.metadata.uid}").stdout
+        let event = try write("\(name).yaml", """
+            apiVersion: v1
+            kind: Event
+            metadata: {name: \(name)}
+            involvedObject: {apiVersion: \(apiVersion), kind: \(kind), name: \(object), namespace: default, uid: \(uid)}
+            reason: \(reason)
+            message: \(message)
+            type: Normal
+            source: {component: tenantry}
+            firstTimestamp: "2026-12-01T09:00:00Z"
+            lastTimestamp: "2026-12-01T09:00:00Z"
+            count: 1
+            """)
+        let created = run("create", "-f", event)
+        XCTAssertEqual(created.status, 0, created.stderr)
+    }
+
+    func testDescribeConfigMapAndSessionShowTheirEvents() throws {
+        XCTAssertEqual(run("create", "configmap", "described", "--from-literal=a=b").status, 0)
+        try recordEvent("described.1", kind: "ConfigMap", apiVersion: "v1", object: "described", reason: "Synced", message: "the config was synced")
+        let described = run("describe", "configmap", "described")
+        XCTAssertEqual(described.status, 0, described.stderr)
+        XCTAssertTrue(described.stdout.contains("Events:"), described.stdout)
+        XCTAssertTrue(described.stdout.range(of: #"Normal\s+Synced\s+\S+\s+tenantry\s+the config was synced"#, options: .regularExpression) != nil, described.stdout)
+
+        XCTAssertEqual(run("apply", "--server-side", "-f", try write("crd.json", sessionDefinition().compactText)).status, 0)
+        XCTAssertEqual(run("apply", "--server-side", "-f", try write("s.json", session("s1", agent: "claude").compactText)).status, 0)
+        try recordEvent("s1.1", kind: "Session", apiVersion: "tenantry.dev/v1alpha1", object: "s1", reason: "Started", message: "the runner started")
+        let session = run("describe", "session", "s1")
+        XCTAssertEqual(session.status, 0, session.stderr)
+        XCTAssertTrue(session.stdout.contains("Kind:         Session"), session.stdout)
+        XCTAssertTrue(session.stdout.range(of: #"Normal\s+Started\s+\S+\s+tenantry\s+the runner started"#, options: .regularExpression) != nil, session.stdout)
+        XCTAssertFalse(session.stdout.contains("the config was synced"), session.stdout)
+    }
+
+    func testEventsFor() throws {
+        XCTAssertEqual(run("create", "configmap", "watched", "--from-literal=a=b").status, 0)
+        XCTAssertEqual(run("create", "configmap", "other", "--from-literal=a=b").status, 0)
+        try recordEvent("watched.1", kind: "ConfigMap", apiVersion: "v1", object: "watched", reason: "Synced", message: "about watched")
+        try recordEvent("other.1", kind: "ConfigMap", apiVersion: "v1", object: "other", reason: "Synced", message: "about other")
+        let events = run("events", "--for", "configmap/watched")
+        XCTAssertEqual(events.status, 0, events.stderr)
+        XCTAssertTrue(events.stdout.hasPrefix("LAST SEEN"), events.stdout)
+        XCTAssertTrue(events.stdout.range(of: #"Normal\s+Synced\s+ConfigMap/watched\s+about watched"#, options: .regularExpression) != nil, events.stdout)
+        XCTAssertFalse(events.stdout.contains("about other"), events.stdout)
+    }
+}
