@@ -11,7 +11,7 @@ extension APIServer {
         let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "", type: target.type)
         let requested = request.query["resourceVersion"] ?? ""
         let timeout = Double(request.query["timeoutSeconds"] ?? "").map { max(1, $0) } ?? 1_800
-        let present = try tablePresenter(request, target) ?? { $0 }
+        let present = try presenter(request, target) ?? { $0 }
         let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields, present: present)
         let cursor: WatchCursor = try store.read { transaction in
             let latest = try transaction.latestResourceVersion()

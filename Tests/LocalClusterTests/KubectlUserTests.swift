@@ -139,3 +139,39 @@ extension KubectlTests {
         XCTAssertFalse(events.stdout.contains("about other"), events.stdout)
     }
 }
+
+extension KubectlTests {
+    func testGetShowKindTablesHaveTheBuiltInColumns() throws {
+        let objects = try write("objects.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web}
+            spec:
+              containers: [{name: c, image: nginx}]
+            ---
+            apiVersion: batch/v1
+            kind: Job
+            metadata: {name: once}
+            spec:
+              template:
+                spec:
+                  containers: [{name: c, image: busybox}]
+                  restartPolicy: Never
+            ---
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: RoleBinding
+            metadata: {name: viewers}
+            roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+            subjects: [{kind: User, name: alice}]
+            """)
+        XCTAssertEqual(run("apply", "-f", objects).status, 0)
+        let shown = run("get", "pods,jobs,rolebindings", "--show-kind")
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        let lines = shown.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        XCTAssertEqual(lines.filter { !$0.isEmpty }.map { $0.replacingOccurrences(of: #" \d+s$"#, with: " AGE", options: .regularExpression) }, [
+            "NAME READY STATUS RESTARTS AGE", "pod/web 0/1 Pending 0 AGE",
+            "NAME STATUS COMPLETIONS DURATION AGE", "job.batch/once Running 0/1 AGE",
+            "NAME ROLE AGE", "rolebinding.rbac.authorization.k8s.io/viewers ClusterRole/view AGE",
+        ], shown.stdout)
+    }
+}
