@@ -17,7 +17,6 @@ extension APIServer {
         let types = registry.all.filter { $0.group == group && $0.version == version }
         guard !types.isEmpty else { throw APIError.notFoundPath("/openapi/v3/\(group.isEmpty ? "api" : "apis/\(group)")/\(version)") }
         var paths = JSONObject()
-        var schemas = JSONObject()
         for type in types {
             let gvk: JSON = ["group": .string(type.group), "version": .string(type.version), "kind": .string(type.kind)]
             let prefix = type.group.isEmpty ? "/api/\(type.version)" : "/apis/\(type.group)/\(type.version)"

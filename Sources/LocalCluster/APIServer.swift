@@ -63,6 +63,9 @@ final class APIServer: Sendable {
     }
 
     private func serve(_ target: ResourceRoute, _ request: Request) throws -> Response {
+        if target.subresource == "scale", let paths = target.type.scale, let name = target.name {
+            return try scale(target, name: name, request, paths: paths)
+        }
         if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
             throw APIError.notFoundPath(request.path)
         }

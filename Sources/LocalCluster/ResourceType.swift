@@ -18,6 +18,8 @@ struct ResourceType: Sendable, Hashable {
     var storedAs: String? = nil
     /// Field selector labels beyond metadata.name and metadata.namespace, as kube-apiserver supports them.
     var fieldLabels: [String] = []
+    /// A CRD's scale subresource: where `spec.replicas`, `status.replicas` and the selector live.
+    var scale: ScalePaths? = nil
 
     /// `v1` for the core group, `group/version` otherwise.
     var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
@@ -85,7 +87,7 @@ extension ResourceType {
             return ResourceType(group: group, version: name, plural: plural, singular: singular, kind: kind,
                                 namespaced: namespaced, shortNames: shortNames,
                                 hasStatusSubresource: version["subresources"]?["status"] != nil,
-                                schema: version["schema"]?["openAPIV3Schema"])
+                                schema: version["schema"]?["openAPIV3Schema"], scale: ScalePaths(version["subresources"]?["scale"]))
         }
     }
 }

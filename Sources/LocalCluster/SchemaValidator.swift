@@ -41,6 +41,7 @@ struct SchemaValidator {
         }
         var ordered = JSONObject()
         for key in original.keys where pruned[key] != nil { ordered[key] = pruned[key] }
+        for (key, value) in pruned.pairs where ordered[key] == nil { ordered[key] = value }  // defaults
         return .object(ordered)
     }
 
@@ -117,7 +118,15 @@ struct SchemaValidator {
     }
 
     private mutating func checkObject(_ value: JSON, _ schema: JSON, path: String, go: GoField) -> JSON {
-        guard let object = value.objectValue else { mismatch(value, path, "object", go: go, goType: goType(schema)); return value }
+        guard var object = value.objectValue else { mismatch(value, path, "object", go: go, goType: goType(schema)); return value }
+        // Structural defaulting, as apiextensions-apiserver does it: a missing property with a
+        // `default` gets it (then validated like anything sent, its own properties defaulted in turn).
+        if !builtIn {
+            for (key, property) in schema["properties"]?.objectValue?.pairs ?? JSONObject().pairs
+            where object[key] == nil && !(path.isEmpty && ["apiVersion", "kind", "metadata"].contains(key)) {
+                if let fallback = property["default"] { object[key] = fallback }
+            }
+        }
         for required in schema["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where object[required] == nil {
             fail(join(path, required), "FieldValueRequired", "Required value")
         }
