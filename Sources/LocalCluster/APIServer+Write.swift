@@ -14,13 +14,15 @@ extension APIServer {
         object = try placed(object, target)
         var admission = ObjectAdmission(type: target.type, scope: .main(hasStatusSubresource: target.type.hasStatusSubresource),
                                         now: write.now, fieldValidation: write.fieldValidation)
+        // A new object's admission needs nothing stored, so it runs before the transaction: the store's
+        // lock is held only to check, number and store, which lets concurrent creates share fsyncs.
+        var admitted = try admission.admit(object, old: nil)
+        admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: nil, new: admitted))
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             try requireLiveNamespace(target, transaction)
-            if try transaction.get(target.type, namespace: object.namespace, name: object.name) != nil {
-                throw APIError.alreadyExists(target.type, object.name)
+            if try transaction.exists(target.type, namespace: admitted.namespace, name: admitted.name) {
+                throw APIError.alreadyExists(target.type, admitted.name)
             }
-            var admitted = try admission.admit(object, old: nil)
-            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: nil, new: admitted))
             return try commit(target.type, old: nil, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
@@ -76,7 +78,7 @@ extension APIServer {
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
         return try patchStored(target, name: name, write) { old in
             if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
-            return strategic ? try StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch)
+            return strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch)
         }
     }
 
@@ -116,20 +118,19 @@ extension APIServer {
         let force = request.query["force"] == "true"
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
-        let (stored, created) = try store.write(dryRun: write.dryRun) { transaction -> (JSON, Bool) in
-            let old = try transaction.get(target.type, namespace: applied.namespace, name: name)
+        let (stored, created) = try writeAgainstStored(target.type, namespace: applied.namespace, name: name, dryRun: write.dryRun) { old throws -> JSON in
+            admission.warnings = []
             previousVersion = old?.resourceVersion
-            if old == nil {
-                if target.subresource != nil { throw APIError.notFound(target.type, name) }
-                try requireLiveNamespace(target, transaction)
-            }
+            if old == nil, target.subresource != nil { throw APIError.notFound(target.type, name) }
             if let version = applied.resourceVersion, let old, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             let manager = fieldManager(write, target, scope: admission.scope)
             let takeover = LastApplied.takeoverFields(manager: write.manager, live: old, scope: admission.scope)
             let merged = LastApplied.updated(try placed(try manager.apply(applied, onto: old, force: force, takeover: takeover, type: target.type), target, name: name),
                                              applied: applied, manager: write.manager)
-            let admitted = try admission.admit(merged, old: old)
+            return try admission.admit(merged, old: old)
+        } store: { old, admitted, transaction -> (JSON, Bool) in
             if let old { return (try commitIfChanged(target.type, old: old, admitted, transaction), false) }
+            try requireLiveNamespace(target, transaction)
             return (try commit(target.type, old: nil, admitted, transaction), true)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
@@ -137,6 +138,28 @@ extension APIServer {
     }
 
     // MARK: - Shared steps
+
+    /// Computes a write from the stored object outside the store's lock, then stores it if the object
+    /// is still as read (same resourceVersion, or still absent); otherwise computes again. The lock is
+    /// held only to compare and store, so concurrent writers share fsyncs. Reading unsynced commits is
+    /// safe here: this write's commit comes after them in the log, so it is never durable without them.
+    func writeAgainstStored<T>(_ type: ResourceType, namespace: String, name: String, dryRun: Bool,
+                               compute: (JSON?) throws -> JSON, store save: (JSON?, JSON, StoreTransaction) throws -> T) throws -> T {
+        for _ in 0..<8 {
+            let old = try store.read(waitingForDurability: false) { try $0.get(type, namespace: namespace, name: name) }
+            let candidate = try compute(old)
+            let result = try store.write(dryRun: dryRun) { transaction -> T? in
+                guard try transaction.storedVersion(type, namespace: namespace, name: name) == old?.resourceVersion else { return nil }
+                return try save(old, candidate, transaction)
+            }
+            if let result { return result }
+        }
+        // Still racing after eight tries: compute under the lock.
+        return try store.write(dryRun: dryRun) { transaction in
+            let old = try transaction.get(type, namespace: namespace, name: name)
+            return try save(old, try compute(old), transaction)
+        }
+    }
 
     func scope(_ target: ResourceRoute) -> WriteScope {
         target.subresource == "status" ? .status : .main(hasStatusSubresource: target.type.hasStatusSubresource)
