@@ -23,10 +23,11 @@ struct SchemaValidator {
     private struct GoField {
         var structName = ""
         var path = ""
-        /// Set by a `$ref`: the struct the value decodes into (its fields' errors name it) and its Go type.
-        var referenced: (structName: String, type: String)? = nil
+        /// Set by a `$ref`: the definition the value decodes into (its fields' errors name its struct).
+        var referenced: String? = nil
+        private var referencedStruct: String? { referenced.map { String($0.split(separator: ".").last ?? "") } }
         func child(_ key: String) -> GoField {
-            GoField(structName: referenced?.structName ?? structName, path: path.isEmpty ? key : "\(path).\(key)")
+            GoField(structName: referencedStruct ?? structName, path: path.isEmpty ? key : "\(path).\(key)")
         }
         /// An element of a list or a map value: the same Go field.
         var element: GoField { GoField(structName: structName, path: path) }
@@ -49,7 +50,7 @@ struct SchemaValidator {
         if let reference = schema["$ref"]?.stringValue, let definitions {
             guard let resolved = definitions[reference] else { return value }
             var inner = go
-            inner.referenced = (String(reference.split(separator: ".").last ?? ""), goType(schema))
+            inner.referenced = reference
             return check(value, resolved, path: path, go: inner)
         }
         if value == .null, builtIn { return value }
@@ -171,7 +172,7 @@ struct SchemaValidator {
             return
         }
         let where_ = go.path.isEmpty ? "Go value" : "Go struct field \(go.structName).\(go.path)"
-        decodeErrors.append("json: cannot unmarshal \(goValueName(value)) into \(where_) of type \(go.referenced?.type ?? goType)")
+        decodeErrors.append("json: cannot unmarshal \(goValueName(value)) into \(where_) of type \(go.referenced.map { self.goType(["$ref": .string($0)]) } ?? goType)")
     }
 
     /// The formats Go's decoder enforces: base64 for `[]byte`, RFC 3339 for `metav1.Time`.
