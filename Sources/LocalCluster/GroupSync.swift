@@ -15,12 +15,15 @@ final class GroupSync: @unchecked Sendable {
     private var committed: UInt64 = 0
     private var durable: UInt64 = 0
     private var syncing = false
+    /// Set by a failed fdatasync. Linux may drop the dirty pages a failed sync could not write and then
+    /// report the next sync as a success, so after one failure no write is acknowledged again.
+    private var failure: String?
     private var syncs: UInt64 = 0
 
     /// Opens the WAL file SQLite writes (it exists once the first write transaction ran). An fsync on
     /// any descriptor of a file flushes the file.
     init(walPath: String) throws {
-        let descriptor = open(walPath, O_RDWR | O_CLOEXEC)
+        let descriptor = open(walPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             let reason = String(cString: strerror(errno))
             throw StoreSyncError(message: "cannot open the write-ahead log \(walPath) to sync it: \(reason)")
@@ -52,6 +55,7 @@ final class GroupSync: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while durable < number {
+            if let failure { throw StoreSyncError(message: failure) }
             if syncing {
                 condition.wait()
                 continue
@@ -60,13 +64,13 @@ final class GroupSync: @unchecked Sendable {
             let target = committed
             condition.unlock()
             let result = Self.dataSync(descriptor)
-            let failure = result == 0 ? nil : String(cString: strerror(errno))
+            let reason = result == 0 ? nil : String(cString: strerror(errno))
             condition.lock()
             syncing = false
             condition.broadcast()
-            if let failure {
-                // Nothing past `durable` is known to be on disk; every waiter retries or fails the same way.
-                throw StoreSyncError(message: "syncing the write-ahead log \(path) failed: \(failure); the write may not be durable")
+            if let reason {
+                failure = "syncing the write-ahead log \(path) failed: \(reason); writes since the last sync may not be durable, and the local cluster acknowledges none until it is restarted"
+                throw StoreSyncError(message: failure!)
             }
             durable = max(durable, target)
             syncs += 1
