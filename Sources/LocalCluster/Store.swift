@@ -45,20 +45,19 @@ final class Store: @unchecked Sendable {
         if try !database.query("PRAGMA table_info(events)").contains(where: { $0.count > 1 && $0[1] == .text("previous") }) {
             try database.execute("ALTER TABLE events ADD COLUMN previous TEXT")
         }
-        // The schema statements above wrote the WAL, so it exists to be opened; they are synced with
-        // the first write (or now, if there is none).
+        // Whatever the statements above wrote is synced now, before the first request.
         groupSync = groupCommit ? try GroupSync(walPath: path + "-wal") : nil
         try groupSync?.waitUntilDurable(groupSync?.committedOne() ?? 0)
         let latest = try read { try $0.latestResourceVersion() }
         changes.publish(latest)
     }
 
-    /// Reads in one transaction, so every query sees the same snapshot.
     /// Commits and the fsyncs they shared (nil without group commit).
     var syncCounts: (commits: UInt64, syncs: UInt64)? { groupSync?.counts }
 
-    /// Answers only once every commit the snapshot may include is durable (unless the caller's own
-    /// commit, coming later in the log, will wait for that).
+    /// Reads in one transaction, so every query sees the same snapshot, and answers only once every
+    /// commit the snapshot may include is durable (unless the caller's own commit, coming later in
+    /// the log, will wait for that).
     func read<T>(waitingForDurability: Bool = true, _ body: (StoreTransaction) throws -> T) throws -> T {
         let (result, seen) = try lock.withLock { () throws -> (T, UInt64) in
             try database.execute("BEGIN")
