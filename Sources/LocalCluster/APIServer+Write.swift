@@ -32,22 +32,12 @@ extension APIServer {
     func update(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
         let write = try WriteRequest(request, requireBody: true)
         let object = try placed(write.body!, target, name: name)
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
-        var previousVersion: String?
-        let stored = try store.write(dryRun: write.dryRun) { transaction in
-            guard let old = try transaction.get(target.type, namespace: object.namespace, name: name) else {
-                throw APIError.notFound(target.type, name)
-            }
-            previousVersion = old.resourceVersion
+        return try writeExisting(target, name: name, write) { old in
             if let version = object.resourceVersion, !version.isEmpty, version != old.resourceVersion {
                 throw APIError.conflict(target.type, name)
             }
-            var admitted = try admission.admit(object, old: old)
-            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
-            return try commitIfChanged(target.type, old: old, admitted, transaction)
+            return object
         }
-        reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(200, answer(stored, dryRun: write.dryRun, previousVersion: previousVersion), headers: warningHeaders(admission.warnings))
     }
 
     func patch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
@@ -76,7 +66,7 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: true)
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
-        return try patchStored(target, name: name, write) { old in
+        return try writeExisting(target, name: name, write) { old in
             if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             return strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch)
         }
@@ -86,25 +76,28 @@ extension APIServer {
     private func jsonPatch(_ target: ResourceRoute, name: String, _ request: Request) throws -> Response {
         let write = try WriteRequest(request, requireBody: true)
         let patch = try JSONPatch(write.body!)
-        return try patchStored(target, name: name, write) { old in
+        return try writeExisting(target, name: name, write) { old in
             let patched = try patch.apply(to: old)
             if let version = patched.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             return patched
         }
     }
 
-    /// Reads the object, patches it, admits and stores the result in one transaction.
-    private func patchStored(_ target: ResourceRoute, name: String, _ write: WriteRequest, _ patching: (JSON) throws -> JSON) throws -> Response {
+    /// An update or patch of an existing object: `changing` turns the stored object into the new one,
+    /// which is admitted and stored (computed outside the store's lock, as writeAgainstStored does).
+    private func writeExisting(_ target: ResourceRoute, name: String, _ write: WriteRequest, _ changing: (JSON) throws -> JSON) throws -> Response {
         var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
-        let stored = try store.write(dryRun: write.dryRun) { transaction in
-            guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
-                throw APIError.notFound(target.type, name)
-            }
+        let stored = try writeAgainstStored(target.type, namespace: target.namespace ?? "", name: name, dryRun: write.dryRun) { old throws -> JSON in
+            guard let old else { throw APIError.notFound(target.type, name) }
+            admission.warnings = []
             previousVersion = old.resourceVersion
-            let patched = try placed(try patching(old), target, name: name)
-            var admitted = try admission.admit(patched, old: old)
+            let changed = try placed(try changing(old), target, name: name)
+            var admitted = try admission.admit(changed, old: old)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
+            return admitted
+        } store: { old, admitted, transaction in
+            guard let old else { throw APIError.notFound(target.type, name) }
             return try commitIfChanged(target.type, old: old, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
