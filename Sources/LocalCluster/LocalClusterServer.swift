@@ -11,6 +11,9 @@ public final class LocalClusterServer: Sendable {
         /// Serve HTTPS (the default: kubectl sends tokens only over TLS) or plain HTTP, for in-process
         /// clients that cannot trust a custom CA. Both require the bearer token.
         public var tls = true
+        /// Concurrent writers share fsyncs (the default); false makes every commit wait for its own,
+        /// the figure the benchmark compares against. Either way a write is acknowledged only once durable.
+        public var groupCommit = true
         public init() {}
     }
 
@@ -40,7 +43,7 @@ public final class LocalClusterServer: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         lock = try DirectoryLock(files)
         try files.securePermissions()
-        store = try Store(path: files.database, eventRetention: Int64(options.eventRetention))
+        store = try Store(path: files.database, eventRetention: Int64(options.eventRetention), groupCommit: options.groupCommit)
         token = try files.loadOrCreateToken()
         serviceAccountTokens = ServiceAccountTokenIssuer(key: try files.loadOrCreateSigningKey(), store: store)
         let registry = ResourceRegistry()
@@ -67,6 +70,9 @@ public final class LocalClusterServer: Sendable {
         try files.writeKubeconfig(url: url, token: token, certificatePEM: certificatePEM)
         try files.writePID(port: http.port)
     }
+
+    /// Commits so far and the fsyncs they shared; nil without group commit.
+    public var syncCounts: (commits: UInt64, syncs: UInt64)? { store.syncCounts }
 
     /// Ends watches, waits for open requests, and releases the directory. Safe to call twice.
     public func stop() {
