@@ -173,7 +173,7 @@ extension APIServer {
     func commit(_ type: ResourceType, old: JSON?, _ object: JSON, _ transaction: StoreTransaction) throws -> JSON {
         var object = object
         object.setValue(.string(String(try transaction.nextResourceVersion())), at: ["metadata", "resourceVersion"])
-        if object.isDeleting, object.finalizers.isEmpty, type != .namespaces {
+        if object.isDeleting, object.finalizers.isEmpty, type != .namespaces, !object.awaitsGracefulTermination {
             try transaction.delete(type, object)
             try afterRemoval(type, object, transaction)
         } else {
