@@ -8,8 +8,7 @@ extension APIServer {
         var object = write.body!
         guard target.subresource == nil else { throw APIError.methodNotAllowed("POST", request.path) }
         if object.name.isEmpty, let prefix = object.value(at: ["metadata", "generateName"])?.stringValue, !prefix.isEmpty {
-            let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-            object.setValue(.string(prefix + String((0..<5).map { _ in alphabet.randomElement()! })), at: ["metadata", "name"])
+            object.setValue(.string(JobController.generatedName(prefix)), at: ["metadata", "name"])
         }
         object = try placed(object, target)
         var admission = ObjectAdmission(type: target.type, scope: .main(hasStatusSubresource: target.type.hasStatusSubresource),

@@ -48,7 +48,11 @@ final class GarbageCollector: ClusterController {
     /// An object deleting with one of our finalizers, or one naming an owner that is not (or no longer) here.
     private func needsAttention(_ object: JSON) -> Bool {
         if object.isDeleting, object.finalizers.contains(where: { $0 == Self.orphanFinalizer || $0 == Self.foregroundFinalizer }) { return true }
-        return OwnerReference.all(of: object).contains { !index.exists(uid: $0.uid) }
+        // An owner counts only where the dependent may name it: its own namespace, or cluster scope.
+        return OwnerReference.all(of: object).contains { owner in
+            guard let place = index.places[owner.uid] else { return true }
+            return !place.namespace.isEmpty && place.namespace != object.namespace
+        }
     }
 
     private func key(_ resource: String, _ namespace: String, _ name: String) -> ControllerKey {

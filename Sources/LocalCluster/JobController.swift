@@ -125,6 +125,7 @@ final class JobController: ClusterController {
         _ = try loop.api.commit(.pods, old: nil, admitted, transaction)
     }
 
+    /// `generateName` completed as kube-apiserver completes it: five characters that spell no words.
     static func generatedName(_ prefix: String) -> String {
         let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
         return prefix + String((0..<5).map { _ in alphabet.randomElement()! })
