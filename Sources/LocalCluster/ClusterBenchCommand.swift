@@ -13,8 +13,10 @@ public enum ClusterBenchCommand {
     public static let usage = """
         Usage:
           tenantry bench cluster [--objects N] [--clients N] [--page-size N]
+          tenantry bench cluster --jobs N [--clients N]
 
         Flags:
+          --jobs N        run Jobs instead: up to 200 at once, then N trivial ones to completion (Pods are host processes)
           --objects N     ConfigMaps to apply (default 10000)
           --clients N     concurrent clients applying them (default 4)
           --page-size N   limit per list page (default 500)
@@ -29,7 +31,7 @@ public enum ClusterBenchCommand {
             stdout(usage + "\n")
             return 0
         }
-        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size"])
+        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size", "--jobs"])
         _ = try args.positionals(max: 0, usage: "tenantry bench cluster [--objects N] [--clients N] [--page-size N]")
         func count(_ flag: String, _ fallback: Int) throws(UsageError) -> Int {
             guard let text = args.value(flag) else { return fallback }
@@ -39,6 +41,7 @@ public enum ClusterBenchCommand {
         let objects = try count("--objects", 10_000)
         let clients = try count("--clients", 4)
         let pageSize = try count("--page-size", 500)
+        if args.value("--jobs") != nil { return try WorkloadBenchmark.run(jobs: try count("--jobs", 1), clients: clients, stdout: stdout, stderr: stderr) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-cluster-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = LocalClusterServer.Options()
@@ -94,8 +97,8 @@ public enum ClusterBenchCommand {
     }
 }
 
-/// A blocking HTTP client over URLSession, enough for the benchmark.
-private struct BenchClient: Sendable {
+/// A blocking HTTP client over URLSession, enough for the benchmarks.
+struct BenchClient: Sendable {
     let base: String
     let token: String
 

@@ -60,6 +60,8 @@ final class ControllerLoop: @unchecked Sendable {
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
+    private static let batch = 500
+
     init(api: APIServer) { self.api = api }
 
     func register(_ name: String, _ controller: ClusterController) {
@@ -106,7 +108,7 @@ final class ControllerLoop: @unchecked Sendable {
             do {
                 let (changes, expired) = try store.read { transaction -> ([ClusterChange], Bool) in
                     if position < (try transaction.compactedResourceVersion()) { return ([], true) }
-                    return (try transaction.changes(after: position, limit: 500), false)
+                    return (try transaction.changes(after: position, limit: Self.batch), false)
                 }
                 if expired {
                     position = resync()
@@ -117,6 +119,8 @@ final class ControllerLoop: @unchecked Sendable {
                     guard let type = api.registry.all.first(where: { $0.storageKey == change.storageKey }) else { continue }
                     for name in order { controllers[name]!.observe(change, type: type, loop: self) }
                 }
+                // Reconcile only once caught up, so no controller acts on a cache missing its own last writes.
+                if changes.count == Self.batch { continue }
                 reconcileDue()
                 if !changes.isEmpty { continue }
                 let wakeAt = lock.withLock { () -> Date in
@@ -143,8 +147,27 @@ final class ControllerLoop: @unchecked Sendable {
             queuedSet = []
             return keys
         }
-        for key in due where !isStopped { controllers[key.controller]?.reconcile(key, loop: self) }
+        guard !due.isEmpty else { return }
+        // One transaction (one fsync) for the whole batch; each key in its own savepoint, so one
+        // that fails leaves no half-done write and the others still commit.
+        try? store.write { transaction in
+            batch = transaction
+            defer { batch = nil }
+            for key in due where !isStopped {
+                do {
+                    try transaction.database.execute("SAVEPOINT reconcile")
+                    controllers[key.controller]?.reconcile(key, loop: self)
+                    try transaction.database.execute("RELEASE reconcile")
+                } catch {
+                    try? transaction.database.execute("ROLLBACK TO reconcile")
+                    try? transaction.database.execute("RELEASE reconcile")
+                }
+            }
+        }
     }
+
+    /// The transaction of the batch being reconciled, which `read` and `write` join.
+    private var batch: StoreTransaction?
 
     /// Hands every object to every controller and returns the version they have seen.
     private func resync() -> Int64 {
@@ -165,9 +188,26 @@ final class ControllerLoop: @unchecked Sendable {
 
     /// One write through the API server's commit path, so finalizers, grace periods and namespace
     /// cleanup behave as for any client's write. Errors are for the caller to retry on the next event.
+    /// A controller's write joins the batch's transaction: a failure rolls back this write only.
     @discardableResult
     func write<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try store.write(body)
+        guard let batch else { return try store.write(body) }
+        try batch.database.execute("SAVEPOINT write")
+        do {
+            let result = try body(batch)
+            try batch.database.execute("RELEASE write")
+            return result
+        } catch {
+            try? batch.database.execute("ROLLBACK TO write")
+            try? batch.database.execute("RELEASE write")
+            throw error
+        }
+    }
+
+    /// A controller's read, inside the batch's transaction when there is one (the store's lock is held).
+    func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
+        guard let batch else { return try store.read(body) }
+        return try body(batch)
     }
 
     static var now: String { WriteRequest.timestamp(Date()) }

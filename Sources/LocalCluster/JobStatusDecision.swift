@@ -234,11 +234,16 @@ struct JobStatusDecision {
         return nil
     }
 
+    /// An RFC 3339 time, with or without fractional seconds.
     static func date(_ text: String) -> Date? {
+        fractional.date(from: text) ?? whole.date(from: text)
+    }
+
+    // ISO8601DateFormatter is thread-safe, and costly to make.
+    nonisolated(unsafe) private static let fractional: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
-    }
+        return formatter
+    }()
+    nonisolated(unsafe) private static let whole = ISO8601DateFormatter()
 }

@@ -112,7 +112,7 @@ final class Kubelet: ClusterController, @unchecked Sendable {
     }
 
     func reconcile(_ key: ControllerKey, loop: ControllerLoop) {
-        guard let pod = try? loop.store.read({ try $0.get(.pods, namespace: key.namespace, name: key.name) }) else { return }
+        guard let pod = try? loop.read({ try $0.get(.pods, namespace: key.namespace, name: key.name) }) else { return }
         let uid = pod.value(at: ["metadata", "uid"])?.stringValue ?? ""
         let runtime = lock.withLock { runtimes[uid] }
         let nodeName = pod.value(at: ["spec", "nodeName"])?.stringValue ?? ""
@@ -123,7 +123,9 @@ final class Kubelet: ClusterController, @unchecked Sendable {
             return
         }
         if nodeName.isEmpty {
-            guard !pod.isDeleting, !isTerminal(pod) else { return }
+            guard !isTerminal(pod) else { return }
+            // As PodGC does: a Pod deleted before it was scheduled ends Failed, so its finalizers can be released.
+            if pod.isDeleting { return markFailedUnscheduled(pod, loop) }
             if occupied.count < maxPods {
                 bindAndStart(pod, loop)
             } else {
@@ -196,6 +198,16 @@ final class Kubelet: ClusterController, @unchecked Sendable {
                              at: ["status", "conditions"])
             updated.setValue("Pending", at: ["status", "phase"])
             _ = try api.commit(.pods, old: current, updated, transaction)
+        }
+    }
+
+    private func markFailedUnscheduled(_ pod: JSON, _ loop: ControllerLoop) {
+        waiting.removeAll { $0.namespace == pod.namespace && $0.name == pod.name }
+        try? loop.write { transaction in
+            guard let current = try transaction.get(.pods, namespace: pod.namespace, name: pod.name) else { return }
+            var failed = current
+            failed.setValue("Failed", at: ["status", "phase"])
+            _ = try api.commit(.pods, old: current, failed, transaction)
         }
     }
 

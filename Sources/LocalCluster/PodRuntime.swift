@@ -77,18 +77,27 @@ final class PodRuntime: @unchecked Sendable {
 
     private var isStopping: Bool { condition.withLock { stopping } }
 
+    /// The latest state not yet reported; states that follow each other quickly are written once.
+    private var unreported: PodRun?
+
     private func update(_ change: (inout PodRun) -> Void) {
-        let snapshot = condition.withLock { () -> PodRun in
+        let schedule = condition.withLock { () -> Bool in
             change(&run)
-            return run
+            defer { unreported = run }
+            return unreported == nil
         }
-        reports.async { [self] in report(self, snapshot, false) }
+        guard schedule else { return }
+        reports.async { [self] in
+            guard let snapshot = condition.withLock({ () -> PodRun? in defer { unreported = nil }; return unreported }) else { return }
+            report(self, snapshot, false)
+        }
     }
 
     private func main() {
         defer {
             let snapshot = condition.withLock { () -> PodRun in
                 run.finished = true
+                unreported = nil
                 return run
             }
             reports.sync { report(self, snapshot, true) }
