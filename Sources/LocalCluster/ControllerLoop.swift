@@ -94,9 +94,13 @@ final class ControllerLoop: @unchecked Sendable {
     }
 
     /// Ends the loop; the store's change feed must be closed first, which wakes it.
+    /// Safe to call twice (as `LocalClusterServer.stop` is).
     func stop() {
-        lock.withLock { stopped = true }
-        if thread != nil { finished.wait() }
+        let first = lock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        if first, thread != nil { finished.wait() }
     }
 
     private var isStopped: Bool { lock.withLock { stopped } }

@@ -182,15 +182,37 @@ enum JobDefaults {
         where job.value(at: ["spec"] + path) == nil {
             job.setValue(value, at: ["spec"] + path)
         }
-        if let podSpec = job.value(at: ["spec", "template", "spec"]) { job.setValue(defaultPodSpec(podSpec), at: ["spec", "template", "spec"]) }
+        if let podSpec = job.value(at: ["spec", "template", "spec"]) {
+            try validateNames(podSpec, type: .jobs, name: job.name, path: "spec.template.spec")
+            job.setValue(defaultPodSpec(podSpec), at: ["spec", "template", "spec"])
+        }
         return job
     }
 
-    static func admitPod(_ pod: JSON) -> JSON {
+    static func admitPod(_ pod: JSON) throws(APIError) -> JSON {
         var pod = pod
+        try validateNames(pod["spec"] ?? [:], type: .pods, name: pod.name, path: "spec")
         pod.setValue(defaultPodSpec(pod["spec"] ?? [:]), at: ["spec"])
         if pod.value(at: ["status", "phase"]) == nil { pod.setValue("Pending", at: ["status", "phase"]) }
         return pod
+    }
+
+    /// Container and volume names become file names on the node: DNS-1123 labels, as Kubernetes requires.
+    private static func validateNames(_ spec: JSON, type: ResourceType, name: String, path: String) throws(APIError) {
+        for list in ["initContainers", "containers", "volumes"] {
+            for (index, item) in (spec[list]?.arrayValue ?? []).enumerated() {
+                let value = item["name"]?.stringValue ?? ""
+                let characters = Array(value.utf8)
+                let valid = !characters.isEmpty && characters.count <= 63
+                    && characters.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+                    && characters.first != 0x2D && characters.last != 0x2D
+                guard valid else {
+                    throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueInvalid",
+                        message: "Invalid value: \"\(value)\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+                        field: "\(path).\(list)[\(index)].name")])
+                }
+            }
+        }
     }
 
     private static func defaultPodSpec(_ spec: JSON) -> JSON {

@@ -61,6 +61,15 @@ final class KubeletTests: XCTestCase {
         XCTAssertEqual(logs.text, "namespace\ndefault\n", "no token (no issuer wired) and no ca.crt (plain HTTP cluster)")
     }
 
+    func testContainerNamesThatAreNotLabelsAreRefused() throws {
+        cluster = try TestCluster()
+        let pod: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "sneaky"],
+                         "spec": ["containers": [["name": "../../escape", "image": "x", "command": ["true"]]]]]
+        let refused = cluster.request("POST", "/api/v1/namespaces/default/pods", json: pod)
+        XCTAssertEqual(refused.status, 422)
+        XCTAssertEqual(refused.json.at("details", "causes")?.arrayValue?.first?["field"], "spec.containers[0].name")
+    }
+
     func testLogsOfAWaitingContainerAreRefusedAsKubernetesDoes() throws {
         cluster = try TestCluster()
         let pod: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "elsewhere"],
