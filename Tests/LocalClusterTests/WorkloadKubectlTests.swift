@@ -148,11 +148,14 @@ final class WorkloadKubectlTests: XCTestCase {
             """)
         guard let pid = runningPID("stubborn") else { return XCTFail("the Pod never ran") }
         XCTAssertTrue(eventually { processGroup(pid).count >= 2 }, "sh and its sleep run in the container's group")
+        let podFiles = cluster.directory + "/pods/" + field("pod/\(podsOf("stubborn")[0])", "{.metadata.uid}")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: podFiles + "/logs/main/0.log"))
         let deleted = run("delete", "job", "stubborn", "--cascade=foreground", "--timeout=120s")
         XCTAssertEqual(deleted.status, 0, deleted.stderr)
         XCTAssertTrue(processGroup(pid).isEmpty, "SIGKILL of the group after the grace period left nothing")
         XCTAssertEqual(run("get", "job", "stubborn").status, 1)
         XCTAssertEqual(podsOf("stubborn"), [])
+        XCTAssertTrue(eventually { !FileManager.default.fileExists(atPath: podFiles) }, "the logs and files go with the Pod")
     }
 
     func testOrphanDeletionLeavesThePodRunning() {
