@@ -52,7 +52,7 @@ let package = Package(
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
-        .target(name: "LocalCluster", dependencies: ["Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
+        .target(name: "LocalCluster", dependencies: ["CTenantry", "Model", "Support", "HTTPServer"], path: "Sources/LocalCluster"),
         // The Kubernetes client and the apply engine (after Flux's ssa): staged server-side apply, inventory, prune, diff.
         .target(name: "Apply", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/Apply"),
         // Render → Apply → status report: one reconcile, its diff, and the loop that follows git.

@@ -13,8 +13,10 @@ public enum ClusterBenchCommand {
     public static let usage = """
         Usage:
           tenantry bench cluster [--objects N] [--clients N] [--page-size N] [--commit group|per-write]
+          tenantry bench cluster --jobs N [--clients N]
 
         Flags:
+          --jobs N        run Jobs instead: up to 200 at once, then N trivial ones to completion (Pods are host processes)
           --objects N     ConfigMaps to create, and as many to apply (default 10000)
           --clients N     concurrent clients writing them (default 16)
           --page-size N   limit per list page (default 500)
@@ -32,7 +34,7 @@ public enum ClusterBenchCommand {
             stdout(usage + "\n")
             return Tenantry.ExitCode.success
         }
-        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size", "--commit"])
+        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size", "--commit", "--jobs"])
         _ = try args.positionals(max: 0, usage: "tenantry bench cluster [--objects N] [--clients N] [--page-size N] [--commit group|per-write]")
         func count(_ flag: String, _ fallback: Int) throws(UsageError) -> Int {
             guard let text = args.value(flag) else { return fallback }
@@ -44,6 +46,7 @@ public enum ClusterBenchCommand {
         let pageSize = try count("--page-size", 500)
         let commit = args.value("--commit") ?? "group"
         guard ["group", "per-write"].contains(commit) else { throw UsageError("--commit is group or per-write, got \"\(commit)\"") }
+        if args.value("--jobs") != nil { return try WorkloadBenchmark.run(jobs: try count("--jobs", 1), clients: clients, stdout: stdout, stderr: stderr) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-cluster-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = LocalClusterServer.Options()
@@ -136,7 +139,7 @@ private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
 
 /// The benchmark's client: libcurl through HTTPClient, blocking on the calling thread, with kept-alive
 /// connections (one per client thread at a time).
-private struct BenchClient: Sendable {
+struct BenchClient: Sendable {
     let base: String
     let token: String
     let client = HTTPClient()

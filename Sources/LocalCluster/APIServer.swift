@@ -83,6 +83,7 @@ final class APIServer: Sendable {
         if target.subresource == "scale", let paths = target.type.scale, let name = target.name {
             return try scale(target, name: name, request, paths: paths)
         }
+        if target.type == .pods, target.subresource == "log" { return try podLog(target, request) }
         if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
             throw APIError.notFoundPath(request.path)
         }

@@ -14,8 +14,20 @@ public final class LocalClusterServer: Sendable {
         /// Concurrent writers share fsyncs (the default); false makes every commit wait for its own,
         /// the figure the benchmark compares against. Either way a write is acknowledged only once durable.
         public var groupCommit = true
+        /// Pods running at once on the local node; the rest wait Pending (Unschedulable). Default: cores × 8.
+        public var maxRunningPods = ProcessInfo.processInfo.activeProcessorCount * 8
+        /// First delay before a failed Job Pod is replaced, doubling per failure up to 6 minutes (Kubernetes: 10 s).
+        public var jobBackoffSeconds: Double = 10
+        /// First delay before a container restarts (restartPolicy OnFailure/Always), doubling up to 5 minutes (Kubernetes: 10 s).
+        public var crashLoopBackOffSeconds: Double = 10
+        /// Issues the token a Pod finds in its ServiceAccount directory; default: the cluster's own bound token.
+        public var serviceAccountToken: ServiceAccountTokenSource?
         public init() {}
     }
+
+    /// Makes a Pod's ServiceAccount token: (namespace, serviceAccount, podName, podUID) → JWT.
+    /// nil when the Pod gets no token (its ServiceAccount does not exist).
+    public typealias ServiceAccountTokenSource = @Sendable (_ namespace: String, _ serviceAccount: String, _ podName: String, _ podUID: String) throws -> String?
 
     /// `https://127.0.0.1:PORT` (or http:// without TLS)
     public let url: String
@@ -32,6 +44,8 @@ public final class LocalClusterServer: Sendable {
     private let http: HTTPServer
     private let store: Store
     private let lock: DirectoryLock
+    private let controllers: ControllerLoop
+    private let kubelet: Kubelet
 
     /// Opens (or creates) the store in `directory` and starts serving. Port 0 picks a free port.
     public static func start(directory: String, port: UInt16 = 0, options: Options = Options()) throws -> LocalClusterServer {
@@ -65,8 +79,15 @@ public final class LocalClusterServer: Sendable {
         url = "\(options.tls ? "https" : "http")://127.0.0.1:\(http.port)"
         self.directory = directory
         kubeconfigPath = files.kubeconfig
-        box.server = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
-                               address: "127.0.0.1:\(http.port)")
+        let api = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
+                            address: "127.0.0.1:\(http.port)")
+        // A Pod's projected token is a real bound ServiceAccount token from the cluster's issuer, unless a test injects one.
+        let issuer = serviceAccountTokens
+        let tokenSource = options.serviceAccountToken ?? { namespace, account, pod, uid in
+            try issuer.issueIfAccountExists(namespace: namespace, serviceAccount: account, boundPod: (name: pod, uid: uid))
+        }
+        (controllers, kubelet) = try Self.startControllers(api, options: options, tokenSource: tokenSource, port: http.port, certificatePEM: certificatePEM)
+        box.server = api
         try files.writeKubeconfig(url: url, token: token, certificatePEM: certificatePEM)
         try files.writePID(port: http.port)
     }
@@ -74,9 +95,36 @@ public final class LocalClusterServer: Sendable {
     /// Commits so far and the fsyncs they shared; nil without group commit.
     public var syncCounts: (commits: UInt64, syncs: UInt64)? { store.syncCounts }
 
+    /// The garbage collector, the job controller and the node, on one thread fed by the store's events.
+    private static func startControllers(_ api: APIServer, options: Options, tokenSource: @escaping ServiceAccountTokenSource, port: UInt16, certificatePEM: String?) throws -> (ControllerLoop, Kubelet) {
+        let maxPods = max(1, options.maxRunningPods)
+        try Kubelet.registerNode(api.store, maxPods: maxPods)
+        let store = api.store
+        let context = PodRuntime.Context(
+            files: PodFiles(databasePath: store.path), apiPort: port, apiScheme: options.tls ? "https" : "http", certificatePEM: certificatePEM,
+            tokenSource: tokenSource,
+            lookup: { kind, namespace, name in
+                try store.read { transaction in
+                    guard let object = try transaction.get(kind == "Secret" ? .secrets : .configMaps, namespace: namespace, name: name) else { return nil }
+                    return PodEnvironment.data(of: object, secret: kind == "Secret")
+                }
+            },
+            crashLoopBase: options.crashLoopBackOffSeconds)
+        let loop = ControllerLoop(api: api)
+        let index = OwnershipIndex()
+        let kubelet = Kubelet(api: api, files: context.files, maxPods: maxPods, context: context)
+        loop.register(GarbageCollector.name, GarbageCollector(index: index))
+        loop.register(JobController.name, JobController(index: index, backoffBase: options.jobBackoffSeconds))
+        loop.register(Kubelet.name, kubelet)
+        loop.start()
+        return (loop, kubelet)
+    }
+
     /// Ends watches, waits for open requests, and releases the directory. Safe to call twice.
     public func stop() {
         store.changes.close()
+        controllers.stop()
+        kubelet.stop()
         http.stop()
         lock.release()
     }

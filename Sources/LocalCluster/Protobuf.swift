@@ -2,8 +2,8 @@ import Foundation
 import Model
 
 /// Reads the protobuf bodies kubectl's generators send (`kubectl create namespace|configmap|secret|
-/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`), and those of `kubectl auth` and
-/// `kubectl create token` (the review kinds, TokenRequest), into the JSON the server stores or answers.
+/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|job`, `kubectl run`), and those of `kubectl auth`
+/// and `kubectl create token` (the review kinds, TokenRequest), into the JSON the server stores or answers.
 /// Only those kinds, and only the fields a client sets, are known; anything else is 415.
 enum KubeProtobuf {
     /// `k8s\0` then a runtime.Unknown: 1 typeMeta {1 apiVersion, 2 kind}, 2 raw (the object).
@@ -39,7 +39,25 @@ enum KubeProtobuf {
     private static let roleRef: [Int: Field] = [1: .string("apiGroup"), 2: .string("kind"), 3: .string("name")]
     private static let policyRule: [Int: Field] = [1: .strings("verbs"), 2: .strings("apiGroups"), 3: .strings("resources"),
                                                    4: .strings("resourceNames"), 5: .strings("nonResourceURLs")]
+    private static let envVar: [Int: Field] = [1: .string("name"), 2: .string("value")]
+    private static let container: [Int: Field] = [
+        1: .string("name"), 2: .string("image"), 3: .strings("command"), 4: .strings("args"), 5: .string("workingDir"),
+        7: .messages("env", envVar), 13: .string("terminationMessagePath"), 14: .string("imagePullPolicy"),
+        16: .bool("stdin"), 17: .bool("stdinOnce"), 18: .bool("tty"), 20: .string("terminationMessagePolicy"),
+    ]
+    private static let podSpec: [Int: Field] = [
+        2: .messages("containers", container), 3: .string("restartPolicy"), 4: .integer("terminationGracePeriodSeconds"),
+        5: .integer("activeDeadlineSeconds"), 6: .string("dnsPolicy"), 7: .stringMap("nodeSelector"), 8: .string("serviceAccountName"),
+        10: .string("nodeName"), 20: .messages("initContainers", container),
+    ]
+    private static let jobSpec: [Int: Field] = [
+        1: .integer("parallelism"), 2: .integer("completions"), 3: .integer("activeDeadlineSeconds"), 5: .bool("manualSelector"),
+        6: .message("template", [1: .message("metadata", objectMeta), 2: .message("spec", podSpec)]),
+        7: .integer("backoffLimit"), 8: .integer("ttlSecondsAfterFinished"), 9: .string("completionMode"), 10: .bool("suspend"),
+    ]
     private static let kinds: [String: [Int: Field]] = [
+        "Pod": [1: .message("metadata", objectMeta), 2: .message("spec", podSpec)],
+        "Job": [1: .message("metadata", objectMeta), 2: .message("spec", jobSpec)],
         "Namespace": [1: .message("metadata", objectMeta), 2: .message("spec", [1: .strings("finalizers")])],
         "ConfigMap": [1: .message("metadata", objectMeta), 2: .stringMap("data"), 3: .bytesMap("binaryData"), 4: .bool("immutable")],
         "Secret": [1: .message("metadata", objectMeta), 2: .bytesMap("data"), 3: .string("type"), 4: .stringMap("stringData"), 5: .bool("immutable")],

@@ -44,6 +44,7 @@ extension ResourceType {
         ResourceType(group: "", version: "v1", plural: "resourcequotas", singular: "resourcequota", kind: "ResourceQuota", namespaced: true, shortNames: ["quota"], hasStatusSubresource: true),
         ResourceType(group: "", version: "v1", plural: "limitranges", singular: "limitrange", kind: "LimitRange", namespaced: true, shortNames: ["limits"]),
         ResourceType(group: "", version: "v1", plural: "pods", singular: "pod", kind: "Pod", namespaced: true, shortNames: ["po"], hasStatusSubresource: true),
+        ResourceType(group: "", version: "v1", plural: "nodes", singular: "node", kind: "Node", namespaced: false, shortNames: ["no"], hasStatusSubresource: true),
         ResourceType(group: "", version: "v1", plural: "events", singular: "event", kind: "Event", namespaced: true, shortNames: ["ev"],
                      fieldLabels: ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
                                    "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
