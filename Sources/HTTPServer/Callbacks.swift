@@ -84,7 +84,7 @@ let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _
     if let response = state.take() { return queue(response, on: connection, context: context) }
     guard !state.dispatched, context.connections.answering(open) else { return .NO }
     if state.tooLarge { return refuse(.payloadTooLarge(limit: configuration.maxBodyBytes), on: connection, context: context) }
-    if context.stopping { return refuse(.stopping, on: connection, context: context) }
+    guard context.handlers.admit() else { return refuse(.stopping, on: connection, context: context) }
     let request = Request(method: String(cString: method!), path: String(cString: url!), query: state.query,
                           headers: state.headers, body: state.body)
     state.body = Data()
@@ -150,9 +150,10 @@ private func queue(_ response: Response, on connection: OpaquePointer, context: 
             MHD_create_response_from_buffer(bytes.count, UnsafeMutableRawPointer(mutating: bytes.baseAddress), .RESPMEM_MUST_COPY)
         }
     case .stream(let stream):
-        let pump = StreamPump(stream: stream, connection: ConnectionHandle(pointer: connection))
+        let pump = StreamPump(stream: stream, connection: ConnectionHandle(pointer: connection), context: context)
         guard context.start(pump) else {
             stream.cancel()
+            context.freed(pump)
             return .NO
         }
         let retained = Unmanaged.passRetained(pump).toOpaque()

@@ -41,7 +41,6 @@ final class Connections: Sendable {
     private struct State {
         var open: [ObjectIdentifier: Connection] = [:]
         var perClient: [String: Int] = [:]
-        var stopping = false
     }
 
     private let state = Mutex(State())

@@ -95,8 +95,9 @@ final class ServerContext: Sendable {
     let handler: @Sendable (Request) -> Response
     let handlers: HandlerThreads
     let connections: Connections
-    private let streams = Mutex<(stopping: Bool, open: [ObjectIdentifier: StreamPump], stopped: Bool)>((false, [:], false))
-    private let streamsEnded = NSCondition()
+    /// Pumps whose thread runs (`pumping`) and whose response libmicrohttpd has not freed yet (`sending`).
+    private let streams = Mutex<(stopping: Bool, pumping: [ObjectIdentifier: StreamPump], sending: Set<ObjectIdentifier>)>((false, [:], []))
+    private let streamsChanged = NSCondition()
 
     init(configuration: HTTPServer.Configuration, handler: @escaping @Sendable (Request) -> Response) {
         self.configuration = configuration
@@ -105,14 +106,12 @@ final class ServerContext: Sendable {
         connections = Connections(configuration: configuration)
     }
 
-    var stopping: Bool { streams.withLock { $0.stopping } }
-
     /// Marks the server stopping and ends every stream; false if it already was.
     func beginStopping() -> Bool {
         guard let open = streams.withLock({ state -> [StreamPump]? in
             if state.stopping { return nil }
             state.stopping = true
-            return Array(state.open.values)
+            return Array(state.pumping.values)
         }) else { return false }
         for pump in open { pump.stream.cancel() }
         return true
@@ -120,25 +119,37 @@ final class ServerContext: Sendable {
 
     /// Starts a stream's pump; false when the server is stopping and it must not start.
     func start(_ pump: StreamPump) -> Bool {
+        let key = ObjectIdentifier(pump)
         let registered = streams.withLock { state in
             if state.stopping { return false }
-            state.open[ObjectIdentifier(pump)] = pump
+            state.pumping[key] = pump
+            state.sending.insert(key)
             return true
         }
         guard registered else { return false }
-        pump.start { [self] in
-            streamsEnded.withLock {
-                _ = streams.withLock { $0.open.removeValue(forKey: ObjectIdentifier(pump)) }
-                streamsEnded.broadcast()
-            }
-        }
+        pump.start { [self] in changeStreams { _ = $0.pumping.removeValue(forKey: key) } }
         return true
     }
 
-    /// Waits until every pump has ended (each resumed its connection), so none is left suspended at stop.
+    /// libmicrohttpd freed the stream's response: its end was sent, or the client left.
+    func freed(_ pump: StreamPump) {
+        changeStreams { _ = $0.sending.remove(ObjectIdentifier(pump)) }
+    }
+
+    /// Waits until every pump has ended (each resumed its connection), so none is left suspended at stop; then, for
+    /// at most two seconds, until their last bytes are sent, so a client sees its stream end rather than break off.
     func waitForStreams() {
-        streamsEnded.withLock {
-            while !streams.withLock({ $0.open.isEmpty }) { streamsEnded.wait() }
+        let deadline = Date().addingTimeInterval(2)
+        streamsChanged.withLock {
+            while !streams.withLock({ $0.pumping.isEmpty }) { streamsChanged.wait() }
+            while !streams.withLock({ $0.sending.isEmpty }), streamsChanged.wait(until: deadline) {}
+        }
+    }
+
+    private func changeStreams(_ change: (inout (stopping: Bool, pumping: [ObjectIdentifier: StreamPump], sending: Set<ObjectIdentifier>)) -> Void) {
+        streamsChanged.withLock {
+            streams.withLock { change(&$0) }
+            streamsChanged.broadcast()
         }
     }
 

@@ -10,12 +10,28 @@ final class HandlerThreads: @unchecked Sendable {
     private var threads = 0
     private var idle = 0
     private var running = 0
+    /// Admitted requests whose job is not queued yet.
+    private var admitted = 0
+    /// No new request is admitted.
+    private var closed = false
     private var stopping = false
 
     init(limit: Int) { self.limit = max(limit, 1) }
 
+    /// Reserves a place for a job about to be submitted; false once stopping began. The reservation is what lets
+    /// `stop` wait for a request whose connection is being suspended for it.
+    func admit() -> Bool {
+        condition.withLock {
+            guard !closed else { return false }
+            admitted += 1
+            return true
+        }
+    }
+
+    /// Runs an admitted job.
     func submit(_ job: @escaping @Sendable () -> Void) {
         condition.withLock {
+            admitted -= 1
             jobs.append(job)
             if idle == 0 && threads < limit {
                 threads += 1
@@ -28,10 +44,11 @@ final class HandlerThreads: @unchecked Sendable {
         }
     }
 
-    /// Waits until no job is queued or running, then lets the threads end.
+    /// Admits no more jobs, waits until none is admitted, queued or running, then lets the threads end.
     func stop() {
         condition.withLock {
-            while !jobs.isEmpty || running > 0 { condition.wait() }
+            closed = true
+            while admitted > 0 || !jobs.isEmpty || running > 0 { condition.wait() }
             stopping = true
             condition.broadcast()
             while threads > 0 { condition.wait() }

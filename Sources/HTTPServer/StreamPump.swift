@@ -16,6 +16,7 @@ struct ConnectionHandle: @unchecked Sendable {
 final class StreamPump: @unchecked Sendable {
     let stream: ResponseStream
     private let connection: ConnectionHandle
+    private let context: ServerContext
     private let condition = NSCondition()
     private var pending = Data()
     private var ended = false
@@ -24,9 +25,10 @@ final class StreamPump: @unchecked Sendable {
     /// The pump stops asking for more while this much is waiting to be sent to a slow client.
     private static let highWater = 1 << 20
 
-    init(stream: ResponseStream, connection: ConnectionHandle) {
+    init(stream: ResponseStream, connection: ConnectionHandle, context: ServerContext) {
         self.stream = stream
         self.connection = connection
+        self.context = context
     }
 
     /// Starts the pump thread; `done` runs when it has ended and no longer touches the connection.
@@ -81,5 +83,6 @@ final class StreamPump: @unchecked Sendable {
             condition.broadcast()
         }
         stream.cancel()
+        context.freed(self)
     }
 }
