@@ -38,6 +38,8 @@ let package = Package(
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
+        // libFuzzer harnesses (YAML, JSON, webhook bodies, patches); run by scripts/fuzz.sh in its own build.
+        .executableTarget(name: "tenantry-fuzz", dependencies: ["Model", "Support", "Webhooks", "LocalCluster"], path: "Sources/Fuzz"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
         .target(name: "TestSupport", dependencies: ["Commands", "Render", "Model"], path: "Tests/TestSupport"),
