@@ -27,7 +27,8 @@ public final class WebhookServer: Sendable {
         public var bodyTimeoutSeconds: Double = 10
         /// Handler threads: at most this many deliveries are verified and journaled at once.
         public var workerThreads = 16
-        /// Connections held in all and per client address; beyond either the first request gets 503.
+        /// Connections held in all and per client address; beyond either the first request gets 503. Listening on
+        /// loopback only, every client has the same address, so only the overall cap applies.
         public var maxConnections = 16_384
         public var maxConnectionsPerClient = 4_096
         public var log: @Sendable (String) -> Void = { _ in }
@@ -74,7 +75,7 @@ public final class WebhookServer: Sendable {
         http.headerTimeoutSeconds = options.headerTimeoutSeconds
         http.bodyTimeoutSeconds = options.bodyTimeoutSeconds
         http.maxConnections = options.maxConnections
-        http.maxConnectionsPerClient = options.maxConnectionsPerClient
+        http.maxConnectionsPerClient = options.loopbackOnly ? options.maxConnections : options.maxConnectionsPerClient
         let log = options.log
         http.refusal = { refusal in WebhookFailure.answer(to: refusal, log: log) }
         do {
@@ -88,6 +89,9 @@ public final class WebhookServer: Sendable {
         port = self.http.port
         refresher = options.refreshInterval > 0 ? Refresher(interval: options.refreshInterval) { service.refreshLiveSessions(using: options.writer) } : nil
     }
+
+    /// Connections open now (for benchmarks and tests).
+    public var openConnections: Int { http.openConnections }
 
     /// Swaps in a new revision's tenant table (after a reconcile); in-flight requests finish with the old one.
     public func replaceTenantTable(_ table: TenantTable) { service.replaceTenantTable(table) }

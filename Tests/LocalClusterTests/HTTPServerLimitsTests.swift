@@ -181,25 +181,3 @@ final class Statuses: @unchecked Sendable {
     func add(_ status: Int) { lock.withLock { list.append(status) } }
     var all: [Int] { lock.withLock { list } }
 }
-
-/// A python3 child holding `count` idle connections until stopped.
-final class IdleConnectionHolder {
-    private let process = Process()
-    private let input = Pipe()
-
-    init(port: UInt16, count: Int) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
-            import socket, sys
-            held = [socket.create_connection(("127.0.0.1", \(port))) for _ in range(\(count))]
-            sys.stdin.read()
-            """]
-        process.standardInput = input
-        try process.run()
-    }
-
-    func stop() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-}

@@ -93,3 +93,26 @@ public struct RawAnswer {
         body = String(text[split.upperBound...])
     }
 }
+
+/// A python3 child holding `count` idle connections to 127.0.0.1:`port` until stopped: a separate process, so the
+/// two ends do not share one descriptor limit.
+public final class IdleConnectionHolder {
+    private let process = Process()
+    private let input = Pipe()
+
+    public init(port: UInt16, count: Int) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", """
+            import socket, sys
+            held = [socket.create_connection(("127.0.0.1", \(port))) for _ in range(\(count))]
+            sys.stdin.read()
+            """]
+        process.standardInput = input
+        try process.run()
+    }
+
+    public func stop() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
