@@ -1,5 +1,5 @@
 import Foundation
-@testable import LocalCluster
+import LocalCluster
 import Model
 import Support
 import Webhooks
@@ -52,8 +52,8 @@ enum FuzzTargets {
         let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
         guard let target = try? JSON(parsing: Data(bytes[..<newline])),
               let patch = try? JSON(parsing: Data(bytes[min(newline + 1, bytes.endIndex)...])) else { return }
-        _ = mergePatched(target, with: patch)
-        _ = StrategicMergePatch.apply(patch, to: target)
+        _ = PatchDecoding.mergePatch(patch, onto: target)
+        _ = PatchDecoding.strategicMergePatch(patch, onto: target)
     }
 }
 
