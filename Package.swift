@@ -67,6 +67,8 @@ let package = Package(
         // `tenantry runner`, inside a session's pod: clone, run the framework's command, collect and upload artifacts, report.
         .target(name: "Runner", dependencies: ["Model", "Sessions", "GitSync", "HTTPClient"], path: "Sources/Runner"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
+        // libFuzzer harnesses (YAML, JSON, webhook bodies, patches); run by scripts/fuzz.sh in its own build.
+        .executableTarget(name: "tenantry-fuzz", dependencies: ["Model", "Support", "Webhooks", "LocalCluster"], path: "Sources/Fuzz"),
 
         // Tests mirror Sources: one <Module>Tests target per module. The fixture kit every test target may use:
         // the one poll helper (`eventually`) and the one git helper (`GitCLI`, git found on PATH).
@@ -86,7 +88,7 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient", "TestKit"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "tenantry"], path: "Tests/LocalClusterTests"),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),

@@ -22,6 +22,12 @@ public final class LocalClusterServer: Sendable {
         public var crashLoopBackOffSeconds: Double = 10
         /// Issues the token a Pod finds in its ServiceAccount directory; default: the cluster's own bound token.
         public var serviceAccountToken: ServiceAccountTokenSource?
+        /// Connections held at once; beyond it the first request of a connection gets 503.
+        public var maxConnections = 16_384
+        /// Request headers not complete this long after the request began, or a body this long after its
+        /// headers, get 408 (a watch, once its headers are in, has no deadline).
+        public var headerTimeoutSeconds: Double = 10
+        public var bodyTimeoutSeconds: Double = 10
         public init() {}
     }
 
@@ -69,10 +75,12 @@ public final class LocalClusterServer: Sendable {
         configuration.port = port
         configuration.tls = options.tls ? try files.loadOrCreateIdentity() : nil
         certificatePEM = configuration.tls?.certificatePEM
-        configuration.payloadTooLarge = { limit in
-            let error = APIError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than the limit of \(limit) bytes; split the object or store large data elsewhere")
-            return Response(status: 413, headers: ["Content-Type": "application/json"], body: Data(error.status.compactText.utf8))
-        }
+        // Every client of a loopback-only server has the same address, so the per-client cap is the overall one.
+        configuration.maxConnections = options.maxConnections
+        configuration.maxConnectionsPerClient = options.maxConnections
+        configuration.headerTimeoutSeconds = options.headerTimeoutSeconds
+        configuration.bodyTimeoutSeconds = options.bodyTimeoutSeconds
+        configuration.refusal = { refusal in APIError.answer(to: refusal) }
         let box = HandlerBox()
         http = try HTTPServer(configuration) { request in box.handle(request) }
         self.port = http.port
