@@ -26,7 +26,7 @@ let package = Package(
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
         .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
         // Command-line parsing, the commands, and the one place that maps errors to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks", "LocalCluster"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "GitSync", "Plan", "Reconciler", "Webhooks", "LocalCluster", "Audit"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -37,6 +37,10 @@ let package = Package(
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support", "LocalCluster"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
         .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "HTTPClient", "Apply", "LocalCluster", "Plan", "GitSync", "Reconciler"], path: "Sources/Webhooks"),
+        // Who is calling the Sessions API and may they: OIDC and TokenReview authentication, SubjectAccessReview authorization.
+        .target(name: "Access", dependencies: ["Model", "Support", "HTTPClient", "Apply"], path: "Sources/Access"),
+        // The append-only, hash-chained audit trail of the Sessions API in SQLite.
+        .target(name: "Audit", dependencies: ["Model", "Support"], path: "Sources/Audit"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -53,6 +57,8 @@ let package = Package(
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "Support", "tenantry"], path: "Tests/LocalClusterTests"),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Commands", "Model", "Support", "TestSupport"], path: "Tests/AuditTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -195,23 +195,21 @@ public final class KubeClient: Sendable {
 
     // MARK: - Transport
 
-    private func namespace(of reference: ObjectReference, _ info: ResourceInfo) -> String? {
+    func namespace(of reference: ObjectReference, _ info: ResourceInfo) -> String? {
         info.namespaced ? (reference.namespace ?? config.namespace) : nil
     }
 
-    private func decodeObject(_ response: HTTPResponse, step: String, object: ObjectReference?) throws(KubeError) -> JSONObject {
+    func decodeObject(_ response: HTTPResponse, step: String, object: ObjectReference?) throws(KubeError) -> JSONObject {
         guard let json = try? JSON(parsing: response.text), let value = json.objectValue else {
             throw .malformed(step: step, message: "expected an object, got \(response.text.prefix(120))")
         }
         return value
     }
 
-    private func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, step: String,
+    func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, step: String,
                       object: ObjectReference?, allowNotFound: Bool = false, dryRun: Bool = false, timeout: TimeInterval? = nil) throws(KubeError) -> HTTPResponse {
-        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "tenantry")]
-        if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
-        if let contentType { headers.append(("Content-Type", contentType)) }
-        let request = HTTPRequest(method: method, url: config.server + path, headers: headers, body: body, timeout: timeout ?? self.timeout)
+        let request = HTTPRequest(method: method, url: config.server + path, headers: headers(contentType: contentType), body: body,
+                                  timeout: timeout ?? self.timeout)
         var attempt = 1
         while true {
             counts.withLock {
@@ -241,7 +239,14 @@ public final class KubeClient: Sendable {
         }
     }
 
-    private func escape(_ text: String) -> String {
+    func headers(contentType: String? = nil) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [("Accept", "application/json"), ("User-Agent", "tenantry")]
+        if let token = config.token { headers.append(("Authorization", "Bearer \(token)")) }
+        if let contentType { headers.append(("Content-Type", contentType)) }
+        return headers
+    }
+
+    func escape(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text

@@ -5,20 +5,16 @@ import Support
 /// Reads the `source:` and `status:` sections of `tenantry.yaml` and lays command-line flags
 /// over them: what `tenantry source` and `tenantry status` run with.
 enum ConfigFile {
-    static let defaultName = "tenantry.yaml"
+    static let defaultName = ConfigDocument.defaultName
 
     static func settings(at path: String) throws(SourceConfigError) -> SourceSettings {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SourceConfigError(
-                file: path, field: "--config", message: "cannot read the file; check the path (default \(defaultName))")
-        }
-        let document: YAMLNode?
+        let document: JSON
         do {
-            document = try YAML.parseDocument(Array(data))
+            document = try ConfigDocument.read(at: path)
         } catch {
-            throw SourceConfigError(file: "\(path):\(error.mark)", field: "", message: error.message)
+            throw SourceConfigError(file: error.file, field: error.file == path ? "--config" : "", message: error.message)
         }
-        return try SourceSettings(document: document?.json ?? .object(JSONObject()), file: path)
+        return try SourceSettings(document: document, file: path)
     }
 
     /// The configuration from `--config FILE` (or `tenantry.yaml` when present) and the flags in

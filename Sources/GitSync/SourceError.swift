@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// Why a fetch failed. The text never contains a token: every message from libgit2 passes
 /// through the credentials' `Redaction` first. When an earlier fetch succeeded, the error says

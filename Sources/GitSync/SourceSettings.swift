@@ -1,3 +1,5 @@
+import Model
+
 /// Source and status settings as written, before validation: every field optional so that flags
 /// can be laid over a configuration file. `resolved()` turns them into a `SourceConfig`.
 public struct SourceSettings: Sendable, Hashable {
