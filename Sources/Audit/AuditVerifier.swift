@@ -9,6 +9,11 @@ public struct AuditVerification: Sendable, Hashable, CustomStringConvertible {
     public var firstBad: (sequence: Int64, reason: String)?
     public var intact: Bool { firstBad == nil }
 
+    public init(checked: Int, firstBad: (sequence: Int64, reason: String)?) {
+        self.checked = checked
+        self.firstBad = firstBad
+    }
+
     public static func == (a: AuditVerification, b: AuditVerification) -> Bool {
         a.checked == b.checked && a.firstBad?.sequence == b.firstBad?.sequence && a.firstBad?.reason == b.firstBad?.reason
     }
