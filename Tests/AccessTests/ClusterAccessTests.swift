@@ -130,4 +130,52 @@ final class ClusterAccessTests: XCTestCase {
         // Past its lifetime the cached answer is asked again.
         XCTAssertFalse(try reviewer.authorize(approver, request, now: Date().addingTimeInterval(61)).allowed)
     }
+
+    // MARK: - /user/namespaces
+
+    func testNamespacePermissionsAgreeWithSubjectAccessReviewsForEveryExampleMember() throws {
+        let client = try cluster.client()
+        let permissions = NamespacePermissions(client: client)
+        let reviewer = AccessReviewer(client: client)
+        let namespaces = try Examples.rendered().tenants.compactMap(\.tenant).flatMap { $0.namespaces.map(\.name) }.sorted()
+        XCTAssertTrue(namespaces.contains("payments-prod") && namespaces.contains("docs"), "\(namespaces)")
+        let callers = [
+            person("sam@acme.example", ["payments-engineers"]), person("ola@acme.example", ["payments-engineers-oncall"]),
+            person("lee@acme.example", ["payments-leads"]), person("contractor.li@partner.example", []), person("nobody@acme.example", []),
+        ]
+        for caller in callers {
+            let listed = try permissions.permissions(of: caller, in: namespaces)
+            for namespace in namespaces {
+                let mayList = try reviewer.authorize(caller, AccessRequest(.list, namespace: namespace)).allowed
+                let mayCreate = try reviewer.authorize(caller, AccessRequest(.create, namespace: namespace)).allowed
+                let level = listed[namespace]?.level
+                XCTAssertEqual(level != nil, mayList, "\(caller.user) in \(namespace)")
+                XCTAssertEqual(level.map { $0 >= .editor } ?? false, mayCreate, "\(caller.user) in \(namespace)")
+            }
+        }
+        XCTAssertEqual(try permissions.permissions(of: callers[0], in: namespaces),
+                       ["payments-prod": NamespacePermission(level: .editor, canApprove: false),
+                        "payments-staging": NamespacePermission(level: .editor, canApprove: false)])
+        XCTAssertEqual(try permissions.permissions(of: callers[1], in: namespaces), ["payments-prod": NamespacePermission(level: .viewer, canApprove: false)])
+        XCTAssertEqual(try permissions.permissions(of: callers[2], in: namespaces)["payments-prod"]?.level, .admin)
+        XCTAssertEqual(try permissions.permissions(of: callers[3], in: namespaces), ["payments-staging": NamespacePermission(level: .editor, canApprove: false)])
+        XCTAssertEqual(try permissions.permissions(of: callers[4], in: namespaces), [:])
+    }
+
+    func testNamespacePermissionsSeeANewBindingOnceTheSnapshotIsOlderThanItsMaxAge() throws {
+        let client = try cluster.client()
+        let permissions = NamespacePermissions(client: client, maxAge: 10)
+        let approver = person("ana@acme.example", ["payments-approvers"])
+        let start = Date()
+        XCTAssertEqual(try permissions.permissions(of: approver, in: ["payments-prod"], now: start), [:])
+        _ = try client.apply(["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": ["name": "test:approver"],
+                              "rules": [["apiGroups": ["ambient.ai"], "resources": ["sessions"], "verbs": ["approve"]]]])
+        _ = try client.apply(["apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                              "metadata": ["name": "approvers", "namespace": "payments-prod"],
+                              "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "test:approver"],
+                              "subjects": [["apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "payments-approvers"]]])
+        XCTAssertEqual(try permissions.permissions(of: approver, in: ["payments-prod"], now: start.addingTimeInterval(5)), [:], "still the old snapshot")
+        XCTAssertEqual(try permissions.permissions(of: approver, in: ["payments-prod", "payments-staging"], now: start.addingTimeInterval(11)),
+                       ["payments-prod": NamespacePermission(level: nil, canApprove: true)])
+    }
 }
