@@ -11,6 +11,11 @@ public struct RBACSnapshot: Sendable {
         var verbs: [String]
         var names: [String]
 
+        var concernsSessions: Bool {
+            (groups.contains("*") || groups.contains(AccessRequest.group))
+                && resources.contains { $0 == "*" || $0 == AccessRequest.resource || $0.hasPrefix(AccessRequest.resource + "/") || $0.hasPrefix("*/") }
+        }
+
         /// Namespace-wide: rules limited to resourceNames do not grant a verb on every session.
         func grants(_ verb: String, group: String, resource: String) -> Bool {
             names.isEmpty && (verbs.contains("*") || verbs.contains(verb)) && (groups.contains("*") || groups.contains(group))
@@ -18,29 +23,13 @@ public struct RBACSnapshot: Sendable {
         }
     }
 
-    struct Subject: Sendable, Hashable {
-        var kind: String
-        var name: String
-        var namespace: String
+    /// A subject as a lookup key: `User:name` (ServiceAccounts as their user name) or `Group:name`.
+    static func userKey(_ name: String) -> String { "User:" + name }
+    static func groupKey(_ name: String) -> String { "Group:" + name }
 
-        func matches(user: String, groups: Set<String>, bindingNamespace: String) -> Bool {
-            switch kind {
-            case "User": return name == user
-            case "Group": return groups.contains(name)
-            case "ServiceAccount": return user == "system:serviceaccount:\(namespace.isEmpty ? bindingNamespace : namespace):\(name)"
-            default: return false
-            }
-        }
-    }
-
-    struct Binding: Sendable {
-        var namespace: String
-        var subjects: [Subject]
-        var rules: [Rule]
-    }
-
-    /// Bindings by namespace ("" for ClusterRoleBindings, which apply in every namespace), roles resolved.
-    private let bindings: [String: [Binding]]
+    /// For each subject, the rules bound to it per namespace ("" for ClusterRoleBindings, which apply in
+    /// every namespace), roles resolved: a caller's grants are a few lookups, not a scan of every binding.
+    private let grants: [String: [(namespace: String, rules: [Rule])]]
 
     public init(clusterRoles: [JSONObject], clusterRoleBindings: [JSONObject], roles: [JSONObject], roleBindings: [JSONObject]) {
         func name(_ object: JSONObject) -> String { object["metadata"]?["name"]?.stringValue ?? "" }
@@ -67,7 +56,7 @@ public struct RBACSnapshot: Sendable {
             return found
         }
         let rolesByKey = Dictionary(roles.map { ("\(namespace($0))/\(name($0))", rules($0)) }, uniquingKeysWith: { first, _ in first })
-        var table: [String: [Binding]] = [:]
+        var index: [String: [(namespace: String, rules: [Rule])]] = [:]
         for (binding, clusterWide) in clusterRoleBindings.map({ ($0, true) }) + roleBindings.map({ ($0, false) }) {
             let bindingNamespace = clusterWide ? "" : namespace(binding)
             let reference = binding["roleRef"]
@@ -79,27 +68,38 @@ public struct RBACSnapshot: Sendable {
             case "Role" where !clusterWide: granted = rolesByKey["\(bindingNamespace)/\(roleName)"] ?? []
             default: granted = []
             }
-            let subjects = (binding["subjects"]?.arrayValue ?? []).map {
-                Subject(kind: $0["kind"]?.stringValue ?? "", name: $0["name"]?.stringValue ?? "", namespace: $0["namespace"]?.stringValue ?? "")
+            // Only rules that can touch sessions are kept: most bootstrap grants (discovery for
+            // system:authenticated, …) then drop out, and evaluating a caller stays a few comparisons.
+            let relevant = granted.filter(\.concernsSessions)
+            guard !relevant.isEmpty else { continue }
+            for subject in binding["subjects"]?.arrayValue ?? [] {
+                let subjectName = subject["name"]?.stringValue ?? ""
+                let key: String
+                switch subject["kind"]?.stringValue {
+                case "User": key = Self.userKey(subjectName)
+                case "Group": key = Self.groupKey(subjectName)
+                case "ServiceAccount":
+                    let home = subject["namespace"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? bindingNamespace
+                    key = Self.userKey("system:serviceaccount:\(home):\(subjectName)")
+                default: continue
+                }
+                index[key, default: []].append((bindingNamespace, relevant))
             }
-            guard !granted.isEmpty, !subjects.isEmpty else { continue }
-            table[bindingNamespace, default: []].append(Binding(namespace: bindingNamespace, subjects: subjects, rules: granted))
         }
-        bindings = table
+        grants = index
     }
 
     /// What the caller may do to sessions in each namespace (those where they may do nothing are left out).
     public func permissions(of caller: Caller, in namespaces: [String]) -> [String: NamespacePermission] {
-        let groups = Set(caller.groups)
-        let clusterRules = (bindings[""] ?? []).filter { binding in
-            binding.subjects.contains { $0.matches(user: caller.user, groups: groups, bindingNamespace: "") }
-        }.flatMap(\.rules)
-        var answer: [String: NamespacePermission] = [:]
-        for namespace in namespaces {
-            let rules = clusterRules + (bindings[namespace] ?? []).filter { binding in
-                binding.subjects.contains { $0.matches(user: caller.user, groups: groups, bindingNamespace: namespace) }
-            }.flatMap(\.rules)
-            guard !rules.isEmpty else { continue }
+        var clusterRules: [Rule] = []
+        var byNamespace: [String: [Rule]] = [:]
+        for key in [Self.userKey(caller.user)] + caller.groups.map(Self.groupKey) {
+            for grant in grants[key] ?? [] {
+                if grant.namespace.isEmpty { clusterRules += grant.rules } else { byNamespace[grant.namespace, default: []] += grant.rules }
+            }
+        }
+        func permission(_ rules: [Rule]) -> NamespacePermission? {
+            guard !rules.isEmpty else { return nil }
             func may(_ verb: String, _ resource: String = AccessRequest.resource) -> Bool {
                 rules.contains { $0.grants(verb, group: AccessRequest.group, resource: resource) }
             }
@@ -109,8 +109,17 @@ public struct RBACSnapshot: Sendable {
             else if may("list") { level = .viewer }
             else { level = nil }
             let canApprove = may(SessionAction.approve.verb)
-            guard level != nil || canApprove else { continue }
-            answer[namespace] = NamespacePermission(level: level, canApprove: canApprove)
+            return level != nil || canApprove ? NamespacePermission(level: level, canApprove: canApprove) : nil
+        }
+        // Namespaces with no binding of their own all answer what the cluster-wide grants give: once.
+        let everywhere = permission(clusterRules)
+        var answer: [String: NamespacePermission] = [:]
+        for namespace in namespaces {
+            if let own = byNamespace[namespace] {
+                answer[namespace] = permission(clusterRules + own)
+            } else if let everywhere {
+                answer[namespace] = everywhere
+            }
         }
         return answer
     }
