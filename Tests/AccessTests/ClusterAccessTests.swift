@@ -4,6 +4,8 @@ import Foundation
 import LocalCluster
 import Model
 import Reconciler
+import Support
+import TestSupport
 import XCTest
 
 /// Machines through TokenReview and everyone through SubjectAccessReview, against a local cluster
@@ -177,5 +179,51 @@ final class ClusterAccessTests: XCTestCase {
         XCTAssertEqual(try permissions.permissions(of: approver, in: ["payments-prod"], now: start.addingTimeInterval(5)), [:], "still the old snapshot")
         XCTAssertEqual(try permissions.permissions(of: approver, in: ["payments-prod", "payments-staging"], now: start.addingTimeInterval(11)),
                        ["payments-prod": NamespacePermission(level: nil, canApprove: true)])
+    }
+
+    // MARK: - The gate every endpoint passes
+
+    func testTheGateAnswersInTheContractsErrorShapeAndTheSame403WhetherTheNamespaceExistsOrNot() throws {
+        let client = try cluster.client()
+        let reviewer = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: ["tenantry", ServiceAccountTokenIssuer.issuer]))
+        let gate = AccessGate(authenticator: Authenticator(issuers: [], tokenReviewer: reviewer), reviewer: AccessReviewer(client: client))
+        func bearer(_ user: String, _ groups: [String]) throws -> String {
+            "Bearer " + (try UserTokens.mint(directory: cluster.directory, user: user, groups: groups, validForSeconds: 600))
+        }
+        let viewer = try bearer("ola@acme.example", ["payments-engineers-oncall"])
+        let editor = try bearer("sam@acme.example", ["payments-engineers"])
+        let spec = try XCTUnwrap(try YAML.parseDocument(Array(try Data(contentsOf: URL(fileURLWithPath: SessionsContractTests.path))))?.json)
+        let codes = spec["components"]?["schemas"]?["Error"]?["properties"]?["error"]?["enum"]?.arrayValue ?? []
+        func failure(_ result: Result<Caller, AccessFailure>, file: StaticString = #filePath, line: UInt = #line) -> AccessFailure? {
+            guard case .failure(let failure) = result else { XCTFail("admitted", file: file, line: line); return nil }
+            let body = failure.body(traceID: "trace-1")
+            for field in ["error", "message", "details", "traceId"] { XCTAssertNotNil(body[field], field, file: file, line: line) }
+            XCTAssertTrue(codes.contains(.string(failure.error)), "\(failure.error) is not in the contract", file: file, line: line)
+            return failure
+        }
+
+        let missing = failure(gate.admit(authorization: nil, .list, namespace: "payments-prod"))
+        XCTAssertEqual(missing?.status, 401)
+        XCTAssertEqual(missing?.error, "unauthenticated")
+        XCTAssertEqual(missing?.headers["WWW-Authenticate"], "Bearer realm=\"tenantry\"")
+        let bad = failure(gate.admit(authorization: "Bearer nonsense", .list, namespace: "payments-prod"))
+        XCTAssertEqual(bad?.status, 401)
+        XCTAssertEqual(bad?.error, "invalid_token")
+
+        XCTAssertEqual(try gate.admit(authorization: viewer, .list, namespace: "payments-prod").get().user, "ola@acme.example")
+        let viewerCreate = failure(gate.admit(authorization: viewer, .create, namespace: "payments-prod"))
+        XCTAssertEqual(viewerCreate?.status, 403)
+        XCTAssertEqual(viewerCreate?.error, "forbidden")
+        XCTAssertEqual(try gate.admit(authorization: editor, .create, namespace: "payments-prod").get().user, "sam@acme.example")
+
+        let otherTenant = failure(gate.admit(authorization: editor, .get, namespace: "docs", session: "s-1"))
+        let nowhere = failure(gate.admit(authorization: editor, .get, namespace: "no-such-ns", session: "s-1"))
+        XCTAssertEqual(otherTenant?.status, 403)
+        XCTAssertEqual(otherTenant?.message.replacingOccurrences(of: "\"docs\"", with: "\"no-such-ns\""), nowhere?.message)
+        XCTAssertEqual(otherTenant?.message, #"sessions.ambient.ai "s-1" is forbidden: User "sam@acme.example" cannot get resource "sessions" in API group "ambient.ai" in the namespace "docs""#)
+
+        let invalid = failure(gate.admit(authorization: editor, .list, namespace: "Payments_Prod"))
+        XCTAssertEqual(invalid?.status, 400)
+        XCTAssertEqual(invalid?.error, "invalid_namespace")
     }
 }
