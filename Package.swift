@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "Access", dependencies: ["Model", "Support", "HTTPClient", "Apply"], path: "Sources/Access"),
         // The append-only, hash-chained audit trail of the Sessions API in SQLite.
         .target(name: "Audit", dependencies: ["Model", "Support"], path: "Sources/Audit"),
+        // The Sessions API endpoints that need no session controller (whoami, user/namespaces, audit), as a handler for serve.
+        .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "HTTPServer", "Model"], path: "Sources/SessionsAPI"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process.
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "HTTPServer", "Model", "Support", "tenantry"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
+        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsAPITests"),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Commands", "Model", "Support", "TestSupport"], path: "Tests/AuditTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -12,6 +12,14 @@ public struct AccessFailure: Error, Sendable, Hashable, CustomStringConvertible 
     /// `WWW-Authenticate` for a 401; `Retry-After` seconds for a 503.
     public let headers: [String: String]
 
+    public init(status: Int, error: String, message: String, details: JSONObject = [:], headers: [String: String] = [:]) {
+        self.status = status
+        self.error = error
+        self.message = message
+        self.details = details
+        self.headers = headers
+    }
+
     public var description: String { message }
 
     public func body(traceID: String) -> JSON {

@@ -15,16 +15,8 @@ final class SessionsContractTests: XCTestCase {
     }
 
     func testTheContractIsValidOpenAPI() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys, yaml\nfrom openapi_spec_validator import validate\nvalidate(yaml.safe_load(open(sys.argv[1])))\nprint('valid')", Self.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, "openapi-spec-validator (scripts/setup.sh installs it): \(text)")
+        let (code, text) = try Tool.run("python3", ["-c", "import sys, yaml\nfrom openapi_spec_validator import validate\nvalidate(yaml.safe_load(open(sys.argv[1])))\nprint('valid')", Self.path])
+        XCTAssertEqual(code, 0, "openapi-spec-validator (scripts/setup.sh installs it): \(text)")
         XCTAssertEqual(text, "valid\n")
     }
 
