@@ -52,15 +52,18 @@ public final class AccessGate: Sendable {
     /// The caller, allowed to do `action` in `namespace` (to `session` when named), or the answer to send.
     public func admit(authorization: String?, _ action: SessionAction, namespace: String, session: String = "",
                       now: Date = Date()) -> Result<Caller, AccessFailure> {
-        let caller: Caller
-        switch self.caller(authorization: authorization, now: now) {
-        case .success(let found): caller = found
-        case .failure(let failure): return .failure(failure)
+        caller(authorization: authorization, now: now).flatMap { caller in
+            authorize(caller, action, namespace: namespace, session: session, now: now).map { caller }
         }
+    }
+
+    /// For a caller already authenticated (whose name the endpoint records when it is refused).
+    public func authorize(_ caller: Caller, _ action: SessionAction, namespace: String, session: String = "",
+                          now: Date = Date()) -> Result<Void, AccessFailure> {
         guard NamespaceName.isValid(namespace) else {
             return .failure(AccessFailure(status: 400, error: "invalid_namespace",
                                           message: "\"\(namespace.prefix(80))\" is not a namespace name: lower-case letters, digits and '-', at most 63, starting and ending with a letter or digit",
-                                          details: ["fields": ["namespace"]], headers: [:]))
+                                          details: ["fields": ["namespace"]]))
         }
         let request = AccessRequest(action, namespace: namespace, session: session)
         do {
@@ -68,11 +71,11 @@ public final class AccessGate: Sendable {
             guard decision.allowed else {
                 return .failure(AccessFailure(status: 403, error: "forbidden", message: request.forbiddenMessage(user: caller.user),
                                               details: ["verb": .string(request.verb), "resource": .string(request.subresource.isEmpty ? "sessions" : "sessions/\(request.subresource)"),
-                                                        "namespace": .string(namespace)], headers: [:]))
+                                                        "namespace": .string(namespace)]))
             }
-            return .success(caller)
+            return .success(())
         } catch {
-            return .failure(AccessFailure(status: 503, error: "unavailable", message: error.message, details: [:], headers: ["Retry-After": "1"]))
+            return .failure(AccessFailure(status: 503, error: "unavailable", message: error.message, headers: ["Retry-After": "1"]))
         }
     }
 }

@@ -102,10 +102,12 @@ public struct SessionsAPI: Sendable {
 
     private func auditPage(_ request: Request, namespace: String, _ traceID: String) -> Response {
         let caller: Caller
-        switch gate.admit(authorization: request.headers["authorization"], .audit, namespace: namespace) {
+        switch gate.caller(authorization: request.headers["authorization"]) {
         case .success(let found): caller = found
-        case .failure(let failure):
-            return failure.status == 403 ? recorded(failure, namespace: namespace, actor: requester(request), traceID) : answer(failure, traceID)
+        case .failure(let failure): return answer(failure, traceID)
+        }
+        if case .failure(let failure) = gate.authorize(caller, .audit, namespace: namespace) {
+            return failure.status == 403 ? recorded(failure, namespace: namespace, actor: caller.user, traceID) : answer(failure, traceID)
         }
         var limit = 100
         if let text = request.query["limit"] {
@@ -147,11 +149,6 @@ public struct SessionsAPI: Sendable {
                                         headers: ["Retry-After": "1"]), traceID)
         }
         return answer(failure, traceID)
-    }
-
-    /// Who a denied request came from (authentication succeeded before the review said no).
-    private func requester(_ request: Request) -> String {
-        (try? gate.caller(authorization: request.headers["authorization"]).get())?.user ?? ""
     }
 
     private func invalid(_ field: String, _ message: String, _ traceID: String) -> Response {
