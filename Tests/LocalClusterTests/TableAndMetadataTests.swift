@@ -21,7 +21,7 @@ final class TableAndMetadataTests: XCTestCase {
 
     func testPodColumnsAndStatuses() {
         let pod: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p"],
-                         "spec": ["containers": [["name": "a", "image": "x"], ["name": "b", "image": "y"]]]]
+                         "spec": ["nodeName": "elsewhere", "containers": [["name": "a", "image": "x"], ["name": "b", "image": "y"]]]]
         XCTAssertEqual(cluster.request("POST", "/api/v1/namespaces/default/pods", json: pod).status, 201)
         let status: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p"], "status": [
             "phase": "Running", "podIP": "10.0.0.7",
