@@ -188,8 +188,11 @@ public struct RunnerChoice: Sendable, Hashable {
 }
 
 public struct NotificationWebhook: Sendable, Hashable {
-    public static let events = ["session.started", "session.completed", "session.failed", "session.stopped",
-                                "approval.required"]
+    /// The events a webhook may subscribe to (specs/notifications.md). `session.started` is the older name of
+    /// `session.running`, still accepted.
+    public static let events = ["session.created", "session.running", "session.completed", "session.failed",
+                                "session.stopped", "approval.required", "approval.decided", "budget.threshold",
+                                "session.started"]
     public var url: String
     public var events: [String]
 
