@@ -104,10 +104,13 @@ public struct TenantPolicy: Sendable, Hashable {
     public var sessionsPerMinute: Int
     public var runner: RunnerChoice
     public var notifications: [NotificationWebhook]
+    /// The Secret (in the tenant's first namespace, key `secret`) whose value signs the webhook callbacks; read
+    /// from the cluster when a callback is sent, never from git. Nil: callbacks go unsigned.
+    public var notificationSecret: String?
 
     public init(models: ModelPolicy, budget: Budget, tools: AllowList, approval: Approval, retention: Retention,
                 maxConcurrentSessions: Int, sessionTimeout: TimeSpan, sessionsPerMinute: Int, runner: RunnerChoice,
-                notifications: [NotificationWebhook]) {
+                notifications: [NotificationWebhook], notificationSecret: String? = nil) {
         self.models = models
         self.budget = budget
         self.tools = tools
@@ -118,6 +121,7 @@ public struct TenantPolicy: Sendable, Hashable {
         self.sessionsPerMinute = sessionsPerMinute
         self.runner = runner
         self.notifications = notifications
+        self.notificationSecret = notificationSecret
     }
 }
 
