@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// An IPv4 or IPv6 network in CIDR notation (`10.0.0.0/8`, `fe80::/10`); a bare address is a /32 or /128.
 public struct CIDR: Sendable, Hashable, CustomStringConvertible {
@@ -60,11 +61,10 @@ enum IPAddress {
 /// somewhere harmless and then, on the second lookup, into the cluster (DNS rebinding) cannot get through.
 /// An address in `deny` is refused unless it is also in `allow` (the platform's exceptions).
 public struct AddressPolicy: Sendable, Hashable {
-    /// Loopback, link-local (cloud metadata lives at 169.254.169.254), "this network", and the private ranges
-    /// a cluster's pods and services use.
-    public static let defaultDeny = ["127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128", "169.254.0.0/16", "fe80::/10",
-                                     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
-        .map { CIDR($0)! }
+    /// Always denied: loopback, link-local (cloud metadata lives at 169.254.169.254) and "this network".
+    public static let alwaysDenied = ["127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128", "169.254.0.0/16", "fe80::/10"].map { CIDR($0)! }
+    /// The default: those, and the private ranges a cluster's pods and services use.
+    public static let defaultDeny = alwaysDenied + NotificationAddresses.privateRanges.map { CIDR($0)! }
 
     public var deny: [CIDR]
     public var allow: [CIDR]
@@ -72,6 +72,11 @@ public struct AddressPolicy: Sendable, Hashable {
     public init(deny: [CIDR] = AddressPolicy.defaultDeny, allow: [CIDR] = []) {
         self.deny = deny
         self.allow = allow
+    }
+
+    /// The platform's `notifications:` lists (validated CIDRs) on top of the addresses always denied.
+    public init(platform: NotificationAddresses) {
+        self.init(deny: Self.alwaysDenied + platform.deny.compactMap(CIDR.init), allow: platform.allow.compactMap(CIDR.init))
     }
 
     /// For tests only: the default policy with 127.0.0.1 allowed, so that fake receivers on loopback can be reached.

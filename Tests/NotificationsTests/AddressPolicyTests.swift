@@ -1,3 +1,4 @@
+import Model
 import Notifications
 import XCTest
 
@@ -26,5 +27,16 @@ final class AddressPolicyTests: XCTestCase {
         XCTAssertThrowsError(try policy.check("http://93.184.216.34/hook")) { error in
             XCTAssertTrue("\(error)".contains("https"), "\(error)")
         }
+    }
+}
+
+final class PlatformAddressPolicyTests: XCTestCase {
+    func testThePlatformListsOnTopOfWhatIsAlwaysDenied() throws {
+        let policy = AddressPolicy(platform: NotificationAddresses(deny: ["203.0.113.0/24"], allow: ["203.0.113.7/32"]))
+        XCTAssertThrowsError(try policy.check("https://203.0.113.8/hook"))
+        XCTAssertNoThrow(try policy.check("https://203.0.113.7/hook"))
+        XCTAssertNoThrow(try policy.check("https://10.0.0.1/hook"), "the private ranges were replaced by the platform's list")
+        XCTAssertThrowsError(try policy.check("https://127.0.0.1/hook"), "loopback stays denied")
+        XCTAssertThrowsError(try policy.check("https://169.254.169.254/latest/meta-data"), "link-local stays denied")
     }
 }

@@ -36,3 +36,21 @@ final class NotificationSecretTests: XCTestCase {
                       alpha.messages[0])
     }
 }
+
+/// `platform.yaml` `notifications:` says where notifications may go.
+final class NotificationAddressesTests: XCTestCase {
+    func testTheDefaultsAndTheGivenLists() throws {
+        XCTAssertEqual(try TempRepo().validate().platform.notificationAddresses, NotificationAddresses())
+        let repo = try TempRepo(platform: TempRepo.platform + "notifications:\n  denyCIDRs: [10.0.0.0/8]\n  allowCIDRs: [10.20.0.0/16]\n")
+        XCTAssertEqual(try repo.validate().platform.notificationAddresses, NotificationAddresses(deny: ["10.0.0.0/8"], allow: ["10.20.0.0/16"]))
+    }
+
+    func testABadCIDRNamesFileLineAndField() throws {
+        let repo = try TempRepo(platform: TempRepo.platform + "notifications:\n  denyCIDRs: [10.0.0.0/99]\n")
+        XCTAssertThrowsError(try repo.validate()) { error in
+            let messages = (error as? RepoError)?.diagnostics.map(\.description) ?? []
+            XCTAssertEqual(messages.count, 1, "\(messages)")
+            XCTAssertTrue(messages.first?.contains("notifications.denyCIDRs") == true && messages.first?.contains("\"10.0.0.0/99\" is not a CIDR") == true, "\(messages)")
+        }
+    }
+}
