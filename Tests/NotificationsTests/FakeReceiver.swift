@@ -15,9 +15,9 @@ final class FakeReceiver: @unchecked Sendable {
     private var server: HTTPServer!
     let identity: TLSIdentity
 
-    init(_ answer: @escaping @Sendable (Request, Int) -> Response) throws {
+    init(dnsNames: [String] = ["localhost"], _ answer: @escaping @Sendable (Request, Int) -> Response) throws {
         self.answer = answer
-        identity = try TLSIdentity.selfSigned(commonName: "fake-receiver", ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"], days: 1)
+        identity = try TLSIdentity.selfSigned(commonName: "fake-receiver", ipAddresses: ["127.0.0.1"], dnsNames: dnsNames, days: 1)
         var configuration = HTTPServer.Configuration()
         configuration.tls = identity
         server = try HTTPServer(configuration) { [unowned self] request in
