@@ -8,6 +8,7 @@
 //     <- Support                  one of each basic: YAML, crypto, SQLite, timestamps, logging, the flag parser
 //        HTTPClient               libcurl: the client the Kubernetes and GitHub clients share
 //        HTTPServer               libmicrohttpd: Request values in, Response values out
+//     <- GitHub                   the few GitHub REST calls (comments, commit statuses) with its rate limits
 //     <- Render                   tenant repo -> validated model -> ordered, deterministic manifests
 //        GitSync                  libgit2: follow the tenant repo, commit status reports back
 //        Apply                    the Kubernetes client and the apply engine (staged SSA, inventory, prune, diff)
@@ -18,6 +19,7 @@
 //        Sessions                 the session state machine, Job builder, budget ledger, session file, runner summary
 //        Artifacts                session artifacts in a directory or an S3-compatible bucket, and their API routes
 //        Runner                   `tenantry runner` inside a session's pod: clone, run, collect, upload, report
+//        Notifications            session transitions -> a durable outbox -> signed tenant callbacks and origin answers
 //        Access                   who calls the Sessions API and may they: OIDC, TokenReview, SubjectAccessReview
 //        Audit                    the append-only, hash-chained audit trail (SQLite)
 //     <- SessionsAPI              the Sessions API endpoints (Access + Audit) as a handler for serve
@@ -47,11 +49,16 @@ let package = Package(
         // Follows the tenant repository with libgit2 and commits status reports back to it.
         .target(name: "GitSync", dependencies: ["CTenantry", "Model", "Support"], path: "Sources/GitSync"),
         // `tenantry plan`: two sides of a tenant-repo change, explained in access and money; posted on GitHub.
-        .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient"], path: "Sources/Plan"),
+        .target(name: "Plan", dependencies: ["Model", "Support", "Render", "GitSync", "HTTPClient", "GitHub"], path: "Sources/Plan"),
+        // The GitHub REST calls Plan and Notifications share: comments, commit statuses, rate and secondary limits.
+        .target(name: "GitHub", dependencies: ["Model", "Support", "HTTPClient"], path: "Sources/GitHub"),
+        // Session transitions → a durable SQLite outbox → signed callbacks to the tenant's webhooks and the answer
+        // on the session's origin (a GitHub comment and commit status, a Jira comment, a Slack thread reply).
+        .target(name: "Notifications", dependencies: ["Model", "Support", "HTTPClient", "GitHub"], path: "Sources/Notifications"),
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
         // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Notifications"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -94,12 +101,13 @@ let package = Package(
         .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
         .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model", "TestKit"], path: "Tests/ApplyTests"),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
-        .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient", "TestKit"], path: "Tests/PlanTests"),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "GitSync", "Plan", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
+        .testTarget(name: "PlanTests", dependencies: ["Plan", "GitHub", "Commands", "GitSync", "Render", "Model", "HTTPClient", "TestKit"], path: "Tests/PlanTests"),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "GitHub", "Commands", "GitSync", "Plan", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
+        .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "GitHub", "HTTPClient", "HTTPServer", "Model", "Support", "TestKit"], path: "Tests/NotificationsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
         .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsAPITests"),

@@ -8,7 +8,7 @@
 # Usage: scripts/check-imports.sh [SOURCES_DIR]   (default: Sources next to this script)
 set -euo pipefail
 sources=${1:-"$(dirname "$0")/../Sources"}
-domain="Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Access Audit SessionsAPI"
+domain="GitHub Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Notifications Access Audit SessionsAPI"
 declare -A forbidden=(
     [Model]="Support HTTPClient HTTPServer $domain Commands"
     [Support]="HTTPClient HTTPServer $domain Commands"
@@ -27,6 +27,8 @@ declare -A forbidden=(
     [Access]="Commands LocalCluster"
     [Audit]="Commands"
     [SessionsAPI]="Commands LocalCluster"
+    [GitHub]="Plan Render GitSync Commands"
+    [Notifications]="Plan Render GitSync Apply Reconciler Webhooks LocalCluster Sessions Commands"
 )
 problems=0
 for module in "${!forbidden[@]}"; do

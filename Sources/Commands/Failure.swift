@@ -1,3 +1,4 @@
+import GitHub
 import Model
 import Render
 import Support

@@ -1,5 +1,6 @@
 import Apply
 import Foundation
+import GitHub
 import GitSync
 import LocalCluster
 import Model

@@ -68,6 +68,8 @@ public final class HTTPClient: @unchecked Sendable {
         defer { errorBuffer.deallocate() }
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
+        var resolveList: UnsafeMutablePointer<curl_slist>?
+        defer { curl_slist_free_all(resolveList) }
         let displayURL = String(request.url.prefix { $0 != "?" })
 
         func fail(_ code: CURLcode) -> HTTPClientError {
@@ -106,6 +108,10 @@ public final class HTTPClient: @unchecked Sendable {
         // header it then leaves out, and the server's signature would differ.
         if request.awsSigV4 == nil { headerList = curl_slist_append(headerList, "Expect:") }
         try check(ctenantry_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+
+        // Always set (an empty list clears what a pooled handle's previous transfer pinned).
+        for entry in request.resolve { resolveList = curl_slist_append(resolveList, entry) }
+        try check(ctenantry_curl_setopt_slist(handle, CURLOPT_RESOLVE, resolveList))
 
         try applyTLS(handle, check)
         if let signing = request.awsSigV4 {

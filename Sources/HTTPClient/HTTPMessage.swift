@@ -11,15 +11,19 @@ public struct HTTPRequest: Sendable {
     public var timeout: TimeInterval
     /// Sign the request with AWS Signature Version 4 (S3 and S3-compatible stores), by libcurl itself.
     public var awsSigV4: AWSSigV4?
+    /// `HOST:PORT:ADDRESS` entries (libcurl's `CURLOPT_RESOLVE`): connect to ADDRESS for HOST:PORT without asking
+    /// DNS again, so an address checked before the request is the one the request reaches (no DNS rebinding).
+    public var resolve: [String]
 
     public init(method: String, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
-                timeout: TimeInterval = 30, awsSigV4: AWSSigV4? = nil) {
+                timeout: TimeInterval = 30, awsSigV4: AWSSigV4? = nil, resolve: [String] = []) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
         self.awsSigV4 = awsSigV4
+        self.resolve = resolve
     }
 }
 

@@ -52,7 +52,8 @@ public struct NamespacePolicy: Sendable, Hashable {
                 "sessionsPerMinute": .int(policy.sessionsPerMinute),
             ],
             "runner": ["type": .string(policy.runner.type), "version": .string(policy.runner.version), "image": .string(runnerImage)],
-            "notifications": ["webhooks": .array(policy.notifications.map { ["url": .string($0.url), "events": .strings($0.events)] })],
+            "notifications": .object(JSONObject([("webhooks", .array(policy.notifications.map { ["url": .string($0.url), "events": .strings($0.events)] }))]
+                + (policy.notificationSecret.map { [("signingSecret", JSON.string($0))] } ?? []))),
             "webhookAuth": ["apiKeys": .object(keys)],
             "routing": [
                 "github": .strings(routes.github.map(\.key)),

@@ -14,10 +14,13 @@ public struct Platform: Sendable, Hashable {
     public var egress: [EgressRule]
     /// How `tenantry plan` judges a change to the repo (`guardrails:`); the defaults when not given.
     public var guardrails: PlanGuardrails
+    /// Where notifications may be sent (`notifications:`); the defaults when not given.
+    public var notificationAddresses: NotificationAddresses
 
     public init(name: String, models: [ModelOffer], budget: PlatformBudget, tools: [String], reservedNamespaces: [String],
                 runners: [RunnerFramework], webhookSources: [WebhookSource], limits: PlatformLimits,
-                defaults: PlatformDefaults, egress: [EgressRule], guardrails: PlanGuardrails = PlanGuardrails()) {
+                defaults: PlatformDefaults, egress: [EgressRule], guardrails: PlanGuardrails = PlanGuardrails(),
+                notificationAddresses: NotificationAddresses = NotificationAddresses()) {
         self.name = name
         self.models = models
         self.budget = budget
@@ -29,6 +32,7 @@ public struct Platform: Sendable, Hashable {
         self.defaults = defaults
         self.egress = egress
         self.guardrails = guardrails
+        self.notificationAddresses = notificationAddresses
     }
 
     public func model(named name: String) -> ModelOffer? { models.first { $0.name == name } }
@@ -213,5 +217,19 @@ public struct PlanGuardrails: Sendable, Hashable {
         if errors.contains(kind) { return .error }
         if warnings.contains(kind) { return .warning }
         return kind.defaultSeverity
+    }
+}
+
+/// `platform.yaml` `notifications:`: the CIDRs callbacks and origin answers may not reach (`denyCIDRs`, by default
+/// the private ranges a cluster uses; loopback and link-local are always denied) and the exceptions (`allowCIDRs`).
+public struct NotificationAddresses: Sendable, Hashable {
+    public static let privateRanges = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
+
+    public var deny: [String]
+    public var allow: [String]
+
+    public init(deny: [String] = NotificationAddresses.privateRanges, allow: [String] = []) {
+        self.deny = deny
+        self.allow = allow
     }
 }

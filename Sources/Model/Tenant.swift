@@ -104,10 +104,13 @@ public struct TenantPolicy: Sendable, Hashable {
     public var sessionsPerMinute: Int
     public var runner: RunnerChoice
     public var notifications: [NotificationWebhook]
+    /// The Secret (in the tenant's first namespace, key `secret`) whose value signs the webhook callbacks; read
+    /// from the cluster when a callback is sent, never from git. Nil: callbacks go unsigned.
+    public var notificationSecret: String?
 
     public init(models: ModelPolicy, budget: Budget, tools: AllowList, approval: Approval, retention: Retention,
                 maxConcurrentSessions: Int, sessionTimeout: TimeSpan, sessionsPerMinute: Int, runner: RunnerChoice,
-                notifications: [NotificationWebhook]) {
+                notifications: [NotificationWebhook], notificationSecret: String? = nil) {
         self.models = models
         self.budget = budget
         self.tools = tools
@@ -118,6 +121,7 @@ public struct TenantPolicy: Sendable, Hashable {
         self.sessionsPerMinute = sessionsPerMinute
         self.runner = runner
         self.notifications = notifications
+        self.notificationSecret = notificationSecret
     }
 }
 
@@ -188,8 +192,11 @@ public struct RunnerChoice: Sendable, Hashable {
 }
 
 public struct NotificationWebhook: Sendable, Hashable {
-    public static let events = ["session.started", "session.completed", "session.failed", "session.stopped",
-                                "approval.required"]
+    /// The events a webhook may subscribe to (specs/notifications.md). `session.started` is the older name of
+    /// `session.running`, still accepted.
+    public static let events = ["session.created", "session.running", "session.completed", "session.failed",
+                                "session.stopped", "approval.required", "approval.decided", "budget.threshold",
+                                "session.started"]
     public var url: String
     public var events: [String]
 

@@ -1,4 +1,5 @@
 import Foundation
+import GitHub
 import Model
 
 /// Answers a GitHub `pull_request` webhook for the tenant repository: plans `base...head` and posts the

@@ -198,6 +198,18 @@ enum Names {
         return valid ? nil : "\"\(name)\" is not a valid name: use lowercase letters, digits and '-', starting and ending with a letter or digit"
     }
 
+    /// A DNS-1123 subdomain: what Kubernetes accepts as a Secret name.
+    static func dnsSubdomainProblem(_ name: String) -> String? {
+        if name.count > 253 { return "\"\(name)\" is \(name.count) characters; a Secret name has at most 253" }
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = !name.isEmpty && labels.allSatisfy { label in
+            let bytes = Array(label.utf8)
+            return !bytes.isEmpty && bytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+                && bytes.first != 45 && bytes.last != 45
+        }
+        return valid ? nil : "\"\(name)\" is not a valid Secret name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+    }
+
     /// Model, tool, runner and label-like identifiers.
     static func identifierProblem(_ value: String) -> String? {
         let ok = value.count <= 128 && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:/@".contains($0)) }

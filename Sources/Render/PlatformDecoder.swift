@@ -8,7 +8,7 @@ enum PlatformDecoder {
     static func decode(_ root: YAMLNode, _ d: FileDecoder) -> Platform? {
         guard let f = d.mapping(root, "", keys: ["apiVersion", "kind", "name", "models", "budget", "tools",
                                                  "reservedNamespaces", "runners", "webhookSources", "limits",
-                                                 "defaults", "network", "guardrails"]) else { return nil }
+                                                 "defaults", "network", "guardrails", "notifications"]) else { return nil }
         checkHeader(f, kind: "Platform", d)
         let name = f.required("name", d).flatMap { d.string($0, "name") }
 
@@ -88,10 +88,17 @@ enum PlatformDecoder {
 
         let guardrails = decodeGuardrails(f["guardrails"], d)
 
+        var addresses = NotificationAddresses()
+        if let node = f["notifications"], let n = d.mapping(node, "notifications", keys: ["denyCIDRs", "allowCIDRs"]) {
+            let cidrProblem: (String) -> String? = { isCIDR($0) ? nil : "\"\($0)\" is not a CIDR like \"10.0.0.0/8\" or \"fd00::/8\"" }
+            if let deny = n["denyCIDRs"] { addresses.deny = d.strings(deny, n.path("denyCIDRs"), validate: cidrProblem) }
+            if let allow = n["allowCIDRs"] { addresses.allow = d.strings(allow, n.path("allowCIDRs"), validate: cidrProblem) }
+        }
+
         guard !d.hasErrors, let name, let budget, let defaults else { return nil }
         return Platform(name: name, models: models, budget: budget, tools: tools, reservedNamespaces: reserved,
                         runners: runners, webhookSources: sources, limits: limits, defaults: defaults, egress: egress,
-                        guardrails: guardrails)
+                        guardrails: guardrails, notificationAddresses: addresses)
     }
 
     /// `guardrails:` for `tenantry plan`: a budget share and which kinds are errors or warnings.

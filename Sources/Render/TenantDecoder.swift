@@ -289,7 +289,15 @@ enum TenantDecoder {
         }
 
         var notifications: [NotificationWebhook] = []
-        if let node = p["notifications"], let n = d.mapping(node, p.path("notifications"), keys: ["webhooks"]) {
+        var notificationSecret: String?
+        if let node = p["notifications"], let n = d.mapping(node, p.path("notifications"), keys: ["webhooks", "signingSecret"]) {
+            if let secretNode = n["signingSecret"], let name = d.string(secretNode, n.path("signingSecret")) {
+                if let problem = Names.dnsSubdomainProblem(name) {
+                    d.error(secretNode.mark, n.path("signingSecret"), problem + "; name the Secret (not its value) that holds the signing key")
+                } else {
+                    notificationSecret = name
+                }
+            }
             for item in d.list(n["webhooks"], n.path("webhooks")) {
                 guard let w = d.mapping(item.node, item.path, keys: ["url", "events"]) else { continue }
                 let url = w.required("url", d).flatMap { d.string($0, w.path("url")) }
@@ -310,7 +318,7 @@ enum TenantDecoder {
         guard let models, let budget else { return nil }
         return TenantPolicy(models: models, budget: budget, tools: tools, approval: approval, retention: retention,
                             maxConcurrentSessions: concurrent, sessionTimeout: timeout, sessionsPerMinute: rate,
-                            runner: runner, notifications: notifications)
+                            runner: runner, notifications: notifications, notificationSecret: notificationSecret)
     }
 
     private static func reportOverlap(_ allowed: [String], _ blocked: [String], _ f: Fields, what: String, _ d: FileDecoder) {

@@ -1,4 +1,5 @@
 import Foundation
+import GitHub
 import Model
 import Plan
 import XCTest
