@@ -82,7 +82,7 @@ let package = Package(
         // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.
         .target(name: "ApplyTestSupport", dependencies: ["Apply", "LocalCluster", "Render", "Model", "Support"], path: "Tests/ApplyTestSupport"),
         .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model", "TestKit"], path: "Tests/ApplyTests"),
-        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "Render", "Model"], path: "Tests/ReconcilerTests"),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient", "TestKit"], path: "Tests/PlanTests"),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),

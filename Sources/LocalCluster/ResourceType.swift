@@ -45,7 +45,7 @@ extension ResourceType {
         ResourceType(group: "networking.k8s.io", version: "v1", plural: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", namespaced: true, shortNames: ["netpol"]),
         ResourceType(group: "batch", version: "v1", plural: "jobs", singular: "job", kind: "Job", namespaced: true, hasStatusSubresource: true),
         ResourceType(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", namespaced: false, shortNames: ["crd", "crds"], hasStatusSubresource: true),
-    ] + accessKinds
+    ] + accessKinds + deployKinds
 
     static let namespaces = builtIn[0]
     static let customResourceDefinitions = builtIn.first { $0.plural == "customresourcedefinitions" }!
