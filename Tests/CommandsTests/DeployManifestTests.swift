@@ -44,7 +44,9 @@ final class DeployManifestTests: XCTestCase {
                 assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
                 assert c["resources"]["requests"] and c["resources"]["limits"], c["name"]
             main = pod["containers"][0]
-            assert main["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            # Receivers are Ready with a tenant table; a controller follower has none until it leads.
+            ready = "/readyz" if d["metadata"]["name"] == "tenantry-receiver" else "/healthz"
+            assert main["readinessProbe"]["httpGet"]["path"] == ready, d["metadata"]["name"]
             assert main["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert any(e["name"] == "POD_NAME" and e["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name" for e in main["env"])
             print(d["metadata"]["name"], d["spec"]["replicas"], " ".join(main["args"]))
