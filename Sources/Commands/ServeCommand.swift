@@ -52,6 +52,9 @@ public enum ServeCommand {
       --github-token-file F    GitHub token for comments and statuses (default: $GITHUB_TOKEN); never printed
       --github-api URL         GitHub API base URL (default https://api.github.com; GitHub Enterprise:
                                https://HOST/api/v3)
+      --ack-after WHEN         journal (default): answer 202 once the delivery is fsync'd in the local journal;
+                               cluster: once its Session exists in the API server (503 with Retry-After if it is
+                               not there within 10 s: the journal keeps it, a redelivery is deduplicated)
       --leader-elect           with --reconcile: reconcile only while holding a Lease, so of several replicas
                                one reconciles (lease 15s, renew deadline 10s, retry 2s; holder $POD_NAME, else
                                the host name); SIGTERM releases it for an immediate handover
@@ -78,12 +81,13 @@ public enum ServeCommand {
         var githubTokenFile: String?
         var githubAPI = "https://api.github.com"
         var leaderElection: LeaderElectionConfig?
+        var ackAfter: AckAfter = .journal
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api"] + LeaderElectFlags.valued,
+                                                     "--github-token-file", "--github-api", "--ack-after"] + LeaderElectFlags.valued,
                                  switches: ["--quiet", "--reconcile"] + LeaderElectFlags.switches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
@@ -130,6 +134,10 @@ public enum ServeCommand {
         if let config = args.value("--config") { flags.config = config }
         flags.reconcile = args.isSet("--reconcile")
         flags.leaderElection = try LeaderElectFlags.parse(args)
+        if let text = args.value("--ack-after") {
+            guard let ack = AckAfter(rawValue: text) else { throw UsageError("--ack-after takes journal or cluster, got \"\(text)\"") }
+            flags.ackAfter = ack
+        }
         if flags.leaderElection != nil && !flags.reconcile {
             throw UsageError("--leader-elect elects the reconciler: use it with --reconcile (receivers need no election)")
         }
@@ -191,6 +199,7 @@ public enum ServeCommand {
         options.port = flags.port
         options.loopbackOnly = flags.loopbackOnly
         options.refreshInterval = flags.refreshInterval
+        options.ackAfter = flags.ackAfter
         if !flags.bodyLimits.isEmpty {
             var limits = WebhookService.Configuration(secrets: secrets).bodyLimits
             for (source, bytes) in flags.bodyLimits { limits[source] = bytes }

@@ -199,10 +199,14 @@ final class WebhookFixture: @unchecked Sendable {
     let client = HTTPClient()
     var bodyLimits: [WebhookSource: Int]?
     let reviewer: TenantRepoReviewer?
+    let ackAfter: AckAfter
+    let clusterAckTimeout: TimeInterval
 
     init(writer: any SessionWriter = RecordingWriter(), bodyLimits: [WebhookSource: Int]? = nil, loadTable: Bool = true,
-         reviewer: TenantRepoReviewer? = nil) throws {
+         reviewer: TenantRepoReviewer? = nil, ackAfter: AckAfter = .journal, clusterAckTimeout: TimeInterval = 10) throws {
         self.reviewer = reviewer
+        self.ackAfter = ackAfter
+        self.clusterAckTimeout = clusterAckTimeout
         repo = try TestRepo.make()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -229,6 +233,8 @@ final class WebhookFixture: @unchecked Sendable {
         let logs = self.logs
         options.log = { logs.append($0) }
         options.tenantRepoReviewer = reviewer
+        options.ackAfter = ackAfter
+        options.clusterAckTimeout = clusterAckTimeout
         server = try WebhookServer(options: options, table: loadTable ? try TenantTable.load(repo: repo.path, revision: "test") : nil)
     }
 
