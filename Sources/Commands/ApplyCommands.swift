@@ -5,6 +5,7 @@ import Model
 import Reconciler
 import Render
 import Support
+import Synchronization
 
 /// `tenantry apply [REPO]`: render the tenant repo and make the cluster match it.
 public enum ApplyCommand {
@@ -112,6 +113,7 @@ public enum ReconcileCommand {
         Flags:
           --config FILE             tenantry.yaml with source: and status: sections
           --watch                   keep reconciling on the interval until interrupted
+        \(LeaderElectFlags.usage)
           --interval DURATION       the interval for a REPO directory (default 60s; 30s, 5m, 1h)
           --dry-run                 server-side dry run; no report is committed
         \(ClusterFlags.usage)
@@ -121,7 +123,8 @@ public enum ReconcileCommand {
         """
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
-        let flags = try Arguments(arguments, valued: ClusterFlags.valued + ["--config", "--interval"], switches: ClusterFlags.switches + ["--watch", "--dry-run", "--once"])
+        let flags = try Arguments(arguments, valued: ClusterFlags.valued + ["--config", "--interval"] + LeaderElectFlags.valued,
+                                  switches: ClusterFlags.switches + ["--watch", "--dry-run", "--once"] + LeaderElectFlags.switches)
         let positional = try flags.positionals(max: 1, usage: "tenantry reconcile [REPO] [flags]")
         let log = try Log(format: flags.value("--log-format"), stderr: stderr)
         let options = try ClusterFlags.options(flags, dryRun: flags.isSet("--dry-run"))
@@ -133,6 +136,10 @@ public enum ReconcileCommand {
             throw UsageError("nothing to reconcile: pass a REPO directory or --config tenantry.yaml")
         }
         let sourceConfig = try configPath.map { path throws -> SourceConfig in try loadSourceConfig(path) }
+        let leaderElection = try LeaderElectFlags.parse(flags)
+        if leaderElection != nil && (sourceConfig == nil || !flags.isSet("--watch")) {
+            throw UsageError("--leader-elect elects the reconciler of `reconcile --watch --config`: add --watch and --config tenantry.yaml")
+        }
         var interval = 60.0
         if let text = flags.value("--interval") {
             guard let seconds = DurationText.seconds(text), seconds > 0 else { throw UsageError("--interval must be a duration like 30s, 5m or 1h, got \"\(text)\"") }
@@ -163,8 +170,11 @@ public enum ReconcileCommand {
                 return source
             }
             defer { for stop in stops { stop.cancel() } }
-            loop.run()
-            return Tenantry.ExitCode.success
+            guard let leaderElection else {
+                loop.run()
+                return Tenantry.ExitCode.success
+            }
+            return reconcileWhileLeading(loop, leaderElection, cluster: target.config, stops: stops, log: log)
         }
         while true {
             var code: Int32
@@ -188,6 +198,34 @@ public enum ReconcileCommand {
             Thread.sleep(forTimeInterval: interval)
             client.resetRequestCounts()
         }
+    }
+
+    /// `--watch --leader-elect`: the loop runs once the Lease is won; a signal stops it and then releases the Lease;
+    /// losing the Lease stops it and exits 1 (the pod restarts and campaigns again).
+    private static func reconcileWhileLeading(_ loop: ReconcileLoop, _ config: LeaderElectionConfig, cluster: ClusterConfig,
+                                              stops: [DispatchSourceSignal], log: Log) -> Int32 {
+        let done = DispatchSemaphore(value: 0)
+        let running = DispatchGroup()
+        let lost = Mutex(false)
+        for stop in stops { stop.setEventHandler { done.signal() } }
+        let election = LeaderElectFlags.Session(config, cluster: cluster, log: { log.info($0.trimmingCharacters(in: .newlines)) }, start: {
+            running.enter()
+            defer { running.leave() }
+            loop.run()
+        }, lost: {
+            loop.stop()
+            lost.withLock { $0 = true }
+            done.signal()
+        })
+        done.wait()
+        loop.stop()
+        running.wait()
+        election.shutdown()
+        if lost.withLock({ $0 }) {
+            log.error("leader election lost: Lease \(config.namespace)/\(config.leaseName) could not be renewed in time")
+            return Tenantry.ExitCode.failure
+        }
+        return Tenantry.ExitCode.success
     }
 
     static func loadSourceConfig(_ path: String) throws -> SourceConfig {

@@ -7,6 +7,7 @@ import Model
 import Plan
 import Reconciler
 import Support
+import Synchronization
 import Webhooks
 
 /// `tenantry serve`: the webhook server.
@@ -52,8 +53,16 @@ public enum ServeCommand {
       --github-token-file F    GitHub token for comments and statuses (default: $GITHUB_TOKEN); never printed
       --github-api URL         GitHub API base URL (default https://api.github.com; GitHub Enterprise:
                                https://HOST/api/v3)
+      --ack-after WHEN         journal (default): answer 202 once the delivery is fsync'd in the local journal;
+                               cluster: once its Session exists in the API server (503 with Retry-After if it is
+                               not there within 10 s: the journal keeps it, a redelivery is deduplicated)
+      --leader-elect           with --reconcile: reconcile only while holding a Lease, so of several replicas
+                               one reconciles (lease 15s, renew deadline 10s, retry 2s; holder $POD_NAME, else
+                               the host name); SIGTERM releases it for an immediate handover
+      --leader-elect-lease N   the Lease's name (default tenantry-reconciler)
+      --leader-elect-namespace NS  the Lease's namespace (default tenantry-system)
 
-    Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
+    Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
     """
 
     struct Flags {
@@ -72,13 +81,15 @@ public enum ServeCommand {
         var reconcile = false
         var githubTokenFile: String?
         var githubAPI = "https://api.github.com"
+        var leaderElection: LeaderElectionConfig?
+        var ackAfter: AckAfter = .journal
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api"],
-                                 switches: ["--quiet", "--reconcile"])
+                                                     "--github-token-file", "--github-api", "--ack-after"] + LeaderElectFlags.valued,
+                                 switches: ["--quiet", "--reconcile"] + LeaderElectFlags.switches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
@@ -123,6 +134,14 @@ public enum ServeCommand {
         }
         if let config = args.value("--config") { flags.config = config }
         flags.reconcile = args.isSet("--reconcile")
+        flags.leaderElection = try LeaderElectFlags.parse(args)
+        if let text = args.value("--ack-after") {
+            guard let ack = AckAfter(rawValue: text) else { throw UsageError("--ack-after takes journal or cluster, got \"\(text)\"") }
+            flags.ackAfter = ack
+        }
+        if flags.leaderElection != nil && !flags.reconcile {
+            throw UsageError("--leader-elect elects the reconciler: use it with --reconcile (receivers need no election)")
+        }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
@@ -181,6 +200,7 @@ public enum ServeCommand {
         options.port = flags.port
         options.loopbackOnly = flags.loopbackOnly
         options.refreshInterval = flags.refreshInterval
+        options.ackAfter = flags.ackAfter
         if !flags.bodyLimits.isEmpty {
             var limits = WebhookService.Configuration(secrets: secrets).bodyLimits
             for (source, bytes) in flags.bodyLimits { limits[source] = bytes }
@@ -201,23 +221,39 @@ public enum ServeCommand {
         let tables = table.map { "revision \($0.revision), \($0.policies.count) namespaces" } ?? "tenant table after the first reconcile"
         stdout("tenantry serve: listening on http://\(flags.loopbackOnly ? "127.0.0.1" : "0.0.0.0"):\(server.port) (\(tables), \(server.replayed) journal entries replayed, Sessions to \(cluster.server))\n")
 
+        let done = DispatchSemaphore(value: 0)
+        let lostLease = Mutex(false)
         var loop: ReconcileLoop?
+        var election: LeaderElectFlags.Session?
+        let running = DispatchGroup()
         if flags.reconcile {
             let log: @Sendable (String) -> Void = { line in if !quiet { stderr(line) } }
             let reconcile = try ReconcileLoop(source: try sourceConfig(flags, for: "--reconcile"), client: KubeClient(config: cluster),
                                               stderr: log, stdout: log)
             let tokens = flags.estimatedTokens
-            Thread.detachNewThread {
+            let run: @Sendable () -> Void = {
+                running.enter()
+                defer { running.leave() }
                 reconcile.run { round in
                     let next = TenantTable(rendered: round.rendered, revision: round.fetched.revision.description, estimatedTokensPerSession: tokens)
                     server.replaceTenantTable(next)
                     log("tenant table: revision \(next.revision), \(next.policies.count) namespaces\n")
                 }
             }
+            if let config = flags.leaderElection {
+                // Leadership lost (the Lease could not be renewed in time): stop reconciling and exit non-zero, so
+                // the pod restarts and campaigns afresh, as client-go controllers do.
+                election = LeaderElectFlags.Session(config, cluster: cluster, log: { stderr($0) }, start: run, lost: {
+                    reconcile.stop()
+                    lostLease.withLock { $0 = true }
+                    done.signal()
+                })
+            } else {
+                Thread.detachNewThread(run)
+            }
             loop = reconcile
         }
 
-        let done = DispatchSemaphore(value: 0)
         let queue = DispatchQueue(label: "tenantry.serve.signals")
         var sources: [DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT] {
@@ -242,8 +278,15 @@ public enum ServeCommand {
         done.wait()
         stderr("tenantry serve: stopping (finishing requests in flight)\n")
         loop?.stop()
+        // The Lease is released only once the round in progress has finished writing.
+        if election != nil { running.wait() }
+        election?.shutdown()
         server.stop()
         for source in sources { source.cancel() }
+        if lostLease.withLock({ $0 }) {
+            stderr("tenantry serve: stopped: leader election lost\n")
+            return Tenantry.ExitCode.failure
+        }
         stdout("tenantry serve: stopped\n")
         return Tenantry.ExitCode.success
     }

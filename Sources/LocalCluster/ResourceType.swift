@@ -73,7 +73,7 @@ extension ResourceType {
         ResourceType(group: "apps", version: "v1", plural: "statefulsets", singular: "statefulset", kind: "StatefulSet", namespaced: true, shortNames: ["sts"], hasStatusSubresource: true),
         ResourceType(group: "apps", version: "v1", plural: "daemonsets", singular: "daemonset", kind: "DaemonSet", namespaced: true, shortNames: ["ds"], hasStatusSubresource: true),
         ResourceType(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", singular: "customresourcedefinition", kind: "CustomResourceDefinition", namespaced: false, shortNames: ["crd", "crds"], hasStatusSubresource: true),
-    ] + accessKinds
+    ] + accessKinds + deployKinds
 
     static let namespaces = builtIn[0]
     static let customResourceDefinitions = builtIn.first { $0.plural == "customresourcedefinitions" }!

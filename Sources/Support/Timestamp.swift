@@ -11,6 +11,13 @@ public enum Timestamp {
                       Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
+    /// A Kubernetes MicroTime (`2024-05-01T12:00:00.123456Z`): the Lease's acquireTime and renewTime.
+    public static func microTime(_ date: Date) -> String {
+        let whole = date.timeIntervalSince1970.rounded(.down)
+        let micros = min(999_999, Int(((date.timeIntervalSince1970 - whole) * 1_000_000).rounded(.down)))
+        return String(rfc3339(date).dropLast()) + String(format: ".%06dZ", micros)
+    }
+
     /// Accepts whole and fractional seconds (`…T09:00:00.123456Z`), as an API server may send either.
     public static func parse(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()

@@ -63,6 +63,19 @@ public final class SessionCreator: @unchecked Sendable {
         }
     }
 
+    /// `--ack-after cluster`: waits until the journal entry of `session` is settled (its Session exists in the API
+    /// server, or it was refused for good) or `deadline` passes; its state then (`pending` when it did not settle).
+    public func waitUntilSettled(_ session: String, deadline: Date) -> JournalState? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let state = journal.entryState(session: session)
+            if state != .pending || Date() >= deadline { return state }
+            // Woken by every settled entry; the short cap covers an entry another replica's journal settled.
+            _ = condition.wait(until: min(deadline, Date().addingTimeInterval(0.05)))
+        }
+    }
+
     /// False while the last attempt failed for a retryable reason: new deliveries are then answered `queued`.
     public var healthy: Bool { condition.withLock { lastOutcomeHealthy } }
 
@@ -100,8 +113,10 @@ public final class SessionCreator: @unchecked Sendable {
                 case .done:
                     attempts[entry.session] = nil
                     lastOutcomeHealthy = true
+                    condition.broadcast()
                 case .failed:
                     attempts[entry.session] = nil
+                    condition.broadcast()
                 case .retry:
                     let count = (attempts[entry.session] ?? 0) + 1
                     attempts[entry.session] = count

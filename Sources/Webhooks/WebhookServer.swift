@@ -37,6 +37,9 @@ public final class WebhookServer: Sendable {
         public var tenantRepoReviewer: (any PullRequestReviewer)? = nil
         /// Starts the reconcile of a repository this process follows, on a push to it (`serve --reconcile`).
         public var repositoryPushed: RepositoryPushed? = nil
+        /// When a delivery is answered 202 (`serve --ack-after`), and how long `.cluster` waits for the Session.
+        public var ackAfter: AckAfter = .journal
+        public var clusterAckTimeout: TimeInterval = 10
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
             self.journalPath = journalPath
@@ -63,6 +66,8 @@ public final class WebhookServer: Sendable {
         configuration.log = options.logRequests ? options.log : nil
         configuration.tenantRepoReviewer = options.tenantRepoReviewer
         configuration.repositoryPushed = options.repositoryPushed
+        configuration.ackAfter = options.ackAfter
+        configuration.clusterAckTimeout = options.clusterAckTimeout
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }
         do {

@@ -219,15 +219,33 @@ extension WebhookService {
             let entry = JournalEntry(deliveryKey: request.deliveryKey, session: session, namespace: namespace, tenant: routed.target.tenant,
                                      object: request.object, approvalRequired: routed.policy.policy.approval.required)
             creator.enqueue(entry)
+            try awaitCluster(session, namespace: namespace)
             let outcome = acceptedOutcome()
             configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "\(outcome.label) Session/\(namespace)/\(session)"))
             return Answer(response: json(202, .object(acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date()))), outcome: outcome)
         case .duplicate(let session):
+            try awaitCluster(session, namespace: namespace)
             let outcome = acceptedOutcome()
             configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "duplicate of Session/\(namespace)/\(session)"))
             var body = acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date())
             body["duplicate"] = true
             return Answer(response: json(202, .object(body)), outcome: .duplicate)
+        }
+    }
+
+    /// `--ack-after cluster`: returns once the Session exists in the API server; otherwise throws the refusal answered
+    /// instead of the 202: 503 while it is not there yet (the journal keeps the delivery and creates it later, and a
+    /// redelivery is deduplicated by name), 422 when the API server refused it for good.
+    private func awaitCluster(_ session: String, namespace: String) throws(WebhookFailure) {
+        guard configuration.ackAfter == .cluster else { return }
+        switch creator.waitUntilSettled(session, deadline: Date().addingTimeInterval(configuration.clusterAckTimeout)) {
+        case .done?: return
+        case .failed?:
+            throw WebhookFailure(422, .invalidPayload, "the API server refused Session/\(namespace)/\(session) for good; the receiver's log has its answer",
+                                 details: ["sessionId": .string(session)])
+        default:
+            throw WebhookFailure(503, .unavailable, "Session/\(namespace)/\(session) is not in the API server yet; the delivery is kept and created when it answers, and a redelivery is deduplicated",
+                                 details: ["sessionId": .string(session)], retryAfter: 5)
         }
     }
 }

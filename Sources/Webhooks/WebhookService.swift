@@ -8,6 +8,12 @@ import Synchronization
 /// the route table or the API key (never from the payload), matches triggers, admits against the
 /// NamespacePolicy, writes the journal (fsync'd) and only then answers 202. Sessions are created in the
 /// background by the SessionCreator.
+/// What a 202 promises. `journal`: the delivery is fsync'd on this replica's disk (lost if the disk is).
+/// `cluster`: its Session exists in the API server, whose storage is the durable log (`serve --ack-after cluster`).
+public enum AckAfter: String, Sendable, CaseIterable {
+    case journal, cluster
+}
+
 public final class WebhookService: Sendable {
     public struct Configuration: Sendable {
         public var secrets: WebhookSecrets
@@ -20,6 +26,10 @@ public final class WebhookService: Sendable {
         public var tenantRepoReviewer: (any PullRequestReviewer)? = nil
         /// Starts the reconcile of a repository this process follows, on a push to it.
         public var repositoryPushed: RepositoryPushed? = nil
+        /// When a delivery is answered 202: once fsync'd in the local journal, or once its Session exists in the API server.
+        public var ackAfter: AckAfter = .journal
+        /// With `.cluster`, how long a request waits for its Session before it is answered 503 (the journal keeps it).
+        public var clusterAckTimeout: TimeInterval = 10
 
         public init(secrets: WebhookSecrets) { self.secrets = secrets }
 

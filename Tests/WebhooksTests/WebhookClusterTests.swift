@@ -156,9 +156,10 @@ struct ServeProcess {
     let port: UInt16
     let firstLine: String
 
-    init(arguments: [String]) throws {
+    init(arguments: [String], environment: [String: String] = [:]) throws {
         process.executableURL = productsDirectory.appendingPathComponent("tenantry")
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -196,4 +197,40 @@ var productsDirectory: URL {
         return bundle.bundleURL.deletingLastPathComponent()
     }
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+}
+
+/// `--ack-after cluster`: the 202 means the Session is in the API server; while it cannot be, 503 with Retry-After.
+final class AckAfterClusterTests: XCTestCase {
+    func testTheSessionExistsWhenThe202IsSentAndADownClusterGets503() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wh-ack-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var cluster = try LocalClusterServer.start(directory: directory)
+        let port = cluster.port
+        let writer = KubeSessionWriter(config: try KubeSessionWriter.config(kubeconfig: cluster.kubeconfigPath))
+        for crd in WebhookBenchCommand.clusterCRDs() { try writer.applyClusterObject(crd) }
+        try writer.applyClusterObject(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "hello-prod"]])
+        XCTAssertTrue(writer.waitUntilServed(namespace: "hello-prod"))
+        let fixture = try WebhookFixture(writer: writer, ackAfter: .cluster, clusterAckTimeout: 1)
+
+        let answered = try fixture.github("issues", body: try labeledIssue(1), delivery: "ack-1")
+        XCTAssertEqual(answered.status, 202, answered.text)
+        let name = try XCTUnwrap(answered.json["sessionId"]?.stringValue)
+        // No waiting: at the moment of the 202 the Session is stored.
+        XCTAssertEqual(try writer.allSessions(namespace: "hello-prod").compactMap { $0["metadata"]?["name"]?.stringValue }, [name])
+
+        cluster.stop()
+        let down = try fixture.github("issues", body: try labeledIssue(2), delivery: "ack-2")
+        XCTAssertEqual(down.status, 503, down.text)
+        XCTAssertEqual(down.headers.first { $0.key.lowercased() == "retry-after" }?.value, "5")
+        let pending = try XCTUnwrap(down.json["details"]?["sessionId"]?.stringValue)
+        XCTAssertEqual(fixture.server.service.journal.entryState(session: pending), .pending, "kept in the journal")
+
+        cluster = try LocalClusterServer.start(directory: directory, port: port)
+        defer { cluster.stop() }
+        // The sender redelivers: deduplicated, and answered 202 once the Session exists.
+        let again = try fixture.github("issues", body: try labeledIssue(2), delivery: "ack-2")
+        XCTAssertEqual(again.status, 202, again.text)
+        XCTAssertEqual(again.json["duplicate"], true)
+        XCTAssertEqual(Set(try writer.allSessions(namespace: "hello-prod").compactMap { $0["metadata"]?["name"]?.stringValue }), [name, pending])
+    }
 }

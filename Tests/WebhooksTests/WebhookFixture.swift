@@ -201,10 +201,14 @@ final class WebhookFixture: @unchecked Sendable {
     let reviewer: TenantRepoReviewer?
     /// The HTTP server's header and body deadlines (short in tests of slow clients; applied by `restart`).
     var requestTimeoutSeconds: Double = 10
+    let ackAfter: AckAfter
+    let clusterAckTimeout: TimeInterval
 
     init(writer: any SessionWriter = RecordingWriter(), bodyLimits: [WebhookSource: Int]? = nil, loadTable: Bool = true,
-         reviewer: TenantRepoReviewer? = nil) throws {
+         reviewer: TenantRepoReviewer? = nil, ackAfter: AckAfter = .journal, clusterAckTimeout: TimeInterval = 10) throws {
         self.reviewer = reviewer
+        self.ackAfter = ackAfter
+        self.clusterAckTimeout = clusterAckTimeout
         repo = try TestRepo.make()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("wh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -233,6 +237,8 @@ final class WebhookFixture: @unchecked Sendable {
         options.tenantRepoReviewer = reviewer
         options.headerTimeoutSeconds = requestTimeoutSeconds
         options.bodyTimeoutSeconds = requestTimeoutSeconds
+        options.ackAfter = ackAfter
+        options.clusterAckTimeout = clusterAckTimeout
         server = try WebhookServer(options: options, table: loadTable ? try TenantTable.load(repo: repo.path, revision: "test") : nil)
     }
 

@@ -1,0 +1,56 @@
+import Foundation
+import HTTPClient
+import LocalCluster
+import Model
+import TestSupport
+import XCTest
+
+/// `tenantry serve --reconcile --leader-elect`, two replicas as child processes: one holds the Lease and reconciles
+/// (its /readyz turns 200 with the tenant table); the other waits. SIGTERM to the leader releases the Lease and the
+/// other takes over and reconciles.
+final class ServeLeaderElectionTests: XCTestCase {
+    private func ready(_ client: HTTPClient, _ port: UInt16) -> Int {
+        (try? client.send(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(port)/readyz")))?.status ?? 0
+    }
+
+    func testOneReplicaReconcilesAndSigtermHandsTheLeaseToTheOther() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-elect-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
+        defer { cluster.stop() }
+        let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        try GitCLI.publish(PackagePaths.examples, as: origin, work: work)
+        func lease(_ field: String) -> String {
+            (try? Tool.run("kubectl", ["--kubeconfig", cluster.kubeconfigPath, "--cache-dir", base.appendingPathComponent("kubectl-cache").path,
+                                       "get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.\(field)}"]).output) ?? ""
+        }
+        func replica(_ name: String) throws -> ServeProcess {
+            let config = base.appendingPathComponent("\(name).yaml")
+            try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache-\(name)").path)\n".utf8).write(to: config)
+            return try ServeProcess(arguments: ["serve", "--reconcile", "--leader-elect", "--leader-elect-namespace", "default",
+                                                "--config", config.path, "--port", "0", "--quiet", "--kubeconfig", cluster.kubeconfigPath,
+                                                "--journal", base.appendingPathComponent("\(name).db").path],
+                                    environment: ["POD_NAME": name])
+        }
+        let client = HTTPClient()
+        let a = try replica("controller-a")
+        eventually("controller-a holds the Lease") { lease("holderIdentity") == "controller-a" }
+        eventually("controller-a reconciled") { ready(client, a.port) == 200 }
+        let b = try replica("controller-b")
+        defer { _ = b.terminate() }
+        // controller-b campaigns but waits: two renewals by controller-a later it has still not reconciled.
+        for _ in 0..<2 {
+            let renewed = lease("renewTime")
+            eventually("controller-a renews") { lease("renewTime") != renewed }
+        }
+        XCTAssertEqual(lease("holderIdentity"), "controller-a")
+        XCTAssertEqual(ready(client, b.port), 503, "the follower has no tenant table: it has not reconciled")
+
+        XCTAssertEqual(a.terminate(), 0, "SIGTERM: a clean stop")
+        // Released: the holder is cleared, so controller-b takes it at its next attempt, not after 15 s of expiry.
+        eventually("controller-b holds the Lease") { lease("holderIdentity") == "controller-b" }
+        XCTAssertEqual(lease("leaseTransitions"), "1")
+        eventually("controller-b reconciled") { ready(client, b.port) == 200 }
+    }
+}
