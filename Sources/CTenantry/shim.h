@@ -121,4 +121,23 @@ static inline uint16_t ctenantry_mhd_bound_port(struct MHD_Daemon *daemon) {
     return info == NULL ? 0 : info->port;
 }
 
+// --- posix_spawn (the local node's container processes) ---
+// The GNU extensions need _GNU_SOURCE, which this header does not set for everyone: declared here as glibc (2.34+) defines them.
+#include <spawn.h>
+#include <fcntl.h>
+#include <unistd.h>
+int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+int pipe2(int fds[2], int flags);
+
+static inline int ctenantry_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+}
+static inline int ctenantry_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+static inline int ctenantry_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
 #endif

@@ -12,8 +12,10 @@ public enum ClusterBenchCommand {
     public static let usage = """
         Usage:
           tenantry bench cluster [--objects N] [--clients N] [--page-size N]
+          tenantry bench cluster --jobs N [--clients N]
 
         Flags:
+          --jobs N        run Jobs instead: up to 200 at once, then N trivial ones to completion (Pods are host processes)
           --objects N     ConfigMaps to apply (default 10000)
           --clients N     concurrent clients applying them (default 4)
           --page-size N   limit per list page (default 500)
@@ -28,7 +30,7 @@ public enum ClusterBenchCommand {
             stdout(usage + "\n")
             return Tenantry.ExitCode.success
         }
-        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size"])
+        let args = try Arguments(words, valued: ["--objects", "--clients", "--page-size", "--jobs"])
         _ = try args.positionals(max: 0, usage: "tenantry bench cluster [--objects N] [--clients N] [--page-size N]")
         func count(_ flag: String, _ fallback: Int) throws(UsageError) -> Int {
             guard let text = args.value(flag) else { return fallback }
@@ -38,6 +40,7 @@ public enum ClusterBenchCommand {
         let objects = try count("--objects", 10_000)
         let clients = try count("--clients", 4)
         let pageSize = try count("--page-size", 500)
+        if args.value("--jobs") != nil { return try WorkloadBenchmark.run(jobs: try count("--jobs", 1), clients: clients, stdout: stdout, stderr: stderr) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tenantry-bench-cluster-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var options = LocalClusterServer.Options()
@@ -93,8 +96,8 @@ public enum ClusterBenchCommand {
     }
 }
 
-/// The shared libcurl client (one connection per thread, kept alive), enough for the benchmark.
-private struct BenchClient: Sendable {
+/// The shared libcurl client (one connection per thread, kept alive), enough for the benchmarks.
+struct BenchClient: Sendable {
     let base: String
     let token: String
     let http = HTTPClient()

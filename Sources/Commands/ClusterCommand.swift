@@ -23,6 +23,7 @@ public enum ClusterCommand {
 
         The local cluster is a Kubernetes-compatible API server for development and tests, not a production
         cluster. `start` prints the kubeconfig path: kubectl --kubeconfig DIR/kubeconfig get namespaces
+        Its one node runs Pods as host processes with no isolation: trusted commands only.
         """
 
     public static func run(_ arguments: [String], stdout: @Sendable (String) -> Void, stderr: @Sendable (String) -> Void) throws -> Int32 {
@@ -70,6 +71,12 @@ public enum ClusterCommand {
         stdout("local cluster serving at \(server.url) (data in \(directory))\n")
         stdout("kubeconfig: \(server.kubeconfigPath)\n")
         stdout("  kubectl --kubeconfig \(server.kubeconfigPath) get namespaces\n")
+        stdout("""
+            WARNING: Pods run as plain processes on this host, as the user running this cluster: images are
+            not pulled, a container is its command, and nothing is isolated (no namespaces, no cgroups).
+            Run trusted commands for development only, never untrusted code.
+
+            """)
         stopped.wait()
         server.stop()
         sources.forEach { $0.cancel() }

@@ -9,6 +9,7 @@ extension APIServer {
         guard target.subresource == nil else { throw APIError.methodNotAllowed("DELETE", request.path) }
         let write = try WriteRequest(request, requireBody: false)
         let preconditions = write.body?["preconditions"]
+        let options = try DeleteOptions(body: write.body, query: request.query)
         var previousVersion: String?
         let result = try store.write(dryRun: write.dryRun) { transaction in
             guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
@@ -22,7 +23,7 @@ extension APIServer {
                 throw APIError.conflict(target.type, name)
             }
             if target.type == .namespaces { return try deleteNamespace(old, now: write.now, transaction) }
-            return try deleteObject(target.type, old, now: write.now, transaction)
+            return try deleteObject(target.type, old, now: write.now, options: options, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
         return json(200, answer(result, dryRun: write.dryRun, previousVersion: previousVersion))
@@ -33,25 +34,32 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: false)
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
         let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
+        let options = try DeleteOptions(body: write.body, query: request.query)
         let deleted = try store.write(dryRun: write.dryRun) { transaction in
             let matching = try transaction.list(target.type, namespace: target.namespace, after: nil, limit: Int.max)
                 .filter { labels.matches($0.labels) && fields.matches($0) }
             return try matching.map { object in
                 target.type == .namespaces ? try deleteNamespace(object, now: write.now, transaction)
-                                           : try deleteObject(target.type, object, now: write.now, transaction)
+                                           : try deleteObject(target.type, object, now: write.now, options: options, transaction)
             }
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
         return ["kind": .string(target.type.listKind), "apiVersion": .string(target.type.apiVersion), "metadata": [:], "items": .array(deleted)]
     }
 
-    /// Removes the object, or marks it for deletion while finalizers remain. Returns its last state.
-    func deleteObject(_ type: ResourceType, _ object: JSON, now: String, _ transaction: StoreTransaction) throws -> JSON {
-        if object.isDeleting { return object }
-        // Marked for deletion; `commit` removes it at once unless finalizers hold it.
+    /// Removes the object, or marks it for deletion while finalizers (or a running Pod's grace period)
+    /// remain. The propagation policy adds the garbage collector's finalizer. Returns its last state.
+    func deleteObject(_ type: ResourceType, _ object: JSON, now: String, options: DeleteOptions = DeleteOptions(),
+                      _ transaction: StoreTransaction) throws -> JSON {
+        if object.isDeleting { return try shortenGracePeriod(type, object, options, transaction) }
+        // Marked for deletion; `commit` removes it at once unless finalizers or a grace period hold it.
         var marked = object
         marked.setValue(.string(now), at: ["metadata", "deletionTimestamp"])
-        if !object.finalizers.isEmpty { marked.setValue(.int(0), at: ["metadata", "deletionGracePeriodSeconds"]) }
+        if let finalizer = options.finalizer(for: type), !marked.finalizers.contains(finalizer) {
+            marked.setValue(.strings(marked.finalizers + [finalizer]), at: ["metadata", "finalizers"])
+        }
+        let grace = type == .pods ? Kubelet.gracePeriod(object, requested: options.gracePeriodSeconds) : 0
+        if !marked.finalizers.isEmpty || grace > 0 { marked.setValue(.int(grace), at: ["metadata", "deletionGracePeriodSeconds"]) }
         return try commit(type, old: object, marked, transaction)
     }
 
@@ -99,5 +107,16 @@ extension APIServer {
         namespace.setValue(.string(String(try transaction.nextResourceVersion())), at: ["metadata", "resourceVersion"])
         try transaction.delete(.namespaces, namespace)
         return namespace
+    }
+}
+
+extension APIServer {
+    /// A second delete of a terminating Pod may shorten its grace period (`--grace-period=0 --force`).
+    func shortenGracePeriod(_ type: ResourceType, _ object: JSON, _ options: DeleteOptions, _ transaction: StoreTransaction) throws -> JSON {
+        guard type == .pods, let requested = options.gracePeriodSeconds,
+              case .int(let current)? = object.value(at: ["metadata", "deletionGracePeriodSeconds"]), requested < current else { return object }
+        var shortened = object
+        shortened.setValue(.int(requested), at: ["metadata", "deletionGracePeriodSeconds"])
+        return try commit(type, old: object, shortened, transaction)
     }
 }

@@ -9,8 +9,7 @@ extension APIServer {
         var object = write.body!
         guard target.subresource == nil else { throw APIError.methodNotAllowed("POST", request.path) }
         if object.name.isEmpty, let prefix = object.value(at: ["metadata", "generateName"])?.stringValue, !prefix.isEmpty {
-            let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-            object.setValue(.string(prefix + String((0..<5).map { _ in alphabet.randomElement()! })), at: ["metadata", "name"])
+            object.setValue(.string(JobController.generatedName(prefix)), at: ["metadata", "name"])
         }
         object = try placed(object, target)
         var admission = ObjectAdmission(type: target.type, scope: .main(hasStatusSubresource: target.type.hasStatusSubresource),
@@ -181,7 +180,7 @@ extension APIServer {
     func commit(_ type: ResourceType, old: JSON?, _ object: JSON, _ transaction: StoreTransaction) throws -> JSON {
         var object = object
         object.setValue(.string(String(try transaction.nextResourceVersion())), at: ["metadata", "resourceVersion"])
-        if object.isDeleting, object.finalizers.isEmpty, type != .namespaces {
+        if object.isDeleting, object.finalizers.isEmpty, type != .namespaces, !object.awaitsGracefulTermination {
             try transaction.delete(type, object)
             try afterRemoval(type, object, transaction)
         } else {

@@ -76,6 +76,7 @@ final class APIServer: Sendable {
     }
 
     private func serve(_ target: ResourceRoute, _ request: Request, user: UserInfo) throws -> Response {
+        if target.type == .pods, target.subresource == "log" { return try podLog(target, request) }
         if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
             throw APIError.notFoundPath(request.path)
         }

@@ -11,8 +11,19 @@ public final class LocalClusterServer: Sendable {
         /// Serve HTTPS (the default: kubectl sends tokens only over TLS) or plain HTTP, for in-process
         /// clients that cannot trust a custom CA. Both require the bearer token.
         public var tls = true
+        /// Pods running at once on the local node; the rest wait Pending (Unschedulable). Default: cores × 8.
+        public var maxRunningPods = ProcessInfo.processInfo.activeProcessorCount * 8
+        /// First delay before a failed Job Pod is replaced, doubling per failure up to 6 minutes (Kubernetes: 10 s).
+        public var jobBackoffSeconds: Double = 10
+        /// First delay before a container restarts (restartPolicy OnFailure/Always), doubling up to 5 minutes (Kubernetes: 10 s).
+        public var crashLoopBackOffSeconds: Double = 10
+        /// Issues the token a Pod finds in its ServiceAccount directory; without one the `token` file is left out.
+        public var serviceAccountToken: ServiceAccountTokenSource?
         public init() {}
     }
+
+    /// Makes a Pod's ServiceAccount token: (namespace, serviceAccount, podName, podUID) → JWT.
+    public typealias ServiceAccountTokenSource = @Sendable (_ namespace: String, _ serviceAccount: String, _ podName: String, _ podUID: String) throws -> String
 
     /// `https://127.0.0.1:PORT` (or http:// without TLS)
     public let url: String
@@ -29,6 +40,8 @@ public final class LocalClusterServer: Sendable {
     private let http: HTTPServer
     private let store: Store
     private let lock: DirectoryLock
+    private let controllers: ControllerLoop
+    private let kubelet: Kubelet
 
     /// Opens (or creates) the store in `directory` and starts serving. Port 0 picks a free port.
     public static func start(directory: String, port: UInt16 = 0, options: Options = Options()) throws -> LocalClusterServer {
@@ -62,15 +75,44 @@ public final class LocalClusterServer: Sendable {
         url = "\(options.tls ? "https" : "http")://127.0.0.1:\(http.port)"
         self.directory = directory
         kubeconfigPath = files.kubeconfig
-        box.server = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
-                               address: "127.0.0.1:\(http.port)")
+        let api = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
+                            address: "127.0.0.1:\(http.port)")
+        (controllers, kubelet) = try Self.startControllers(api, options: options, port: http.port, certificatePEM: certificatePEM)
+        box.server = api
         try files.writeKubeconfig(url: url, token: token, certificatePEM: certificatePEM)
         try files.writePID(port: http.port)
+    }
+
+    /// The garbage collector, the job controller and the node, on one thread fed by the store's events.
+    private static func startControllers(_ api: APIServer, options: Options, port: UInt16, certificatePEM: String?) throws -> (ControllerLoop, Kubelet) {
+        let maxPods = max(1, options.maxRunningPods)
+        try Kubelet.registerNode(api.store, maxPods: maxPods)
+        let store = api.store
+        let context = PodRuntime.Context(
+            files: PodFiles(databasePath: store.path), apiPort: port, apiScheme: options.tls ? "https" : "http", certificatePEM: certificatePEM,
+            tokenSource: options.serviceAccountToken,
+            lookup: { kind, namespace, name in
+                try store.read { transaction in
+                    guard let object = try transaction.get(kind == "Secret" ? .secrets : .configMaps, namespace: namespace, name: name) else { return nil }
+                    return PodEnvironment.data(of: object, secret: kind == "Secret")
+                }
+            },
+            crashLoopBase: options.crashLoopBackOffSeconds)
+        let loop = ControllerLoop(api: api)
+        let index = OwnershipIndex()
+        let kubelet = Kubelet(api: api, files: context.files, maxPods: maxPods, context: context)
+        loop.register(GarbageCollector.name, GarbageCollector(index: index))
+        loop.register(JobController.name, JobController(index: index, backoffBase: options.jobBackoffSeconds))
+        loop.register(Kubelet.name, kubelet)
+        loop.start()
+        return (loop, kubelet)
     }
 
     /// Ends watches, waits for open requests, and releases the directory. Safe to call twice.
     public func stop() {
         store.changes.close()
+        controllers.stop()
+        kubelet.stop()
         http.stop()
         lock.release()
     }

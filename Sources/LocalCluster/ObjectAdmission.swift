@@ -38,6 +38,8 @@ struct ObjectAdmission {
         object.setValue(.int(generation(of: object, old: old)), at: ["metadata", "generation"])
         if old == nil { try validateName(name) }
         if type == .namespaces { object = defaultNamespace(object) }
+        if old == nil, type == .jobs { object = try JobDefaults.admitJob(object) }
+        if old == nil, type == .pods { object = try JobDefaults.admitPod(object) }
         if type.plural == "secrets", type.group.isEmpty { object = normalizedSecret(object) }
         if ["secrets", "configmaps"].contains(type.plural), type.group.isEmpty { try refuseImmutableChange(object, old: old) }
         if type == .customResourceDefinitions { object = try establishedDefinition(object) }

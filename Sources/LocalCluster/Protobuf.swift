@@ -2,7 +2,7 @@ import Foundation
 import Model
 
 /// Reads the protobuf bodies kubectl's generators send (`kubectl create namespace|configmap|secret|
-/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`), and those of `kubectl auth` and
+/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|job`, `kubectl run`), and those of `kubectl auth` and
 /// `kubectl create token` (the review kinds, TokenRequest), into the JSON the server stores or answers.
 /// Only those kinds, and only the fields a client sets, are known; anything else is 415.
 enum KubeProtobuf {
@@ -23,7 +23,7 @@ enum KubeProtobuf {
     private indirect enum Field {
         case string(String)
         case bool(String)
-        case integer(String)
+        case int(String)
         case strings(String)
         case stringMap(String)
         case bytesMap(String)
@@ -39,7 +39,25 @@ enum KubeProtobuf {
     private static let roleRef: [Int: Field] = [1: .string("apiGroup"), 2: .string("kind"), 3: .string("name")]
     private static let policyRule: [Int: Field] = [1: .strings("verbs"), 2: .strings("apiGroups"), 3: .strings("resources"),
                                                    4: .strings("resourceNames"), 5: .strings("nonResourceURLs")]
+    private static let envVar: [Int: Field] = [1: .string("name"), 2: .string("value")]
+    private static let container: [Int: Field] = [
+        1: .string("name"), 2: .string("image"), 3: .strings("command"), 4: .strings("args"), 5: .string("workingDir"),
+        7: .messages("env", envVar), 13: .string("terminationMessagePath"), 14: .string("imagePullPolicy"),
+        16: .bool("stdin"), 17: .bool("stdinOnce"), 18: .bool("tty"), 20: .string("terminationMessagePolicy"),
+    ]
+    private static let podSpec: [Int: Field] = [
+        2: .messages("containers", container), 3: .string("restartPolicy"), 4: .int("terminationGracePeriodSeconds"),
+        5: .int("activeDeadlineSeconds"), 6: .string("dnsPolicy"), 7: .stringMap("nodeSelector"), 8: .string("serviceAccountName"),
+        10: .string("nodeName"), 20: .messages("initContainers", container),
+    ]
+    private static let jobSpec: [Int: Field] = [
+        1: .int("parallelism"), 2: .int("completions"), 3: .int("activeDeadlineSeconds"), 5: .bool("manualSelector"),
+        6: .message("template", [1: .message("metadata", objectMeta), 2: .message("spec", podSpec)]),
+        7: .int("backoffLimit"), 8: .int("ttlSecondsAfterFinished"), 9: .string("completionMode"), 10: .bool("suspend"),
+    ]
     private static let kinds: [String: [Int: Field]] = [
+        "Pod": [1: .message("metadata", objectMeta), 2: .message("spec", podSpec)],
+        "Job": [1: .message("metadata", objectMeta), 2: .message("spec", jobSpec)],
         "Namespace": [1: .message("metadata", objectMeta), 2: .message("spec", [1: .strings("finalizers")])],
         "ConfigMap": [1: .message("metadata", objectMeta), 2: .stringMap("data"), 3: .bytesMap("binaryData"), 4: .bool("immutable")],
         "Secret": [1: .message("metadata", objectMeta), 2: .bytesMap("data"), 3: .string("type"), 4: .stringMap("stringData"), 5: .bool("immutable")],
@@ -50,7 +68,7 @@ enum KubeProtobuf {
         "RoleBinding": [1: .message("metadata", objectMeta), 2: .messages("subjects", subject), 3: .message("roleRef", roleRef)],
         "ClusterRoleBinding": [1: .message("metadata", objectMeta), 2: .messages("subjects", subject), 3: .message("roleRef", roleRef)],
         "TokenRequest": [1: .message("metadata", objectMeta), 2: .message("spec", [
-            1: .strings("audiences"), 4: .integer("expirationSeconds"),
+            1: .strings("audiences"), 4: .int("expirationSeconds"),
             3: .message("boundObjectRef", [1: .string("kind"), 2: .string("apiVersion"), 3: .string("name"), 4: .string("uid")]),
         ])],
         "TokenReview": [1: .message("metadata", objectMeta), 2: .message("spec", [1: .string("token"), 2: .strings("audiences")])],
@@ -77,7 +95,8 @@ enum KubeProtobuf {
                 if !value.isEmpty { object[name] = .string(value) }
             case .bool(let name)?:
                 if field.varint != 0 { object[name] = .bool(true) }
-            case .integer(let name)?:
+            case .int(let name)?:
+                // int32/int64 as protobuf writes them: two's complement in 64 bits.
                 object[name] = .int(Int(truncatingIfNeeded: Int64(bitPattern: field.varint)))
             case .strings(let name)?:
                 object[name] = .array((object[name]?.arrayValue ?? []) + [.string(text(field.bytes))])

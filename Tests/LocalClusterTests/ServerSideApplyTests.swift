@@ -103,7 +103,11 @@ final class ServerSideApplyTests: XCTestCase {
         ]
         let patched = cluster.request("PATCH", "/api/v1/namespaces/default/pods/p", json: patch, contentType: "application/strategic-merge-patch+json")
         XCTAssertEqual(patched.status, 200, patched.text)
-        XCTAssertEqual(patched.json.at("spec", "containers"), [["name": "main", "image": "one"], ["name": "side", "image": "three"]])
+        // The server defaulted each container's termination message fields at create, as Kubernetes does.
+        XCTAssertEqual(patched.json.at("spec", "containers"), [
+            ["name": "main", "image": "one", "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"],
+            ["name": "side", "image": "three", "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"],
+        ])
         XCTAssertEqual(patched.json.at("metadata", "finalizers"), ["b"])
         XCTAssertNil(patched.json.at("spec", "$setElementOrder/containers"))
         let custom = cluster.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json: sessionDefinition())

@@ -13,11 +13,13 @@ final class TestCluster {
     private(set) var server: LocalClusterServer
     let options: LocalClusterServer.Options
 
-    init(eventRetention: Int = 10_000, tls: Bool = false, directory: String? = nil) throws {
+    init(eventRetention: Int = 10_000, tls: Bool = false, directory: String? = nil,
+         configure: (inout LocalClusterServer.Options) -> Void = { _ in }) throws {
         self.directory = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("lc-\(UUID().uuidString)").path
         var options = LocalClusterServer.Options()
         options.eventRetention = eventRetention
         options.tls = tls
+        configure(&options)
         self.options = options
         server = try LocalClusterServer.start(directory: self.directory, options: options)
     }
@@ -163,4 +165,14 @@ func configMap(_ name: String, data: JSON = ["k": "v"], labels: JSON? = nil) -> 
     var metadata: JSONObject = ["name": .string(name)]
     if let labels { metadata["labels"] = labels }
     return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": .object(metadata), "data": data]
+}
+
+/// Polls a condition until it holds or the deadline passes (a safety net against a hung test, not a timing claim).
+func eventually(within seconds: TimeInterval = 60, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return condition()
 }
