@@ -48,7 +48,7 @@ let package = Package(
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
         // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "SessionController"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -66,6 +66,8 @@ let package = Package(
         .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient", "HTTPServer"], path: "Sources/Artifacts"),
         // `tenantry runner`, inside a session's pod: clone, run the framework's command, collect and upload artifacts, report.
         .target(name: "Runner", dependencies: ["Model", "Sessions", "GitSync", "HTTPClient"], path: "Sources/Runner"),
+        // The session controller: list+watch of Sessions, runner Jobs and Pods, NamespacePolicies; a work queue → SessionMachine.
+        .target(name: "SessionController", dependencies: ["Sessions", "Apply", "Model", "Support"], path: "Sources/SessionController"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
 
         // Tests mirror Sources: one <Module>Tests target per module. The fixture kit every test target may use:

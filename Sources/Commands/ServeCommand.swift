@@ -5,6 +5,7 @@ import LocalCluster
 import Model
 import Plan
 import Reconciler
+import SessionController
 import Support
 import Webhooks
 
@@ -41,6 +42,8 @@ public enum ServeCommand {
       --refresh-interval S     seconds between listings of live Sessions for the concurrency limit (default 5)
       --estimated-tokens N     tokens assumed per session for models priced per 1k tokens (default 100000)
       --quiet                  no log line per request
+      --controller             also run the session controller in this process (as `tenantry controller REPO` does; runner
+                               pods upload artifacts to this server)
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
@@ -71,13 +74,14 @@ public enum ServeCommand {
         var reconcile = false
         var githubTokenFile: String?
         var githubAPI = "https://api.github.com"
+        var controller = false
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
                                                      "--github-token-file", "--github-api"],
-                                 switches: ["--quiet", "--reconcile"])
+                                 switches: ["--quiet", "--reconcile", "--controller"])
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
@@ -122,6 +126,8 @@ public enum ServeCommand {
         }
         if let config = args.value("--config") { flags.config = config }
         flags.reconcile = args.isSet("--reconcile")
+        flags.controller = args.isSet("--controller")
+        if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
@@ -216,6 +222,15 @@ public enum ServeCommand {
             loop = reconcile
         }
 
+        var controller: SessionController?
+        if flags.controller {
+            var controllerFlags = ControllerCommand.Flags()
+            controllerFlags.repo = flags.repo
+            controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
+            controllerFlags.quiet = quiet
+            controller = try ControllerCommand.start(controllerFlags, cluster: cluster, log: { line in if !quiet { stderr(line + "\n") } })
+        }
+
         let done = DispatchSemaphore(value: 0)
         let queue = DispatchQueue(label: "tenantry.serve.signals")
         var sources: [DispatchSourceSignal] = []
@@ -241,6 +256,7 @@ public enum ServeCommand {
         done.wait()
         stderr("tenantry serve: stopping (finishing requests in flight)\n")
         loop?.stop()
+        controller?.stop()
         server.stop()
         for source in sources { source.cancel() }
         stdout("tenantry serve: stopped\n")

@@ -40,6 +40,10 @@ public enum Runner {
 
     /// Runs one session to its end. Never throws: whatever goes wrong ends up in the summary and the exit code.
     public static func run(_ options: Options, stdout: FileHandle = .standardOutput) -> Outcome {
+        var options = options
+        let root = PodRoot(environment: options.environment)
+        options.sessionFile = root.host(options.sessionFile)
+        options.terminationLog = root.host(options.terminationLog)
         var warnings: [String] = []
         func note(_ text: String) {
             warnings.append(text)
@@ -52,10 +56,10 @@ public enum Runner {
             return Outcome(summary: summary, exitCode: summary.result == .success ? 0 : 1, warnings: warnings)
         }
 
-        let file: SessionFile
+        var file: SessionFile
         do {
             let text = try String(contentsOfFile: options.sessionFile, encoding: .utf8)
-            file = try SessionFile(json: try JSON(parsing: text))
+            file = root.host(try SessionFile(json: try JSON(parsing: text)))
         } catch {
             return finish(RunnerSummary(result: .failure, summary: "cannot read the session file \(options.sessionFile): \(error)"))
         }

@@ -117,7 +117,7 @@ public enum JobBuilder {
             mounts.append(["name": "git-credentials", "mountPath": .string(gitCredentialsDirectory), "readOnly": true])
             volumes.append(["name": "git-credentials", "secret": ["secretName": .string(secret)]])
         }
-        let container: JSON = [
+        var container: JSONObject = [
             "name": .string(containerName),
             "image": .string(image),
             "args": ["runner", "--session-file", .string(SessionFile.mountPath)],
@@ -131,6 +131,7 @@ public enum JobBuilder {
             "terminationMessagePolicy": "File",
             "volumeMounts": .array(mounts),
         ]
+        if let command = environment.runnerCommand { container["command"] = .array(command.map { .string($0) }) }
         return [
             "apiVersion": "batch/v1", "kind": "Job",
             "metadata": ["name": .string(name), "namespace": .string(session.namespace), "labels": .object(labels(for: session.name)),
@@ -151,7 +152,7 @@ public enum JobBuilder {
                             "runAsNonRoot": true, "runAsUser": .int(runAsUser), "runAsGroup": .int(runAsUser), "fsGroup": .int(runAsUser),
                             "seccompProfile": ["type": "RuntimeDefault"],
                         ],
-                        "containers": [container],
+                        "containers": [.object(container)],
                         "volumes": .array(volumes),
                     ],
                 ],
