@@ -90,6 +90,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "tenantry"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
+        .testTarget(name: "SessionControllerTests", dependencies: ["SessionController", "Sessions", "Apply", "LocalCluster", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/SessionControllerTests"),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
     ],

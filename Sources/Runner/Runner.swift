@@ -143,6 +143,9 @@ public enum Runner {
         case .budget?:
             result = .budgetExceeded
             text = "stopped when the budget of \(file.budget?.description ?? "?") \(file.currency) was spent"
+        case .terminated?:
+            result = .failure
+            text = "stopped: the runner was terminated (its Pod is being deleted)"
         case nil:
             result = agent.exitStatus == 0 ? .success : .failure
             text = agent.resultText ?? agent.lastLine ?? (agent.exitStatus == 0 ? "the agent finished" : "")
