@@ -77,17 +77,19 @@ enum ControllerCommand {
     }
 
     /// Renders the tenant repo for the platform's registry and starts a controller on `cluster`.
-    static func start(_ flags: Flags, cluster: ClusterConfig, log: @escaping @Sendable (String) -> Void) throws -> SessionController {
+    static func start(_ flags: Flags, cluster: ClusterConfig, finished: (@Sendable (String, String) -> Void)? = nil,
+                      log: @escaping @Sendable (String) -> Void) throws -> SessionController {
         let platform: Platform
         do {
             platform = Renderer.render(try RepoValidator.validate(try RepoLoader.load(flags.repo))).platform
         } catch {
             throw UsageError("the session controller needs the platform's runner registry from the tenant repo \(flags.repo): \(error)")
         }
-        let configuration = SessionController.Configuration(
+        var configuration = SessionController.Configuration(
             environment: environment(platform, flags: flags, cluster: cluster),
             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
             resyncInterval: flags.resync, workers: flags.workers, log: log)
+        configuration.finished = finished
         let controller = SessionController(client: KubeClient(config: cluster, fieldManager: "tenantry-controller"), configuration: configuration)
         controller.start()
         return controller

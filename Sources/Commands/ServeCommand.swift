@@ -228,7 +228,8 @@ public enum ServeCommand {
             controllerFlags.repo = flags.repo
             controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
             controllerFlags.quiet = quiet
-            controller = try ControllerCommand.start(controllerFlags, cluster: cluster, log: { line in if !quiet { stderr(line + "\n") } })
+            controller = try ControllerCommand.start(controllerFlags, cluster: cluster,
+                                                     finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: { line in if !quiet { stderr(line + "\n") } })
         }
 
         let done = DispatchSemaphore(value: 0)

@@ -30,6 +30,7 @@ extension SessionController {
         }
         if decision.statusChanged {
             try writeStatus(decision.status, of: session)
+            if decision.status.isFinal, !session.status.isFinal { configuration.finished?(session.namespace, session.name) }
             if decision.status.phase != session.status.phase {
                 configuration.log("session \(key): \(session.status.phase.rawValue) → \(decision.status.phase.rawValue)\(decision.status.reason.isEmpty ? "" : " (\(decision.status.reason))")")
             }

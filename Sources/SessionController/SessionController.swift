@@ -22,6 +22,8 @@ public final class SessionController: Sendable {
         public var workers: Int
         /// Stores archived history entries (`status.history` past 1,000) as an artifact of the session.
         public var archive: (@Sendable (_ namespace: String, _ session: String, _ name: String, _ bytes: Data) throws -> Void)?
+        /// Told when a Session reaches a final phase (after its status is written): the webhook admission frees its slot.
+        public var finished: (@Sendable (_ namespace: String, _ name: String) -> Void)?
         public var log: @Sendable (String) -> Void
         public var clock: @Sendable () -> Date
 

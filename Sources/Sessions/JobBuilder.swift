@@ -61,8 +61,13 @@ public enum JobBuilder {
             repository = .init(url: "\(environment.gitBaseURL)/\(full).git", ref: ref)
         }
         let timeout = max(1, Int(policy.sessionTimeout) - reportingMargin)
+        // A Session without its own command (the webhooks write none) runs the one the platform registered.
+        var framework = session.framework
+        if framework.config["command"] == nil, let command = environment.runners.first(where: { $0.type == framework.type })?.command {
+            framework.config["command"] = .string(command)
+        }
         return SessionFile(
-            name: session.name, namespace: session.namespace, uid: session.uid, trigger: session.trigger, framework: session.framework,
+            name: session.name, namespace: session.namespace, uid: session.uid, trigger: session.trigger, framework: framework,
             model: session.model(defaultModel: policy.defaultModel),
             allowedTools: session.constraints.allowedTools.filter(policy.allowsTool),
             budget: budget, currency: policy.budget.currency, timeoutSeconds: timeout, repository: repository,

@@ -94,6 +94,9 @@ public final class WebhookServer: Sendable {
         refresher = options.refreshInterval > 0 ? Refresher(interval: options.refreshInterval) { service.refreshLiveSessions(using: options.writer) } : nil
     }
 
+    /// A Session reached a final phase: its slot under `maxConcurrentSessions` is free at once.
+    public func sessionFinished(namespace: String, name: String) { service.journal.markFinished(namespace: namespace, session: name) }
+
     /// Swaps in a new revision's tenant table (after a reconcile); in-flight requests finish with the old one.
     public func replaceTenantTable(_ table: TenantTable) { service.replaceTenantTable(table) }
 

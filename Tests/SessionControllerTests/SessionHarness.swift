@@ -100,11 +100,13 @@ final class SessionHarness: @unchecked Sendable {
 
     /// A Session as the webhook intake writes it, with the `script` framework running `command`.
     @discardableResult
-    func createSession(_ name: String, command: String, approvalRequired: Bool = false, estimate: String = "2.50") throws -> JSONObject {
+    func createSession(_ name: String, command: String?, approvalRequired: Bool = false, estimate: String = "2.50") throws -> JSONObject {
+        var config: JSONObject = ["model": "claude-sonnet-4-5"]
+        if let command { config["command"] = .string(command) }
         let session = Session(
             name: name, namespace: Self.namespace,
             trigger: .init(source: .github, event: "issues.labeled", deliveryID: UUID().uuidString, payload: ["title": "Fix rounding"]),
-            framework: .init(type: "script", version: "0.1.0", config: ["model": "claude-sonnet-4-5", "command": .string(command)]),
+            framework: .init(type: "script", version: "0.1.0", config: config),
             constraints: .init(allowedModels: ["claude-sonnet-4-5"], budget: Amount("100"), allowedTools: ["git", "shell"],
                                approvalRequired: approvalRequired))
         var object = session.object

@@ -44,6 +44,16 @@ final class SessionLifecycleTests: XCTestCase {
         XCTAssertEqual(try cluster.events(for: "gh-ok").compactMap { $0["reason"]?.stringValue }.filter { $0 == "Completed" }.count, 1)
     }
 
+    func testASessionWithoutACommandRunsThePlatformsRegisteredScript() throws {
+        let cluster = try SessionHarness()
+        try cluster.startController()
+        try cluster.createSession("gh-registry", command: nil)
+        try eventually("gh-registry is Completed") { try cluster.phase("gh-registry") == "Completed" }
+        let status = try cluster.status("gh-registry")
+        XCTAssertEqual(status.summary, "done: nothing to change")
+        XCTAssertEqual(status.cost.actual, Amount("0.05"))
+    }
+
     func testRunnerExitOneFailsWithItsSummary() throws {
         let cluster = try SessionHarness()
         try cluster.startController()
