@@ -24,6 +24,7 @@ enum ControllerCommand {
       --runner-command PATH    the runner container's command (default: none on a real cluster, the image's entrypoint runs;
                                on the embedded local cluster, whose node runs commands instead of images, this tenantry
                                executable)
+      --git-base-url URL       where a trigger's owner/repo is cloned from: URL/owner/repo.git (default https://github.com)
       --model-secret NAME      the Secret with the model API key in each tenant namespace (default model-credentials)
       --workers N              sessions reconciled at once (default 4)
       --resync S               seconds between full resyncs (default 60)
@@ -38,12 +39,13 @@ enum ControllerCommand {
         var apiURL = "http://127.0.0.1:8080"
         var runnerCommand: String?
         var modelSecret = "model-credentials"
+        var gitBaseURL = "https://github.com"
         var workers = 4
         var resync: TimeInterval = 60
         var quiet = false
     }
 
-    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--workers", "--resync"]
+    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"]
 
     static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
         var flags = Flags()
@@ -52,6 +54,7 @@ enum ControllerCommand {
         if let url = args.value("--api-url") { flags.apiURL = url }
         flags.runnerCommand = args.value("--runner-command")
         if let name = args.value("--model-secret") { flags.modelSecret = name }
+        if let url = args.value("--git-base-url") { flags.gitBaseURL = url.hasSuffix("/") ? String(url.dropLast()) : url }
         if let text = args.value("--workers") {
             guard let count = Int(text), (1...64).contains(count) else { throw UsageError("--workers takes a whole number from 1 to 64, got \"\(text)\"") }
             flags.workers = count
@@ -100,7 +103,7 @@ enum ControllerCommand {
     static func environment(_ platform: Platform, flags: Flags, cluster: ClusterConfig) -> RunnerEnvironment {
         var command = flags.runnerCommand.map { [$0] }
         if command == nil, isEmbedded(cluster) { command = [executablePath()] }
-        return RunnerEnvironment(runners: platform.runners, apiURL: flags.apiURL, modelCredentialsSecret: flags.modelSecret,
+        return RunnerEnvironment(runners: platform.runners, gitBaseURL: flags.gitBaseURL, apiURL: flags.apiURL, modelCredentialsSecret: flags.modelSecret,
                                  containers: platform.defaults.containers, runnerCommand: command)
     }
 

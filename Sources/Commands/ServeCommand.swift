@@ -44,6 +44,7 @@ public enum ServeCommand {
       --quiet                  no log line per request
       --controller             also run the session controller in this process (as `tenantry controller REPO` does; runner
                                pods upload artifacts to this server)
+      --git-base-url URL       with --controller: where runners clone a trigger's owner/repo from (default https://github.com)
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
@@ -75,12 +76,13 @@ public enum ServeCommand {
         var githubTokenFile: String?
         var githubAPI = "https://api.github.com"
         var controller = false
+        var gitBaseURL: String?
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api"],
+                                                     "--github-token-file", "--github-api", "--git-base-url"],
                                  switches: ["--quiet", "--reconcile", "--controller"])
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
@@ -127,6 +129,7 @@ public enum ServeCommand {
         if let config = args.value("--config") { flags.config = config }
         flags.reconcile = args.isSet("--reconcile")
         flags.controller = args.isSet("--controller")
+        flags.gitBaseURL = args.value("--git-base-url")
         if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
@@ -228,6 +231,7 @@ public enum ServeCommand {
             controllerFlags.repo = flags.repo
             controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
             controllerFlags.quiet = quiet
+            if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
             controller = try ControllerCommand.start(controllerFlags, cluster: cluster,
                                                      finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: { line in if !quiet { stderr(line + "\n") } })
         }
