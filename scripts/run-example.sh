@@ -130,3 +130,12 @@ echo "==> The budget ledger of record: NamespacePolicy docs/policy status.budget
 kubectl --kubeconfig "$kubeconfig" -n docs get namespacepolicy policy -o jsonpath='{.status.budget}'
 echo
 grep "session docs/" "$work/serve.log" | sed 's/^/    /' || true
+
+echo "==> The status report's session counts (reconcile again; the controller keeps them in NamespacePolicy status)"
+kubectl --kubeconfig "$kubeconfig" -n docs get namespacepolicy policy -o jsonpath='    activeSessions {.status.activeSessions}, by phase {.status.sessions}'
+echo
+"$tenantry" reconcile --config "$work/tenantry.yaml" --kubeconfig "$kubeconfig" >/dev/null 2>&1
+git --git-dir "$work/origin.git" show main:status/status.json | python3 -c '
+import json, sys
+for tenant in json.load(sys.stdin)["tenants"]:
+    print("    %s: %s" % (tenant["name"], tenant.get("sessions")))'

@@ -143,6 +143,10 @@ public final class SessionController: Sendable {
 
     private func enqueue(_ source: Source) {
         switch source {
+        case .session(.deleted(let object)):
+            // A deleted Session needs no reconcile, but its namespace's counts change.
+            guard let namespace = object["metadata"]?["namespace"]?.stringValue else { return }
+            do { try refreshCounts(namespace: namespace) } catch { configuration.log("namespace \(namespace): counts not written: \(error)") }
         case .session(let change):
             queue.add(ObjectCache.key(change.object))
         case .workload(let change):

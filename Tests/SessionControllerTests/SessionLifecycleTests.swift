@@ -41,6 +41,10 @@ final class SessionLifecycleTests: XCTestCase {
                        try cluster.session("gh-ok")?["metadata"]?["uid"]?.stringValue)
         let ledger = try XCTUnwrap(try cluster.ledger())
         XCTAssertEqual(ledger.spent, Amount("0.42"))
+        try eventually("the NamespacePolicy counts the completed session") {
+            let status = try cluster.policy()["status"]
+            return status?["activeSessions"] == .int(0) && status?["sessions"]?["completed"] == .int(1)
+        }
         XCTAssertEqual(try cluster.events(for: "gh-ok").compactMap { $0["reason"]?.stringValue }.filter { $0 == "Completed" }.count, 1)
     }
 
