@@ -18,6 +18,9 @@
 //        Sessions                 the session state machine, Job builder, budget ledger, session file, runner summary
 //        Artifacts                session artifacts in a directory or an S3-compatible bucket, and their API routes
 //        Runner                   `tenantry runner` inside a session's pod: clone, run, collect, upload, report
+//        Access                   who calls the Sessions API and may they: OIDC, TokenReview, SubjectAccessReview
+//        Audit                    the append-only, hash-chained audit trail (SQLite)
+//     <- SessionsAPI              the Sessions API endpoints (Access + Audit) as a handler for serve
 //     <- Commands                 the composition root: every command, its flags, logging set-up, the cluster
 //                                 choice (kubeconfig or the embedded local cluster), injected hooks, exit codes
 //     <- tenantry                 a thin @main
@@ -48,7 +51,7 @@ let package = Package(
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
         // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "SessionController"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "SessionController"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -66,9 +69,17 @@ let package = Package(
         .target(name: "Artifacts", dependencies: ["Model", "Support", "HTTPClient", "HTTPServer"], path: "Sources/Artifacts"),
         // `tenantry runner`, inside a session's pod: clone, run the framework's command, collect and upload artifacts, report.
         .target(name: "Runner", dependencies: ["Model", "Sessions", "GitSync", "HTTPClient"], path: "Sources/Runner"),
+        // Who is calling the Sessions API and may they: OIDC and TokenReview authentication, SubjectAccessReview authorization.
+        .target(name: "Access", dependencies: ["Model", "Support", "HTTPClient", "Apply"], path: "Sources/Access"),
+        // The append-only, hash-chained audit trail of the Sessions API in SQLite.
+        .target(name: "Audit", dependencies: ["Model", "Support"], path: "Sources/Audit"),
+        // The Sessions API endpoints that need no session controller (whoami, user/namespaces, audit), as a handler for serve.
+        .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "HTTPServer", "Model"], path: "Sources/SessionsAPI"),
         // The session controller: list+watch of Sessions, runner Jobs and Pods, NamespacePolicies; a work queue → SessionMachine.
         .target(name: "SessionController", dependencies: ["Sessions", "Apply", "Model", "Support"], path: "Sources/SessionController"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
+        // libFuzzer harnesses (YAML, JSON, webhook bodies, patches); run by scripts/fuzz.sh in its own build.
+        .executableTarget(name: "tenantry-fuzz", dependencies: ["Model", "Support", "Webhooks", "LocalCluster"], path: "Sources/Fuzz"),
 
         // Tests mirror Sources: one <Module>Tests target per module. The fixture kit every test target may use:
         // the one poll helper (`eventually`) and the one git helper (`GitCLI`, git found on PATH).
@@ -78,7 +89,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model"], path: "Tests/ModelTests"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "TestKit", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks"], path: "Tests/CommandsTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Reconciler", "TestKit", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model", "TestKit"], path: "Tests/GitSyncTests"),
         // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.
@@ -86,13 +97,16 @@ let package = Package(
         .testTarget(name: "ApplyTests", dependencies: ["Apply", "ApplyTestSupport", "LocalCluster", "Render", "Model", "TestKit"], path: "Tests/ApplyTests"),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Apply", "ApplyTestSupport", "Render", "Model", "TestSupport"], path: "Tests/ReconcilerTests"),
         .testTarget(name: "PlanTests", dependencies: ["Plan", "Commands", "GitSync", "Render", "Model", "HTTPClient", "TestKit"], path: "Tests/PlanTests"),
-        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks", "Commands", "GitSync", "Plan", "Apply", "TestKit", "LocalCluster", "HTTPServer", "HTTPClient", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/WebhooksTests"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
-        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "tenantry"], path: "Tests/LocalClusterTests"),
+        .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "Commands", "HTTPServer", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
         .testTarget(name: "SessionControllerTests", dependencies: ["SessionController", "Sessions", "Apply", "LocalCluster", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/SessionControllerTests"),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
+        .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
+        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsAPITests"),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Commands", "Model", "Support", "TestSupport"], path: "Tests/AuditTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,7 +8,7 @@
 # Usage: scripts/check-imports.sh [SOURCES_DIR]   (default: Sources next to this script)
 set -euo pipefail
 sources=${1:-"$(dirname "$0")/../Sources"}
-domain="Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner"
+domain="Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Access Audit SessionsAPI"
 declare -A forbidden=(
     [Model]="Support HTTPClient HTTPServer $domain Commands"
     [Support]="HTTPClient HTTPServer $domain Commands"
@@ -24,6 +24,9 @@ declare -A forbidden=(
     [Sessions]="Commands"
     [Artifacts]="Commands"
     [Runner]="Commands"
+    [Access]="Commands LocalCluster"
+    [Audit]="Commands"
+    [SessionsAPI]="Commands LocalCluster"
 )
 problems=0
 for module in "${!forbidden[@]}"; do

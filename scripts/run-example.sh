@@ -8,6 +8,7 @@ source scripts/setup.sh
 
 tenantry_check_swift
 tenantry_install_system_packages
+tenantry_install_kubectl
 echo "==> Building tenantry (release)"
 swift build -c release --product tenantry >/dev/null
 tenantry="$(pwd)/.build/release/tenantry"

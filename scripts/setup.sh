@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Tenantry needs on a Debian machine, idempotently: the C libraries it links
-# (through apt-get) and the Python tools its tests use to check rendered objects (through pip).
+# (through apt-get), kubectl (the example and the kubectl tests drive the local cluster with it) and
+# the Python tools its tests use to check rendered objects (through pip).
 # Sourced by run-example.sh and test.sh; safe to run again and again.
 set -euo pipefail
 
@@ -20,6 +21,27 @@ tenantry_install_system_packages() {
     echo "==> Installing C libraries with apt-get: ${missing[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# kubectl: kept when present; else the `kubectl` package when a configured repository offers one (pkgs.k8s.io,
+# Google Cloud), else Debian's own `kubernetes-client` (older: 1.20 on bookworm).
+tenantry_install_kubectl() {
+    if command -v kubectl >/dev/null; then
+        echo "==> kubectl already installed ($(kubectl version --client 2>/dev/null | head -n 1))"
+        return
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    local package=kubernetes-client
+    if apt-cache policy kubectl 2>/dev/null | grep -Eq "Candidate: [0-9]"; then package=kubectl; fi
+    echo "==> Installing kubectl with apt-get: $package"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+    if ! command -v kubectl >/dev/null; then
+        echo "error: apt-get installed $package but kubectl is not on PATH; install kubectl 1.27 or later (https://kubernetes.io/docs/tasks/tools/)" >&2
+        exit 2
+    fi
+    echo "==> kubectl installed ($(kubectl version --client 2>/dev/null | head -n 1))"
 }
 
 tenantry_install_test_tools() {

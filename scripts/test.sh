@@ -7,6 +7,7 @@ source scripts/setup.sh
 
 tenantry_check_swift
 tenantry_install_system_packages
+tenantry_install_kubectl
 tenantry_install_test_tools
 echo "==> Checking the module graph (scripts/check-imports.sh)"
 bash scripts/check-imports.sh

@@ -87,32 +87,66 @@ static inline CURLcode ctenantry_curl_getinfo_long(CURL *curl, CURLINFO info, lo
 // --- libmicrohttpd (the HTTP server of the local cluster and the webhooks) ---
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <string.h>
 
-// MHD_start_daemon is variadic: start a daemon bound to one IPv4 address (loopback or any) with the
-// options Tenantry sets: a request-completed hook (frees per-request state), an idle timeout, and,
-// when a PEM certificate and key are given, TLS.
-/// thread_pool_size 0 keeps the caller's threading flags (a thread per connection); more starts that many
-/// worker threads sharing the connections (the caller then passes MHD_USE_INTERNAL_POLLING_THREAD alone).
-static inline struct MHD_Daemon *ctenantry_mhd_start(unsigned int flags, uint16_t port, int loopback_only,
-    MHD_AccessHandlerCallback handler, void *handler_cls,
-    MHD_RequestCompletedCallback completed, void *completed_cls,
-    unsigned int connection_timeout_seconds, const char *tls_certificate_pem, const char *tls_key_pem,
-    unsigned int thread_pool_size) {
+// MHD_start_daemon is variadic: start a daemon bound to one IPv4 address (loopback or any), polling with
+// epoll on `event_threads` threads, with suspend/resume allowed (handlers and streams run on threads of their own).
+// Options: hooks for a request's start (request line read), its end, and a connection's open and close; an idle
+// timeout; a hard ceiling of connections in all and per client address (MHD refuses beyond it at accept, without an
+// answer: the caller keeps its own, lower caps that answer 503); the per-connection memory pool, which bounds the
+// request headers MHD can read; and, when a PEM certificate and key are given, TLS.
+static inline struct MHD_Daemon *ctenantry_mhd_start(uint16_t port, int loopback_only, unsigned int event_threads,
+    MHD_AccessHandlerCallback handler, void *cls,
+    MHD_RequestCompletedCallback completed, MHD_NotifyConnectionCallback connection_notify,
+    void *(*request_started)(void *cls, const char *uri, struct MHD_Connection *connection),
+    unsigned int connection_timeout_seconds, unsigned int connection_limit, unsigned int per_client_limit,
+    size_t memory_limit, const char *tls_certificate_pem, const char *tls_key_pem) {
     struct sockaddr_in address;
     memset(&address, 0, sizeof address);
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(loopback_only ? INADDR_LOOPBACK : INADDR_ANY);
     int tls = tls_certificate_pem != NULL && tls_key_pem != NULL;
-    return MHD_start_daemon(flags | (tls ? MHD_USE_TLS : 0), port, NULL, NULL, handler, handler_cls,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | (tls ? MHD_USE_TLS : 0);
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, cls,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
+        MHD_OPTION_NOTIFY_CONNECTION, connection_notify, cls,
+        MHD_OPTION_URI_LOG_CALLBACK, request_started, cls,
         MHD_OPTION_CONNECTION_TIMEOUT, connection_timeout_seconds,
+        MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client_limit,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
-        MHD_OPTION_THREAD_POOL_SIZE, thread_pool_size,
+        MHD_OPTION_THREAD_POOL_SIZE, event_threads,
         tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_certificate_pem,
         MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
         MHD_OPTION_END);
+}
+
+// MHD_get_connection_info is variadic: what the connection-open hook stored for this connection.
+static inline void *ctenantry_mhd_socket_context(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
+}
+
+// The connection's socket, or -1.
+static inline int ctenantry_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : info->connect_fd;
+}
+
+// The client's address as text ("127.0.0.1", "::1") into `buffer`; an empty string when unknown.
+static inline void ctenantry_mhd_client_address(struct MHD_Connection *connection, char *buffer, socklen_t size) {
+    buffer[0] = 0;
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (info == NULL || info->client_addr == NULL) return;
+    const struct sockaddr *address = info->client_addr;
+    if (address->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) address)->sin_addr, buffer, size);
+    } else if (address->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) address)->sin6_addr, buffer, size);
+    }
 }
 
 // MHD_get_daemon_info is variadic: the port the daemon listens on (the real one when 0 was asked for).

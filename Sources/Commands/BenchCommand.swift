@@ -13,6 +13,7 @@ enum BenchCommand {
            tenantry bench apply [--tenants N] [--no-kubectl] [--keep]   (see tenantry bench apply --help)
            tenantry bench webhooks [--rate N] [--duration S] [--connections C] (see tenantry bench webhooks --help)
            tenantry bench cluster [--objects N]   (see tenantry bench cluster --help)
+           tenantry bench api [--users N] [--namespaces N]   (see tenantry bench api --help)
 
     Generates N synthetic tenants (default 10000: one to three namespaces, members, routing and triggers each)
     in a temporary tenant repo, renders them, and prints the time of each phase (load, validate, render,
@@ -29,6 +30,9 @@ enum BenchCommand {
         }
         if words.first == "cluster" {
             return try ClusterBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)
+        }
+        if words.first == "api" {
+            return try APIBenchCommand.run(Array(words.dropFirst()), console)
         }
         if words.first == "webhooks" {
             return try WebhookBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)

@@ -53,6 +53,8 @@ public enum Tenantry {
                    usage: RunnerCommand.usage, run: RunnerCommand.run),
         Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, apply, webhooks, cluster)",
                    usage: BenchCommand.usage, run: BenchCommand.run),
+        Subcommand(name: "audit", summary: "Verify the Sessions API's hash-chained audit trail, or prune it after its retention",
+                   usage: AuditCommand.usage, run: AuditCommand.run),
         Subcommand(name: "version", summary: "Print the version", usage: "tenantry version",
                    run: { _, console in console.out("tenantry \(version)\n"); return ExitCode.success }),
     ]

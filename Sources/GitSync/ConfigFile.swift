@@ -3,22 +3,19 @@ import Model
 import Support
 
 /// Reads the `source:` and `status:` sections of `tenantry.yaml` and lays command-line flags
-/// over them: what `tenantry source`, `status`, `reconcile` and `serve` run with. The one reader of the file.
+/// over them: what `tenantry source`, `status`, `reconcile` and `serve` run with. Support's ConfigDocument
+/// reads the file for every section (this one, and `auth:` for the Sessions API).
 public enum ConfigFile {
-    public static let defaultName = "tenantry.yaml"
+    public static let defaultName = ConfigDocument.defaultName
 
     public static func settings(at path: String) throws(SourceConfigError) -> SourceSettings {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SourceConfigError(
-                file: path, field: "--config", message: "cannot read the file; check the path (default \(defaultName))")
-        }
-        let document: YAMLNode?
+        let document: JSON
         do {
-            document = try YAML.parseDocument(Array(data))
+            document = try ConfigDocument.read(at: path)
         } catch {
-            throw SourceConfigError(file: "\(path):\(error.mark)", field: "", message: error.message)
+            throw SourceConfigError(file: error.file, field: error.file == path ? "--config" : "", message: error.message)
         }
-        return try SourceSettings(document: document?.json ?? .object(JSONObject()), file: path)
+        return try SourceSettings(document: document, file: path)
     }
 
     /// The configuration from `--config FILE` (or `tenantry.yaml` when present) and the flags in

@@ -33,7 +33,7 @@ extension APIServer {
     func deleteCollection(_ target: ResourceRoute, _ request: Request) throws -> JSON {
         let write = try WriteRequest(request, requireBody: false)
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
-        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
+        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "", type: target.type)
         let options = try DeleteOptions(body: write.body, query: request.query)
         let deleted = try store.write(dryRun: write.dryRun) { transaction in
             let matching = try transaction.list(target.type, namespace: target.namespace, after: nil, limit: Int.max)

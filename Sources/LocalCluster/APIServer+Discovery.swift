@@ -39,6 +39,10 @@ extension APIServer {
                 resources.append(["name": "serviceaccounts/token", "singularName": "", "namespaced": true, "group": "authentication.k8s.io",
                                   "version": "v1", "kind": "TokenRequest", "verbs": ["create"]])
             }
+            if type.scale != nil {
+                resources.append(["name": .string(type.plural + "/scale"), "singularName": "", "namespaced": .bool(type.namespaced),
+                                  "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]])
+            }
         }
         return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(group.isEmpty ? version : "\(group)/\(version)"),
                 "resources": .array(resources)]

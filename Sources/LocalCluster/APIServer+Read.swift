@@ -16,7 +16,7 @@ extension APIServer {
     /// `continue` token while more may follow. A token older than the event history gets 410 Gone.
     func list(_ target: ResourceRoute, _ request: Request) throws -> JSON {
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
-        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
+        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "", type: target.type)
         let limit = Int(request.query["limit"] ?? "") ?? 0
         let token = try request.query["continue"].flatMap { $0.isEmpty ? nil : $0 }.map { text throws(APIError) in try ContinueToken(decoding: text) }
         return try store.read { transaction in

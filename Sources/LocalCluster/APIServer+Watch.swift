@@ -10,10 +10,10 @@ extension APIServer {
     /// instead of blank keep-alive lines, and one more just before it times out, as kube-apiserver sends them.
     func watch(_ target: ResourceRoute, _ request: Request, dropAfter: Int?) throws -> Response {
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
-        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "")
+        let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "", type: target.type)
         let requested = request.query["resourceVersion"] ?? ""
         let timeout = Double(request.query["timeoutSeconds"] ?? "").map { max(1, $0) } ?? 1_800
-        let present = try tablePresenter(request, target) ?? { $0 }
+        let present = try presenter(request, target) ?? { $0 }
         let filter = WatchFilter(type: target.type, namespace: target.namespace, labels: labels, fields: fields, present: present,
                                  bookmarks: ["true", "1"].contains(request.query["allowWatchBookmarks"] ?? ""))
         let cursor: WatchCursor = try store.read { transaction in

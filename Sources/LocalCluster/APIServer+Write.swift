@@ -13,15 +13,17 @@ extension APIServer {
         }
         object = try placed(object, target)
         var admission = ObjectAdmission(type: target.type, scope: .main(hasStatusSubresource: target.type.hasStatusSubresource),
-                                        now: write.now, strictFields: write.strictFields)
+                                        now: write.now, fieldValidation: write.fieldValidation)
+        // A new object's admission needs nothing stored, so it runs before the transaction: the store's
+        // lock is held only to check, number and store, which lets concurrent creates share fsyncs.
+        var admitted = try admission.admit(object, old: nil)
+        admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: nil, new: admitted))
+        try escalation?(admitted)
         let stored = try store.write(dryRun: write.dryRun) { transaction in
             try requireLiveNamespace(target, transaction)
-            if try transaction.get(target.type, namespace: object.namespace, name: object.name) != nil {
-                throw APIError.alreadyExists(target.type, object.name)
+            if try transaction.exists(target.type, namespace: admitted.namespace, name: admitted.name) {
+                throw APIError.alreadyExists(target.type, admitted.name)
             }
-            var admitted = try admission.admit(object, old: nil)
-            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: nil, new: admitted))
-            try escalation?(admitted)
             return try commit(target.type, old: nil, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
@@ -32,23 +34,12 @@ extension APIServer {
         let escalation = try escalationCheck(target, user: user)
         let write = try WriteRequest(request, requireBody: true)
         let object = try placed(write.body!, target, name: name)
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
-        var previousVersion: String?
-        let stored = try store.write(dryRun: write.dryRun) { transaction in
-            guard let old = try transaction.get(target.type, namespace: object.namespace, name: name) else {
-                throw APIError.notFound(target.type, name)
-            }
-            previousVersion = old.resourceVersion
+        return try writeExisting(target, name: name, write, escalation: escalation) { old in
             if let version = object.resourceVersion, !version.isEmpty, version != old.resourceVersion {
                 throw APIError.conflict(target.type, name)
             }
-            var admitted = try admission.admit(object, old: old)
-            admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
-            try escalation?(admitted)
-            return try commitIfChanged(target.type, old: old, admitted, transaction)
+            return object
         }
-        reloadIfDefinitions(target.type, dryRun: write.dryRun)
-        return json(200, answer(stored, dryRun: write.dryRun, previousVersion: previousVersion), headers: warningHeaders(admission.warnings))
     }
 
     func patch(_ target: ResourceRoute, name: String, _ request: Request, user: UserInfo) throws -> Response {
@@ -58,6 +49,8 @@ extension APIServer {
             return try apply(target, name: name, request, user: user)
         case "application/merge-patch+json":
             return try mergePatch(target, name: name, request, strategic: false, user: user)
+        case "application/json-patch+json":
+            return try jsonPatch(target, name: name, request, user: user)
         case "application/strategic-merge-patch+json":
             // Custom resources have no patch strategies; Kubernetes refuses strategic patches for them.
             guard ResourceType.builtIn.contains(target.type) else {
@@ -67,7 +60,7 @@ extension APIServer {
             return try mergePatch(target, name: name, request, strategic: true, user: user)
         default:
             throw APIError(code: 415, reason: "UnsupportedMediaType",
-                           message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply) or application/merge-patch+json")
+                           message: "the local cluster does not support patch content type \"\(contentType)\": use application/apply-patch+yaml (server-side apply), application/merge-patch+json or application/json-patch+json")
         }
     }
 
@@ -76,18 +69,41 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: true)
         let patch = write.body!
         guard patch.objectValue != nil else { throw APIError.badRequest("a merge patch must be a JSON object") }
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
-        var previousVersion: String?
-        let stored = try store.write(dryRun: write.dryRun) { transaction in
-            guard let old = try transaction.get(target.type, namespace: target.namespace ?? "", name: name) else {
-                throw APIError.notFound(target.type, name)
-            }
-            previousVersion = old.resourceVersion
+        return try writeExisting(target, name: name, write, escalation: escalation) { old in
             if let version = patch.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
-            let patched = try placed(strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch), target, name: name)
-            var admitted = try admission.admit(patched, old: old)
+            return strategic ? StrategicMergePatch.apply(patch, to: old) : mergePatched(old, with: patch)
+        }
+    }
+
+    /// RFC 6902 JSON Patch; a patch that sets metadata.resourceVersion (or tests it) is a precondition.
+    private func jsonPatch(_ target: ResourceRoute, name: String, _ request: Request, user: UserInfo) throws -> Response {
+        let escalation = try escalationCheck(target, user: user)
+        let write = try WriteRequest(request, requireBody: true)
+        let patch = try JSONPatch(write.body!)
+        return try writeExisting(target, name: name, write, escalation: escalation) { old in
+            let patched = try patch.apply(to: old)
+            if let version = patched.resourceVersion, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
+            return patched
+        }
+    }
+
+    /// An update or patch of an existing object: `changing` turns the stored object into the new one,
+    /// which is admitted and stored (computed outside the store's lock, as writeAgainstStored does).
+    private func writeExisting(_ target: ResourceRoute, name: String, _ write: WriteRequest, escalation: ((JSON) throws -> Void)?,
+                               _ changing: (JSON) throws -> JSON) throws -> Response {
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
+        var previousVersion: String?
+        let stored = try writeAgainstStored(target.type, namespace: target.namespace ?? "", name: name, dryRun: write.dryRun) { old throws -> JSON in
+            guard let old else { throw APIError.notFound(target.type, name) }
+            admission.warnings = []
+            previousVersion = old.resourceVersion
+            let changed = try placed(try changing(old), target, name: name)
+            var admitted = try admission.admit(changed, old: old)
             admitted.setManagedFields(fieldManager(write, target, scope: admission.scope).recordUpdate(old: old, new: admitted))
             try escalation?(admitted)
+            return admitted
+        } store: { old, admitted, transaction in
+            guard let old else { throw APIError.notFound(target.type, name) }
             return try commitIfChanged(target.type, old: old, admitted, transaction)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
@@ -100,21 +116,23 @@ extension APIServer {
         let write = try WriteRequest(request, requireBody: true, managerRequired: true)
         let applied = try placed(write.body!, target, name: name)
         let force = request.query["force"] == "true"
-        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, strictFields: write.strictFields)
+        var admission = ObjectAdmission(type: target.type, scope: scope(target), now: write.now, fieldValidation: write.fieldValidation)
         var previousVersion: String?
-        let (stored, created) = try store.write(dryRun: write.dryRun) { transaction -> (JSON, Bool) in
-            let old = try transaction.get(target.type, namespace: applied.namespace, name: name)
+        let (stored, created) = try writeAgainstStored(target.type, namespace: applied.namespace, name: name, dryRun: write.dryRun) { old throws -> JSON in
+            admission.warnings = []
             previousVersion = old?.resourceVersion
-            if old == nil {
-                if target.subresource != nil { throw APIError.notFound(target.type, name) }
-                try requireLiveNamespace(target, transaction)
-            }
+            if old == nil, target.subresource != nil { throw APIError.notFound(target.type, name) }
             if let version = applied.resourceVersion, let old, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             let manager = fieldManager(write, target, scope: admission.scope)
-            let merged = try placed(try manager.apply(applied, onto: old, force: force, type: target.type), target, name: name)
+            let takeover = LastApplied.takeoverFields(manager: write.manager, live: old, scope: admission.scope)
+            let merged = LastApplied.updated(try placed(try manager.apply(applied, onto: old, force: force, takeover: takeover, type: target.type), target, name: name),
+                                             applied: applied, manager: write.manager)
             let admitted = try admission.admit(merged, old: old)
             try escalation?(admitted)
+            return admitted
+        } store: { old, admitted, transaction -> (JSON, Bool) in
             if let old { return (try commitIfChanged(target.type, old: old, admitted, transaction), false) }
+            try requireLiveNamespace(target, transaction)
             return (try commit(target.type, old: nil, admitted, transaction), true)
         }
         reloadIfDefinitions(target.type, dryRun: write.dryRun)
@@ -122,6 +140,28 @@ extension APIServer {
     }
 
     // MARK: - Shared steps
+
+    /// Computes a write from the stored object outside the store's lock, then stores it if the object
+    /// is still as read (same resourceVersion, or still absent); otherwise computes again. The lock is
+    /// held only to compare and store, so concurrent writers share fsyncs. Reading unsynced commits is
+    /// safe here: this write's commit comes after them in the log, so it is never durable without them.
+    func writeAgainstStored<T>(_ type: ResourceType, namespace: String, name: String, dryRun: Bool,
+                               compute: (JSON?) throws -> JSON, store save: (JSON?, JSON, StoreTransaction) throws -> T) throws -> T {
+        for _ in 0..<8 {
+            let old = try store.read(waitingForDurability: false) { try $0.get(type, namespace: namespace, name: name) }
+            let candidate = try compute(old)
+            let result = try store.write(dryRun: dryRun) { transaction -> T? in
+                guard try transaction.storedVersion(type, namespace: namespace, name: name) == old?.resourceVersion else { return nil }
+                return try save(old, candidate, transaction)
+            }
+            if let result { return result }
+        }
+        // Still racing after eight tries: compute under the lock.
+        return try store.write(dryRun: dryRun) { transaction in
+            let old = try transaction.get(type, namespace: namespace, name: name)
+            return try save(old, try compute(old), transaction)
+        }
+    }
 
     func scope(_ target: ResourceRoute) -> WriteScope {
         target.subresource == "status" ? .status : .main(hasStatusSubresource: target.type.hasStatusSubresource)
@@ -223,7 +263,9 @@ extension APIServer {
     func warningHeaders(_ warnings: [String]) -> [String: String] {
         guard !warnings.isEmpty else { return [:] }
         // One header line carries them all; HTTP allows comma-joined values for a repeated header.
-        return ["Warning": warnings.map { "299 - \"\($0.replacingOccurrences(of: "\"", with: "'"))\"" }.joined(separator: ", ")]
+        // The text is a quoted-string: backslash and double quote are escaped, as kube-apiserver sends them.
+        let quoted = { (text: String) in text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
+        return ["Warning": warnings.map { "299 - \"\(quoted($0))\"" }.joined(separator: ", ")]
     }
 }
 

@@ -43,6 +43,10 @@ final class APIServer: Sendable {
             case .groupList: return json(200, groupListDocument)
             case .group(let group): return json(200, groupDocument(group))
             case .resourceList(let group, let version): return json(200, resourceListDocument(group: group, version: version))
+            case .openAPIv2:
+                let document = openAPIv2Document()
+                guard request.headers["accept"]?.contains(OpenAPIv2Protobuf.mediaType) == true else { return json(200, document) }
+                return Response(status: 200, headers: ["Content-Type": OpenAPIv2Protobuf.contentType], body: Data(OpenAPIv2Protobuf.encode(document)))
             case .openAPIv3Index: return json(200, openAPIIndexDocument)
             case .openIDConfiguration: return json(200, openIDConfiguration)
             case .openIDKeys:
@@ -76,6 +80,9 @@ final class APIServer: Sendable {
     }
 
     private func serve(_ target: ResourceRoute, _ request: Request, user: UserInfo) throws -> Response {
+        if target.subresource == "scale", let paths = target.type.scale, let name = target.name {
+            return try scale(target, name: name, request, paths: paths)
+        }
         if target.type == .pods, target.subresource == "log" { return try podLog(target, request) }
         if let subresource = target.subresource, subresource != "status" || !target.type.hasStatusSubresource {
             throw APIError.notFoundPath(request.path)
@@ -92,24 +99,30 @@ final class APIServer: Sendable {
         }
     }
 
-    /// kubectl asks for `as=Table` first; everything else gets the objects.
+    /// kubectl asks for `as=Table` first, client-go's metadata informers for PartialObjectMetadata;
+    /// everything else gets the objects.
     private func tableIfAsked(_ request: Request, _ target: ResourceRoute, _ result: JSON) throws -> JSON {
-        guard let present = try tablePresenter(request, target) else { return result }
+        guard let present = try presenter(request, target) else { return result }
         return present(result)
     }
 
-    /// Turns an object or a list into a Table when the request asks for one (watches use it per event).
-    func tablePresenter(_ request: Request, _ target: ResourceRoute) throws -> (@Sendable (JSON) -> JSON)? {
-        guard request.headers["accept"]?.contains("as=Table") == true, target.subresource == nil else { return nil }
-        let (type, columns) = (target.type, try printerColumns(target.type))
-        return { result in
-            let isList = result["items"] != nil
-            var metadata = JSONObject()
-            if isList { metadata = result["metadata"]?.objectValue ?? JSONObject() } else {
-                metadata["resourceVersion"] = result.value(at: ["metadata", "resourceVersion"])
+    /// Turns an object or a list into the form the Accept header asks for (watches use it per event).
+    func presenter(_ request: Request, _ target: ResourceRoute) throws -> (@Sendable (JSON) -> JSON)? {
+        guard target.subresource == nil else { return nil }
+        switch ResponseForm(accept: request.headers["accept"] ?? "") {
+        case .object: return nil
+        case .metadata(let apiVersion): return { PartialObjectMetadata.of($0, apiVersion: apiVersion) }
+        case .table:
+            let (type, columns) = (target.type, try printerColumns(target.type))
+            return { result in
+                let isList = result["items"] != nil
+                var metadata = JSONObject()
+                if isList { metadata = result["metadata"]?.objectValue ?? JSONObject() } else {
+                    metadata["resourceVersion"] = result.value(at: ["metadata", "resourceVersion"])
+                }
+                let converter = TableConverter(type: type, printerColumns: columns, now: Date())
+                return converter.table(isList ? result["items"]?.arrayValue ?? [] : [result], metadata: metadata)
             }
-            let converter = TableConverter(type: type, printerColumns: columns, now: Date())
-            return converter.table(isList ? result["items"]?.arrayValue ?? [] : [result], metadata: metadata)
         }
     }
 

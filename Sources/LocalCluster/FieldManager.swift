@@ -9,11 +9,14 @@ struct FieldManager {
     var now: String
 
     /// An ordinary write (create, update, merge patch) by `manager`: the fields it changed become its
-    /// own and leave every other manager; fields it removed leave everyone.
+    /// own and leave every other manager; fields it removed leave everyone. A write that changes
+    /// `metadata.managedFields` itself (kubectl's client-side to server-side apply migration) sets them,
+    /// as kube-apiserver lets it.
     func recordUpdate(old: JSON?, new: JSON) -> [ManagedFieldsEntry] {
         let newLeaves = scope.leaves(of: new)
         let changed = newLeaves.filter { old?.value(at: $0) != new.value(at: $0) }
-        var entries = (old?.managedFields ?? new.managedFields)
+        let sent = new.value(at: ["metadata", "managedFields"])
+        var entries = sent != nil && sent != old?.value(at: ["metadata", "managedFields"]) ? new.managedFields : (old?.managedFields ?? new.managedFields)
         for index in entries.indices where entries[index].subresource == scope.subresource {
             entries[index].fields = entries[index].fields.intersection(newLeaves).subtracting(changed)
         }
@@ -32,14 +35,15 @@ struct FieldManager {
 
     /// Server-side apply of `applied` (the manager's whole intent) onto `live` (nil: create).
     /// Returns the merged object with its managedFields, or a 409 listing each conflicting field.
-    func apply(_ applied: JSON, onto live: JSON?, force: Bool, type: ResourceType) throws(APIError) -> JSON {
+    /// Conflicts on `takeover` fields are taken as if forced (LastApplied: kubectl's migration).
+    func apply(_ applied: JSON, onto live: JSON?, force: Bool, takeover: Set<[String]> = [], type: ResourceType) throws(APIError) -> JSON {
         let appliedLeaves = scope.leaves(of: applied)
         var entries = live?.managedFields ?? []
         var conflicts: [(manager: String, apiVersion: String, path: [String])] = []
         for index in entries.indices where entries[index].subresource == scope.subresource && entries[index].manager != manager {
             for path in entries[index].fields.intersection(appliedLeaves).sorted(by: { $0.lexicographicallyPrecedes($1) })
             where live?.value(at: path) != applied.value(at: path) {
-                if force {
+                if force || takeover.contains(path) {
                     entries[index].fields.remove(path)
                 } else {
                     conflicts.append((entries[index].manager, entries[index].apiVersion, path))

@@ -120,7 +120,7 @@ final class JobController: ClusterController {
         let pod: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": .object(metadata), "spec": template["spec"] ?? [:],
                          "status": ["phase": "Pending", "qosClass": "BestEffort"]]
         // Admitted as a client's create would be (uid, defaults), keeping the initial status.
-        var admission = ObjectAdmission(type: .pods, scope: .main(hasStatusSubresource: false), now: ControllerLoop.now, strictFields: false)
+        var admission = ObjectAdmission(type: .pods, scope: .main(hasStatusSubresource: false), now: ControllerLoop.now, fieldValidation: .ignore)
         let admitted = try admission.admit(pod, old: nil)
         _ = try loop.api.commit(.pods, old: nil, admitted, transaction)
     }

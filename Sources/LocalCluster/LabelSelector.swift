@@ -90,7 +90,8 @@ struct LabelSelector: Sendable, Hashable {
     }
 }
 
-/// A `fieldSelector` query on `metadata.name` and `metadata.namespace` (`=`, `==`, `!=`).
+/// A `fieldSelector` query (`=`, `==`, `!=`) on `metadata.name`, `metadata.namespace` and the labels
+/// a kind adds (`involvedObject.name` for Events), as kube-apiserver supports them.
 struct FieldSelector: Sendable, Hashable {
     struct Requirement: Sendable, Hashable {
         var field: String
@@ -99,16 +100,16 @@ struct FieldSelector: Sendable, Hashable {
     }
 
     var requirements: [Requirement] = []
-    static let supported = ["metadata.name", "metadata.namespace"]
 
-    init(parsing text: String) throws(APIError) {
+    init(parsing text: String, type: ResourceType) throws(APIError) {
+        let supported = ["metadata.name", "metadata.namespace"] + type.fieldLabels
         for clause in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !clause.isEmpty {
             let equal = !clause.contains("!=")
             let parts = clause.components(separatedBy: equal ? (clause.contains("==") ? "==" : "=") : "!=")
             guard parts.count == 2 else { throw APIError.badRequest("invalid field selector \"\(text)\": expected field=value") }
             let field = parts[0].trimmingCharacters(in: .whitespaces)
-            guard Self.supported.contains(field) else {
-                throw APIError.badRequest("field label not supported: \(field) (this cluster selects on metadata.name and metadata.namespace only)")
+            guard supported.contains(field) else {
+                throw APIError.badRequest("field label not supported: \(field) (\(type.qualifiedName) select on \(supported.joined(separator: ", ")))")
             }
             requirements.append(Requirement(field: field, value: parts[1].trimmingCharacters(in: .whitespaces), equal: equal))
         }
@@ -116,9 +117,19 @@ struct FieldSelector: Sendable, Hashable {
 
     func matches(_ object: JSON) -> Bool {
         requirements.allSatisfy { requirement in
-            let actual = requirement.field == "metadata.name" ? object.name : object.namespace
-            return (actual == requirement.value) == requirement.equal
+            (Self.value(requirement.field, in: object) == requirement.value) == requirement.equal
         }
     }
 
+    /// The field as text; a missing field is "" (so `involvedObject.uid=` selects events without one).
+    /// `source` is the core Event's `source.component`, as kube-apiserver selects it.
+    private static func value(_ field: String, in object: JSON) -> String {
+        let path = field == "source" ? ["source", "component"] : field.split(separator: ".").map(String.init)
+        switch object.value(at: path) {
+        case .string(let text)?: return text
+        case .int(let number)?: return String(number)
+        case .bool(let flag)?: return flag ? "true" : "false"
+        default: return ""
+        }
+    }
 }

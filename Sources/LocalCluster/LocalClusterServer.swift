@@ -11,19 +11,29 @@ public final class LocalClusterServer: Sendable {
         /// Serve HTTPS (the default: kubectl sends tokens only over TLS) or plain HTTP, for in-process
         /// clients that cannot trust a custom CA. Both require the bearer token.
         public var tls = true
+        /// Concurrent writers share fsyncs (the default); false makes every commit wait for its own,
+        /// the figure the benchmark compares against. Either way a write is acknowledged only once durable.
+        public var groupCommit = true
         /// Pods running at once on the local node; the rest wait Pending (Unschedulable). Default: cores × 8.
         public var maxRunningPods = ProcessInfo.processInfo.activeProcessorCount * 8
         /// First delay before a failed Job Pod is replaced, doubling per failure up to 6 minutes (Kubernetes: 10 s).
         public var jobBackoffSeconds: Double = 10
         /// First delay before a container restarts (restartPolicy OnFailure/Always), doubling up to 5 minutes (Kubernetes: 10 s).
         public var crashLoopBackOffSeconds: Double = 10
-        /// Issues the token a Pod finds in its ServiceAccount directory; without one the `token` file is left out.
+        /// Issues the token a Pod finds in its ServiceAccount directory; default: the cluster's own bound token.
         public var serviceAccountToken: ServiceAccountTokenSource?
+        /// Connections held at once; beyond it the first request of a connection gets 503.
+        public var maxConnections = 16_384
+        /// Request headers not complete this long after the request began, or a body this long after its
+        /// headers, get 408 (a watch, once its headers are in, has no deadline).
+        public var headerTimeoutSeconds: Double = 10
+        public var bodyTimeoutSeconds: Double = 10
         public init() {}
     }
 
     /// Makes a Pod's ServiceAccount token: (namespace, serviceAccount, podName, podUID) → JWT.
-    public typealias ServiceAccountTokenSource = @Sendable (_ namespace: String, _ serviceAccount: String, _ podName: String, _ podUID: String) throws -> String
+    /// nil when the Pod gets no token (its ServiceAccount does not exist).
+    public typealias ServiceAccountTokenSource = @Sendable (_ namespace: String, _ serviceAccount: String, _ podName: String, _ podUID: String) throws -> String?
 
     /// `https://127.0.0.1:PORT` (or http:// without TLS)
     public let url: String
@@ -53,7 +63,7 @@ public final class LocalClusterServer: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         lock = try DirectoryLock(files)
         try files.securePermissions()
-        store = try Store(path: files.database, eventRetention: Int64(options.eventRetention))
+        store = try Store(path: files.database, eventRetention: Int64(options.eventRetention), groupCommit: options.groupCommit)
         token = try files.loadOrCreateToken()
         serviceAccountTokens = ServiceAccountTokenIssuer(key: try files.loadOrCreateSigningKey(), store: store)
         let registry = ResourceRegistry()
@@ -65,10 +75,12 @@ public final class LocalClusterServer: Sendable {
         configuration.port = port
         configuration.tls = options.tls ? try files.loadOrCreateIdentity() : nil
         certificatePEM = configuration.tls?.certificatePEM
-        configuration.payloadTooLarge = { limit in
-            let error = APIError(code: 413, reason: "RequestEntityTooLarge", message: "the request body is larger than the limit of \(limit) bytes; split the object or store large data elsewhere")
-            return Response(status: 413, headers: ["Content-Type": "application/json"], body: Data(error.status.compactText.utf8))
-        }
+        // Every client of a loopback-only server has the same address, so the per-client cap is the overall one.
+        configuration.maxConnections = options.maxConnections
+        configuration.maxConnectionsPerClient = options.maxConnections
+        configuration.headerTimeoutSeconds = options.headerTimeoutSeconds
+        configuration.bodyTimeoutSeconds = options.bodyTimeoutSeconds
+        configuration.refusal = { refusal in APIError.answer(to: refusal) }
         let box = HandlerBox()
         http = try HTTPServer(configuration) { request in box.handle(request) }
         self.port = http.port
@@ -77,20 +89,28 @@ public final class LocalClusterServer: Sendable {
         kubeconfigPath = files.kubeconfig
         let api = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
                             address: "127.0.0.1:\(http.port)")
-        (controllers, kubelet) = try Self.startControllers(api, options: options, port: http.port, certificatePEM: certificatePEM)
+        // A Pod's projected token is a real bound ServiceAccount token from the cluster's issuer, unless a test injects one.
+        let issuer = serviceAccountTokens
+        let tokenSource = options.serviceAccountToken ?? { namespace, account, pod, uid in
+            try issuer.issueIfAccountExists(namespace: namespace, serviceAccount: account, boundPod: (name: pod, uid: uid))
+        }
+        (controllers, kubelet) = try Self.startControllers(api, options: options, tokenSource: tokenSource, port: http.port, certificatePEM: certificatePEM)
         box.server = api
         try files.writeKubeconfig(url: url, token: token, certificatePEM: certificatePEM)
         try files.writePID(port: http.port)
     }
 
+    /// Commits so far and the fsyncs they shared; nil without group commit.
+    public var syncCounts: (commits: UInt64, syncs: UInt64)? { store.syncCounts }
+
     /// The garbage collector, the job controller and the node, on one thread fed by the store's events.
-    private static func startControllers(_ api: APIServer, options: Options, port: UInt16, certificatePEM: String?) throws -> (ControllerLoop, Kubelet) {
+    private static func startControllers(_ api: APIServer, options: Options, tokenSource: @escaping ServiceAccountTokenSource, port: UInt16, certificatePEM: String?) throws -> (ControllerLoop, Kubelet) {
         let maxPods = max(1, options.maxRunningPods)
         try Kubelet.registerNode(api.store, maxPods: maxPods)
         let store = api.store
         let context = PodRuntime.Context(
             files: PodFiles(databasePath: store.path), apiPort: port, apiScheme: options.tls ? "https" : "http", certificatePEM: certificatePEM,
-            tokenSource: options.serviceAccountToken,
+            tokenSource: tokenSource,
             lookup: { kind, namespace, name in
                 try store.read { transaction in
                     guard let object = try transaction.get(kind == "Secret" ? .secrets : .configMaps, namespace: namespace, name: name) else { return nil }

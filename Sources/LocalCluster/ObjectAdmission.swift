@@ -7,15 +7,15 @@ struct ObjectAdmission {
     let type: ResourceType
     let scope: WriteScope
     let now: String
-    let strictFields: Bool
-    /// Unknown fields pruned from a custom resource; sent back as Warning headers.
+    let fieldValidation: FieldValidation
+    /// Unknown fields pruned (fieldValidation=Warn); sent back as Warning headers.
     var warnings: [String] = []
 
-    init(type: ResourceType, scope: WriteScope, now: String, strictFields: Bool) {
+    init(type: ResourceType, scope: WriteScope, now: String, fieldValidation: FieldValidation) {
         self.type = type
         self.scope = scope
         self.now = now
-        self.strictFields = strictFields
+        self.fieldValidation = fieldValidation
     }
 
     mutating func admit(_ candidate: JSON, old: JSON?) throws(APIError) -> JSON {
@@ -43,7 +43,11 @@ struct ObjectAdmission {
         if type.plural == "secrets", type.group.isEmpty { object = normalizedSecret(object) }
         if ["secrets", "configmaps"].contains(type.plural), type.group.isEmpty { try refuseImmutableChange(object, old: old) }
         if type == .customResourceDefinitions { object = try establishedDefinition(object) }
-        if let schema = type.schema { object = try validated(object, schema: schema) }
+        if let schema = type.schema {
+            object = try validated(object, schema: schema, definitions: nil)
+        } else if let schema = BuiltInSchema.shared.schema(for: type) {
+            object = try validated(object, schema: schema, definitions: BuiltInSchema.shared.definitions)
+        }
         return canonical(object)
     }
 
@@ -81,18 +85,25 @@ struct ObjectAdmission {
             return
         }
         let label = type == .namespaces
-        let pattern = label ? "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" : "^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
         let limit = label ? 63 : 253
         if name.isEmpty {
             throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name")])
         }
-        if name.count > limit || name.range(of: pattern, options: .regularExpression) == nil {
+        if name.utf8.count > limit || !Self.isRFC1123(name, dots: !label) {
             let what = label ? "a lowercase RFC 1123 label" : "a lowercase RFC 1123 subdomain"
             let allowed = label ? "'-'" : "'-' or '.'"
             throw APIError.invalid(type, name, [APIError.Cause(reason: "FieldValueInvalid",
                 message: "Invalid value: \"\(name)\": \(what) must consist of lower case alphanumeric characters, \(allowed), must start and end with an alphanumeric character, and be at most \(limit) characters",
                 field: "metadata.name")])
         }
+    }
+
+    /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?` (with dots for a subdomain); by hand, as it runs on every create.
+    private static func isRFC1123(_ name: String, dots: Bool) -> Bool {
+        let bytes = Array(name.utf8)
+        func alphanumeric(_ byte: UInt8) -> Bool { (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) }
+        guard let first = bytes.first, let last = bytes.last, alphanumeric(first), alphanumeric(last) else { return false }
+        return bytes.allSatisfy { alphanumeric($0) || $0 == 0x2D || (dots && $0 == 0x2E) }
     }
 
     private func defaultNamespace(_ namespace: JSON) -> JSON {
@@ -145,17 +156,23 @@ struct ObjectAdmission {
         return crd
     }
 
-    private mutating func validated(_ object: JSON, schema: JSON) throws(APIError) -> JSON {
-        var validator = SchemaValidator()
+    /// Custom resources against their CRD's schema; built-in kinds (`definitions` set) against the
+    /// official schema, a value Go's decoder would refuse answered 400 as kube-apiserver words it.
+    private mutating func validated(_ object: JSON, schema: JSON, definitions: JSONObject?) throws(APIError) -> JSON {
+        var validator = SchemaValidator(definitions: definitions)
         let pruned = validator.validate(object, schema: schema)
-        if !validator.causes.isEmpty { throw APIError.invalid(type, object.name, validator.causes) }
-        if !validator.unknownFields.isEmpty {
-            if strictFields {
-                let list = validator.unknownFields.map { "unknown field \"\($0)\"" }.joined(separator: ", ")
-                throw APIError.badRequest("strict decoding error: \(list)")
-            }
-            warnings += validator.unknownFields.map { "unknown field \"\($0)\"" }
+        if let decodeError = validator.decodeErrors.first {
+            throw APIError.badRequest("\(type.kind) in version \"\(type.version)\" cannot be handled as a \(type.kind): \(decodeError)")
         }
+        if !validator.unknownFields.isEmpty {
+            let unknown = validator.unknownFields.map { "unknown field \"\($0)\"" }
+            switch fieldValidation {
+            case .strict: throw APIError.badRequest("strict decoding error: \(unknown.joined(separator: ", "))")
+            case .warn: warnings += unknown
+            case .ignore: break
+            }
+        }
+        if !validator.causes.isEmpty { throw APIError.invalid(type, object.name, validator.causes) }
         return pruned
     }
 

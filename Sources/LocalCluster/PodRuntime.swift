@@ -351,9 +351,8 @@ final class PodRuntime: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try Self.write(Data(pod.namespace.utf8), to: directory + "/namespace", mode: 0o644)
         if let certificate = context.certificatePEM { try Self.write(Data(certificate.utf8), to: directory + "/ca.crt", mode: 0o644) }
-        if let source = context.tokenSource {
-            let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
-            let token = try source(pod.namespace, account, pod.name, uid)
+        let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
+        if let source = context.tokenSource, let token = try source(pod.namespace, account, pod.name, uid) {
             try Self.write(Data(token.utf8), to: directory + "/token", mode: 0o600)
         }
     }
@@ -363,10 +362,10 @@ final class PodRuntime: @unchecked Sendable {
     /// left out. The local node does not honour `audience` or `expirationSeconds` (the token source decides).
     private func writeProjectedTokens(_ projected: JSON, volume: String, into directory: String) throws {
         for source in projected["sources"]?.arrayValue ?? [] {
-            guard let token = source["serviceAccountToken"] else {
+            guard source["serviceAccountToken"] != nil else {
                 throw PodEnvironment.ConfigError(message: "volume \"\(volume)\": the local cluster supports projected serviceAccountToken sources only")
             }
-            let path = token["path"]?.stringValue ?? ""
+            let path = source["serviceAccountToken"]?["path"]?.stringValue ?? ""
             guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
                 throw PodEnvironment.ConfigError(message: "volume \"\(volume)\": serviceAccountToken path \"\(path)\" must be a relative path without '..'")
             }
@@ -374,7 +373,8 @@ final class PodRuntime: @unchecked Sendable {
             let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
             let file = directory + "/" + path
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Self.write(Data(try tokenSource(pod.namespace, account, pod.name, uid).utf8), to: file, mode: 0o600)
+            guard let token = try tokenSource(pod.namespace, account, pod.name, uid) else { continue }
+            try Self.write(Data(token.utf8), to: file, mode: 0o600)
         }
     }
 

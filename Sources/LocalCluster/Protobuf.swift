@@ -2,8 +2,8 @@ import Foundation
 import Model
 
 /// Reads the protobuf bodies kubectl's generators send (`kubectl create namespace|configmap|secret|
-/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|job`, `kubectl run`), and those of `kubectl auth` and
-/// `kubectl create token` (the review kinds, TokenRequest), into the JSON the server stores or answers.
+/// serviceaccount|role|rolebinding|clusterrole|clusterrolebinding|job`, `kubectl run`), and those of `kubectl auth`
+/// and `kubectl create token` (the review kinds, TokenRequest), into the JSON the server stores or answers.
 /// Only those kinds, and only the fields a client sets, are known; anything else is 415.
 enum KubeProtobuf {
     /// `k8s\0` then a runtime.Unknown: 1 typeMeta {1 apiVersion, 2 kind}, 2 raw (the object).
@@ -23,7 +23,7 @@ enum KubeProtobuf {
     private indirect enum Field {
         case string(String)
         case bool(String)
-        case int(String)
+        case integer(String)
         case strings(String)
         case stringMap(String)
         case bytesMap(String)
@@ -46,14 +46,14 @@ enum KubeProtobuf {
         16: .bool("stdin"), 17: .bool("stdinOnce"), 18: .bool("tty"), 20: .string("terminationMessagePolicy"),
     ]
     private static let podSpec: [Int: Field] = [
-        2: .messages("containers", container), 3: .string("restartPolicy"), 4: .int("terminationGracePeriodSeconds"),
-        5: .int("activeDeadlineSeconds"), 6: .string("dnsPolicy"), 7: .stringMap("nodeSelector"), 8: .string("serviceAccountName"),
+        2: .messages("containers", container), 3: .string("restartPolicy"), 4: .integer("terminationGracePeriodSeconds"),
+        5: .integer("activeDeadlineSeconds"), 6: .string("dnsPolicy"), 7: .stringMap("nodeSelector"), 8: .string("serviceAccountName"),
         10: .string("nodeName"), 20: .messages("initContainers", container),
     ]
     private static let jobSpec: [Int: Field] = [
-        1: .int("parallelism"), 2: .int("completions"), 3: .int("activeDeadlineSeconds"), 5: .bool("manualSelector"),
+        1: .integer("parallelism"), 2: .integer("completions"), 3: .integer("activeDeadlineSeconds"), 5: .bool("manualSelector"),
         6: .message("template", [1: .message("metadata", objectMeta), 2: .message("spec", podSpec)]),
-        7: .int("backoffLimit"), 8: .int("ttlSecondsAfterFinished"), 9: .string("completionMode"), 10: .bool("suspend"),
+        7: .integer("backoffLimit"), 8: .integer("ttlSecondsAfterFinished"), 9: .string("completionMode"), 10: .bool("suspend"),
     ]
     private static let kinds: [String: [Int: Field]] = [
         "Pod": [1: .message("metadata", objectMeta), 2: .message("spec", podSpec)],
@@ -68,7 +68,7 @@ enum KubeProtobuf {
         "RoleBinding": [1: .message("metadata", objectMeta), 2: .messages("subjects", subject), 3: .message("roleRef", roleRef)],
         "ClusterRoleBinding": [1: .message("metadata", objectMeta), 2: .messages("subjects", subject), 3: .message("roleRef", roleRef)],
         "TokenRequest": [1: .message("metadata", objectMeta), 2: .message("spec", [
-            1: .strings("audiences"), 4: .int("expirationSeconds"),
+            1: .strings("audiences"), 4: .integer("expirationSeconds"),
             3: .message("boundObjectRef", [1: .string("kind"), 2: .string("apiVersion"), 3: .string("name"), 4: .string("uid")]),
         ])],
         "TokenReview": [1: .message("metadata", objectMeta), 2: .message("spec", [1: .string("token"), 2: .strings("audiences")])],
@@ -95,8 +95,7 @@ enum KubeProtobuf {
                 if !value.isEmpty { object[name] = .string(value) }
             case .bool(let name)?:
                 if field.varint != 0 { object[name] = .bool(true) }
-            case .int(let name)?:
-                // int32/int64 as protobuf writes them: two's complement in 64 bits.
+            case .integer(let name)?:
                 object[name] = .int(Int(truncatingIfNeeded: Int64(bitPattern: field.varint)))
             case .strings(let name)?:
                 object[name] = .array((object[name]?.arrayValue ?? []) + [.string(text(field.bytes))])

@@ -6,6 +6,7 @@ enum Route: Sendable, Hashable {
     case groupList
     case group(String)
     case resourceList(group: String, version: String)
+    case openAPIv2
     case openAPIv3Index
     case openAPIv3(group: String, version: String)
     case resource(ResourceRoute)
@@ -31,6 +32,7 @@ extension Route {
         case "healthz", "livez", "readyz": self = .health; return
         case ".well-known" where segments == [".well-known", "openid-configuration"]: self = .openIDConfiguration; return
         case "openid" where segments == ["openid", "v1", "jwks"]: self = .openIDKeys; return
+        case "openapi" where segments.count == 2 && segments[1] == "v2": self = .openAPIv2; return
         case "openapi" where segments.count == 2 && segments[1] == "v3": self = .openAPIv3Index; return
         case "openapi" where segments.count >= 4 && segments[1] == "v3" && segments[2] == "api":
             self = .openAPIv3(group: "", version: segments[3]); return

@@ -36,6 +36,14 @@ public final class ServiceAccountTokenIssuer: Sendable {
                          binding: boundPod.map { BoundObject(kind: "Pod", name: $0.name, uid: $0.uid) })
     }
 
+    /// A Pod's projected token (one hour, bound to the Pod so it dies with it), or nil when the Pod's
+    /// ServiceAccount does not exist: the kubelet then writes no `token` file.
+    func issueIfAccountExists(namespace: String, serviceAccount: String, boundPod: (name: String, uid: String)) throws -> String? {
+        guard let account = try store.read({ try $0.get(.serviceAccounts, namespace: namespace, name: serviceAccount) }) else { return nil }
+        return try issue(account: account, audiences: [], expirationSeconds: 3600,
+                         binding: BoundObject(kind: "Pod", name: boundPod.name, uid: boundPod.uid)).token
+    }
+
     /// What a bound token names besides its ServiceAccount.
     struct BoundObject: Sendable, Hashable {
         var kind: String

@@ -5,10 +5,12 @@ import Support
 /// The object store: one SQLite database in WAL mode holding every object, a global resourceVersion
 /// counter, and the recent change events that watches replay.
 ///
-/// Durability: `synchronous=FULL` syncs the WAL on every commit, so an acknowledged write survives a
-/// kill -9 and also a power loss. NORMAL would survive kill -9 only, and the local cluster is the
-/// embedded default target, where losing the last writes on a host crash would silently desynchronise
-/// the inventory; the cost (one fsync per write) shows in `tenantry bench cluster`.
+/// Durability: a write is acknowledged only once the commit holding it is on disk, so it survives a
+/// kill -9 and a power loss. With group commit (the default) commits only write the WAL
+/// (synchronous=NORMAL) and concurrent writers share one fdatasync of it (GroupSync); readers too
+/// wait for what they saw to be durable, so nothing a client was shown can vanish in a crash.
+/// Without it every commit waits for its own fsync (synchronous=FULL): the figure `tenantry bench
+/// cluster --commit per-write` compares against.
 ///
 /// Unchecked Sendable: the one connection is used only while `lock` is held.
 final class Store: @unchecked Sendable {
@@ -21,11 +23,16 @@ final class Store: @unchecked Sendable {
     private let lock = NSLock()
     private let database: SQLiteDatabase
 
-    init(path: String, eventRetention: Int64) throws {
+    /// Shares fsyncs between concurrent writers; nil when every commit syncs itself.
+    private let groupSync: GroupSync?
+
+    init(path: String, eventRetention: Int64, groupCommit: Bool = true) throws {
         self.path = path
         self.eventRetention = eventRetention
         database = try SQLiteDatabase(path: path)
-        try database.makeDurable()
+        // Group commit syncs the WAL itself (GroupSync: one fdatasync for every commit that came before it), so
+        // SQLite's own per-commit sync is off; otherwise every commit syncs (the durable settings).
+        if groupCommit { try database.execute(SQLiteDatabase.groupCommitSettings) } else { try database.makeDurable() }
         try database.execute("""
             CREATE TABLE IF NOT EXISTS objects (
                 resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
@@ -42,35 +49,51 @@ final class Store: @unchecked Sendable {
         if try !database.query("PRAGMA table_info(events)").contains(where: { $0.count > 1 && $0[1] == .text("previous") }) {
             try database.execute("ALTER TABLE events ADD COLUMN previous TEXT")
         }
+        // Whatever the statements above wrote is synced now, before the first request.
+        groupSync = groupCommit ? try GroupSync(walPath: path + "-wal") : nil
+        try groupSync?.waitUntilDurable(groupSync?.committedOne() ?? 0)
         let latest = try read { try $0.latestResourceVersion() }
         changes.publish(latest)
     }
 
-    /// Reads in one transaction, so every query sees the same snapshot.
-    func read<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try lock.withLock {
+    /// Commits and the fsyncs they shared (nil without group commit).
+    var syncCounts: (commits: UInt64, syncs: UInt64)? { groupSync?.counts }
+
+    /// Reads in one transaction, so every query sees the same snapshot, and answers only once every
+    /// commit the snapshot may include is durable (unless the caller's own commit, coming later in
+    /// the log, will wait for that).
+    func read<T>(waitingForDurability: Bool = true, _ body: (StoreTransaction) throws -> T) throws -> T {
+        let (result, seen) = try lock.withLock { () throws -> (T, UInt64) in
             try database.execute("BEGIN")
             defer { try? database.execute("ROLLBACK") }
-            return try body(StoreTransaction(database: database, retention: eventRetention))
+            return (try body(StoreTransaction(database: database, retention: eventRetention)), groupSync?.latestCommit ?? 0)
         }
+        if waitingForDurability { try groupSync?.waitUntilDurable(seen) }
+        return result
     }
 
     /// Writes in one transaction. A dry run does everything, then rolls back, so it fails exactly
     /// where the real write would and returns what the real write would have stored.
     func write<T>(dryRun: Bool = false, _ body: (StoreTransaction) throws -> T) throws -> T {
-        let (result, latest) = try lock.withLock { () throws -> (T, Int64) in
+        let (result, latest, commit) = try lock.withLock { () throws -> (T, Int64, UInt64) in
             try database.execute("BEGIN IMMEDIATE")
             do {
                 let transaction = StoreTransaction(database: database, retention: eventRetention, rbacGeneration: rbacGeneration)
                 let result = try body(transaction)
                 let latest = try transaction.latestResourceVersion()
-                try database.execute(dryRun ? "ROLLBACK" : "COMMIT")
-                return (result, latest)
+                if dryRun {
+                    try database.execute("ROLLBACK")
+                    return (result, latest, groupSync?.latestCommit ?? 0)
+                }
+                try database.execute("COMMIT")
+                return (result, latest, groupSync?.committedOne() ?? 0)
             } catch {
                 try? database.execute("ROLLBACK")
                 throw error
             }
         }
+        // A dry run answers from a snapshot that may hold commits not yet synced, like a read.
+        try groupSync?.waitUntilDurable(commit)
         if !dryRun { changes.publish(latest) }
         return result
     }
@@ -103,7 +126,18 @@ struct StoreTransaction {
     func get(_ type: ResourceType, namespace: String, name: String) throws -> JSON? {
         let rows = try database.query("SELECT body FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
                                       [.text(type.storageKey), .text(namespace), .text(name)])
-        return try rows.first?.first?.text.map { try JSON(parsing: $0) }
+        return try rows.first?.first?.text.map { StoredForm.served(try JSON(parsing: $0), as: type) }
+    }
+
+    /// The stored object's resourceVersion, nil when there is none.
+    func storedVersion(_ type: ResourceType, namespace: String, name: String) throws -> String? {
+        try database.query("SELECT rv FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+                           [.text(type.storageKey), .text(namespace), .text(name)]).first?.first?.integer.map { String($0) }
+    }
+
+    func exists(_ type: ResourceType, namespace: String, name: String) throws -> Bool {
+        try !database.query("SELECT 1 FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+                            [.text(type.storageKey), .text(namespace), .text(name)]).isEmpty
     }
 
     /// Objects in key order (namespace, name) after the given key; `namespace` nil means all namespaces.
@@ -120,7 +154,7 @@ struct StoreTransaction {
         }
         sql += " ORDER BY namespace, name LIMIT ?"
         parameters.append(.integer(Int64(limit)))
-        return try database.query(sql, parameters).compactMap { try $0.first?.text.map { try JSON(parsing: $0) } }
+        return try database.query(sql, parameters).compactMap { try $0.first?.text.map { StoredForm.served(try JSON(parsing: $0), as: type) } }
     }
 
     /// Storage keys of every resource that has objects in a namespace.
@@ -137,6 +171,7 @@ struct StoreTransaction {
     /// Stores an object whose metadata.resourceVersion is already set, and records the event
     /// (ADDED without `previous`, MODIFIED with it).
     func put(_ type: ResourceType, _ object: JSON, previous: JSON?) throws {
+        let (object, previous) = (StoredForm.stored(object, as: type), previous.map { StoredForm.stored($0, as: type) })
         let version = Int64(object.resourceVersion ?? "") ?? 0
         let body = object.compactText
         try database.query("INSERT OR REPLACE INTO objects (resource, namespace, name, rv, body) VALUES (?, ?, ?, ?, ?)",
@@ -146,6 +181,7 @@ struct StoreTransaction {
 
     /// Removes an object; `object` is its final state, with the resourceVersion of the deletion.
     func delete(_ type: ResourceType, _ object: JSON) throws {
+        let object = StoredForm.stored(object, as: type)
         let version = Int64(object.resourceVersion ?? "") ?? 0
         try database.query("DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
                            [.text(type.storageKey), .text(object.namespace), .text(object.name)])
@@ -155,8 +191,8 @@ struct StoreTransaction {
     func events(_ type: ResourceType, after version: Int64, limit: Int) throws -> [StoredEvent] {
         try database.query("SELECT rv, type, body, previous FROM events WHERE resource = ? AND rv > ? ORDER BY rv LIMIT ?",
                            [.text(type.storageKey), .integer(version), .integer(Int64(limit))]).map { row in
-            StoredEvent(resourceVersion: row[0].integer ?? 0, type: row[1].text ?? "", object: try JSON(parsing: row[2].text ?? "null"),
-                        previous: try row[3].text.map { try JSON(parsing: $0) })
+            StoredEvent(resourceVersion: row[0].integer ?? 0, type: row[1].text ?? "", object: StoredForm.served(try JSON(parsing: row[2].text ?? "null"), as: type),
+                        previous: try row[3].text.map { StoredForm.served(try JSON(parsing: $0), as: type) })
         }
     }
 

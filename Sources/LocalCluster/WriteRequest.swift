@@ -3,12 +3,20 @@ import HTTPServer
 import Model
 import Support
 
+/// What happens to fields the schema does not know: dropped silently, dropped with a Warning header,
+/// or refused with 400 BadRequest.
+enum FieldValidation: String, Sendable {
+    case ignore = "Ignore"
+    case warn = "Warn"
+    case strict = "Strict"
+}
+
 /// The parts of a write request every verb reads: body, dry run, field manager, validation mode.
 struct WriteRequest {
     var body: JSON?
     var dryRun: Bool
     var manager: String
-    var strictFields: Bool
+    var fieldValidation: FieldValidation
     var now: String
 
     init(_ request: Request, requireBody: Bool, managerRequired: Bool = false) throws(APIError) {
@@ -34,11 +42,12 @@ struct WriteRequest {
         // Kubernetes names an unnamed manager after the client: "kubectl/v1.32 (linux/amd64)" → "kubectl".
         let agent = request.headers["user-agent"].flatMap { $0.split(separator: "/").first.map(String.init) } ?? ""
         manager = explicitManager.isEmpty ? (agent.isEmpty ? "unknown" : agent) : explicitManager
-        switch request.query["fieldValidation"] ?? "" {
-        case "", "Ignore", "Warn": strictFields = false
-        case "Strict": strictFields = true
-        case let other: throw APIError.badRequest("invalid fieldValidation value \"\(other)\": use Ignore, Warn or Strict")
+        // Absent means Warn, as kube-apiserver defaults it; kubectl sends Strict (its --validate=strict).
+        let validation = request.query["fieldValidation"] ?? ""
+        guard let mode = validation.isEmpty ? .warn : FieldValidation(rawValue: validation) else {
+            throw APIError.badRequest("invalid fieldValidation value \"\(validation)\": use Ignore, Warn or Strict")
         }
+        fieldValidation = mode
         now = Self.timestamp(Date())
     }
 

@@ -18,11 +18,13 @@ enum PlatformObjects {
                     body: ["rules": [Kube.rule(["ambient.ai"], ["sessions"], ["approve"])]])
     }
 
-    /// viewer reads sessions, policies, pods and logs; editor also starts and stops sessions;
-    /// admin also approves them (status) and deletes stuck runner pods.
+    /// viewer reads sessions, policies, pods and logs (and, through the Sessions API, a session's logs and
+    /// artifacts: the subresources it asks a SubjectAccessReview for); editor also starts and stops sessions;
+    /// admin also reads the namespace's audit trail, writes status and deletes stuck runner pods.
     private static func clusterRole(_ role: Role) -> JSONObject {
         var rules: [JSON] = [
             Kube.rule(["ambient.ai"], ["sessions", "namespacepolicies"], ["get", "list", "watch"]),
+            Kube.rule(["ambient.ai"], ["sessions/logs", "sessions/artifacts"], ["get"]),
             Kube.rule([""], ["pods", "pods/log", "events"], ["get", "list", "watch"]),
         ]
         if role >= .editor {
@@ -30,6 +32,7 @@ enum PlatformObjects {
         }
         if role >= .admin {
             rules.append(Kube.rule(["ambient.ai"], ["sessions/status"], ["get", "update", "patch"]))
+            rules.append(Kube.rule(["ambient.ai"], ["sessions/audit"], ["get"]))
             rules.append(Kube.rule([""], ["pods"], ["delete"]))
         }
         return Kube.object("rbac.authorization.k8s.io/v1", "ClusterRole", name: clusterRoleName(role), namespace: nil,

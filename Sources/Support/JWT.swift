@@ -53,7 +53,7 @@ public enum JWT {
     }
 
     /// NumericDate: seconds since the epoch, integer or not.
-    static func numericDate(_ value: JSON) -> Double? {
+    public static func numericDate(_ value: JSON) -> Double? {
         switch value {
         case .int(let seconds): return Double(seconds)
         case .number(let text): return Double(text)

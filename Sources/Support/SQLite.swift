@@ -50,6 +50,9 @@ public final class SQLiteDatabase {
     /// The durability Tenantry's stores promise: a write-ahead log, and a commit that returns only once it is
     /// on disk (`synchronous=FULL`: an acknowledged write survives a crash or a power cut).
     public static let durabilitySettings = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    /// WAL without SQLite's per-commit sync, for a caller that syncs the WAL itself after the commits it
+    /// acknowledges (the local cluster's group commit).
+    public static let groupCommitSettings = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 
     /// Applies `durabilitySettings` to this connection.
     public func makeDurable() throws(SQLiteError) {

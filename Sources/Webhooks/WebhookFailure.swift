@@ -16,6 +16,7 @@ public struct WebhookFailure: Error, Sendable, Hashable, CustomStringConvertible
         case notFound = "not_found"
         case methodNotAllowed = "method_not_allowed"
         case payloadTooLarge = "payload_too_large"
+        case headersTooLarge = "headers_too_large"
         case requestTimeout = "request_timeout"
         case notReady = "not_ready"
         case unavailable = "unavailable"

@@ -20,10 +20,16 @@ public final class WebhookServer: Sendable {
         public var maxBackoff: TimeInterval = 5
         /// Idle connections are closed after this long (libmicrohttpd's connection timeout).
         public var idleTimeoutSeconds: UInt32 = 30
-        /// A body still arriving this long after its headers gets 408 (slow clients do not hold a worker).
+        /// Request headers not complete this long after the request began, or a body this long after its
+        /// headers, get 408 at that moment (slow clients do not hold a connection).
+        public var headerTimeoutSeconds: Double = 10
         public var bodyTimeoutSeconds: Double = 10
-        /// Worker threads serving every connection.
+        /// Handler threads: at most this many deliveries are verified and journaled at once.
         public var workerThreads = 16
+        /// Connections held in all and per client address; beyond either the first request gets 503. Listening on
+        /// loopback only, every client has the same address, so only the overall cap applies.
+        public var maxConnections = 16_384
+        public var maxConnectionsPerClient = 4_096
         public var log: @Sendable (String) -> Void = { _ in }
         /// Also log a line per request (not only Session creation and failures).
         public var logRequests = true
@@ -72,16 +78,13 @@ public final class WebhookServer: Sendable {
         http.loopbackOnly = options.loopbackOnly
         http.maxBodyBytes = configuration.largestBodyLimit
         http.idleTimeoutSeconds = options.idleTimeoutSeconds
-        http.threadPoolSize = options.workerThreads
+        http.handlerThreads = options.workerThreads
+        http.headerTimeoutSeconds = options.headerTimeoutSeconds
         http.bodyTimeoutSeconds = options.bodyTimeoutSeconds
-        http.requestTimeout = {
-            let failure = WebhookFailure(408, .requestTimeout, "the body took longer than \(options.bodyTimeoutSeconds) seconds to arrive; send it at once")
-            return Response(status: 408, headers: ["Content-Type": "application/json", "Connection": "close"], body: Data(failure.body(traceID: "-").compactBytes))
-        }
-        http.payloadTooLarge = { limit in
-            let failure = WebhookFailure(413, .payloadTooLarge, "the body is larger than \(limit) bytes, the most this server reads")
-            return Response(status: 413, headers: ["Content-Type": "application/json"], body: Data(failure.body(traceID: "-").compactBytes))
-        }
+        http.maxConnections = options.maxConnections
+        http.maxConnectionsPerClient = options.loopbackOnly ? options.maxConnections : options.maxConnectionsPerClient
+        let log = options.log
+        http.refusal = { refusal in WebhookFailure.answer(to: refusal, log: log) }
         do {
             self.http = try HTTPServer(http) { request in service.handle(request) }
         } catch {
@@ -96,6 +99,9 @@ public final class WebhookServer: Sendable {
 
     /// A Session reached a final phase: its slot under `maxConcurrentSessions` is free at once.
     public func sessionFinished(namespace: String, name: String) { service.journal.markFinished(namespace: namespace, session: name) }
+
+    /// Connections open now (for benchmarks and tests).
+    public var openConnections: Int { http.openConnections }
 
     /// Swaps in a new revision's tenant table (after a reconcile); in-flight requests finish with the old one.
     public func replaceTenantTable(_ table: TenantTable) { service.replaceTenantTable(table) }

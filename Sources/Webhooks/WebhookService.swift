@@ -75,7 +75,7 @@ public final class WebhookService: Sendable {
 
     public func handle(_ request: Request) -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
-        let traceID = Crypto.hex((0..<8).map { _ in UInt8.random(in: 0...255) })
+        let traceID = WebhookFailure.newTraceID()
         var source: WebhookSource?
         let answer = route(request, traceID: traceID, source: &source)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9

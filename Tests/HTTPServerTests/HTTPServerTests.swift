@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import HTTPServer
 import XCTest
 
@@ -42,18 +43,32 @@ final class HTTPServerTests: XCTestCase {
     func testStopEndsAStreamThatIsWaiting() throws {
         let waiting = DispatchSemaphore(value: 0)
         let released = DispatchSemaphore(value: 0)
+        let cancelled = Flag()
         let server = try HTTPServer(HTTPServer.Configuration()) { _ in
             Response(status: 200, stream: ResponseStream(next: {
                 waiting.signal()
                 released.wait()
                 return nil
-            }, cancel: { released.signal() }))
+            }, cancel: {
+                cancelled.set()
+                released.signal()
+            }))
         }
         let address = url(server, "/watch")
-        let client = Thread { _ = TestHTTP.send("GET", address, body: nil, contentType: "text/plain", token: nil) }
+        let answered = DispatchSemaphore(value: 0)
+        let answer = Answer()
+        let client = Thread {
+            answer.response = TestHTTP.send("GET", address, body: nil, contentType: "text/plain", token: nil)
+            answered.signal()
+        }
         client.start()
         waiting.wait()
-        server.stop()  // returns only once the connection thread finished, so the stream was cancelled
+        server.stop()
+        // stop returned: the stream was cancelled, and the client's request ended (the stream's end, 200 and empty).
+        XCTAssertTrue(cancelled.isSet)
+        XCTAssertEqual(answered.wait(timeout: .now() + 60), .success, "the client was still waiting after stop")
+        XCTAssertEqual(answer.response?.status, 200)
+        XCTAssertEqual(answer.response?.text, "")
     }
 
     func testSelfSignedIdentityServesTLS() throws {
@@ -74,4 +89,16 @@ private final class Chunks: @unchecked Sendable {
     private var remaining: [String]
     init(_ chunks: [String]) { remaining = chunks }
     func next() -> Data? { remaining.isEmpty ? nil : Data(remaining.removeFirst().utf8) }
+}
+
+private final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+private final class Answer: @unchecked Sendable {
+    // Unchecked: written by the client thread before it signals, read after the wait.
+    var response: HTTPResponse?
 }

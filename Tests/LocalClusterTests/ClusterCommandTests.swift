@@ -34,7 +34,16 @@ final class ClusterCommandTests: XCTestCase {
         XCTAssertTrue(output.text.contains("30 server-side applies"), output.text)
         XCTAssertTrue(output.text.contains("30 objects in 5 pages"), output.text)
         XCTAssertTrue(output.text.contains("MiB"), output.text)
+        XCTAssertTrue(output.text.contains("group commit"), output.text)
+        XCTAssertTrue(output.text.range(of: #"creates 30 in [0-9.]+ s: [0-9]+ durable creates/s \([0-9]+ fdatasyncs, [0-9.]+ commits each\)"#, options: .regularExpression) != nil, output.text)
         XCTAssertThrowsError(try ClusterBenchCommand.run(["--objects", "0"], stdout: { _ in }, stderr: { _ in })) { XCTAssertTrue($0 is UsageError) }
+        XCTAssertThrowsError(try ClusterBenchCommand.run(["--commit", "sometimes"], stdout: { _ in }, stderr: { _ in })) { XCTAssertTrue($0 is UsageError) }
+
+        let perWrite = Output()
+        XCTAssertEqual(try ClusterBenchCommand.run(["--objects", "10", "--clients", "2", "--commit", "per-write"], stdout: { perWrite.append($0) }, stderr: { perWrite.append($0) }), 0)
+        XCTAssertTrue(perWrite.text.contains("one fsync per commit"), perWrite.text)
+        XCTAssertTrue(perWrite.text.contains("durable creates/s\n"), perWrite.text)
+        XCTAssertTrue(perWrite.text.contains("synchronous=FULL"), perWrite.text)
     }
 
     func testResetRefusesWhileRunningThenRemovesEverything() throws {

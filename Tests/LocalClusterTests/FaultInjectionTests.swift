@@ -30,7 +30,10 @@ final class FaultInjectionTests: XCTestCase {
 
     func testLatencyDelaysButAnswers() {
         cluster.server.faults.inject(.latency(milliseconds: 50))
+        let started = ContinuousClock.now
         XCTAssertEqual(cluster.request("GET", collection).status, 200)
+        // A lower bound only: the answer cannot come before the injected delay (no upper limit on a shared machine).
+        XCTAssertGreaterThanOrEqual(ContinuousClock.now - started, .milliseconds(50))
     }
 
     func testDroppedWatchEndsTheStream() {

@@ -14,11 +14,11 @@ final class KubectlTests: XCTestCase {
 
     override func tearDown() { cluster?.stop() }
 
-    private func run(_ arguments: String...) -> Kubectl.Result {
+    func run(_ arguments: String...) -> Kubectl.Result {
         kubectl.run(["--kubeconfig", cluster.server.kubeconfigPath, "--cache-dir", cluster.directory + "/kubectl-cache"] + arguments)
     }
 
-    private func write(_ name: String, _ text: String) throws -> String {
+    func write(_ name: String, _ text: String) throws -> String {
         let path = cluster.directory + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path

@@ -137,3 +137,44 @@ var productsDirectory: URL {
     }
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 }
+
+/// Group commit: concurrent writers share fsyncs, and every acknowledged write is there after a restart.
+final class GroupCommitTests: XCTestCase {
+    func testConcurrentAcknowledgedCreatesSurviveARestartAndShareSyncs() throws {
+        let cluster = try TestCluster()
+        defer { cluster.stop() }
+        let before = try XCTUnwrap(cluster.server.syncCounts)
+        let acknowledged = Acknowledged()
+        let done = DispatchGroup()
+        let (url, token) = (cluster.server.url, cluster.server.token)
+        for worker in 0..<8 {
+            done.enter()
+            Thread {
+                for index in 0..<25 {
+                    let name = "w\(worker)-\(index)"
+                    let response = TestHTTP.send("POST", url + "/api/v1/namespaces/default/configmaps", body: Data(configMap(name).compactText.utf8),
+                                                 contentType: "application/json", token: token)
+                    if response.status == 201 { acknowledged.add(name) }
+                }
+                done.leave()
+            }.start()
+        }
+        done.wait()
+        XCTAssertEqual(acknowledged.names.count, 200)
+        let after = try XCTUnwrap(cluster.server.syncCounts)
+        XCTAssertGreaterThanOrEqual(after.commits - before.commits, 200)
+        // Never more syncs than commits; each acknowledged write waited for one that covered it.
+        XCTAssertLessThanOrEqual(after.syncs - before.syncs, after.commits - before.commits)
+        try cluster.restart()
+        let listed = cluster.request("GET", "/api/v1/namespaces/default/configmaps").json["items"]?.arrayValue?.compactMap { $0.at("metadata", "name")?.stringValue } ?? []
+        XCTAssertEqual(Set(listed), acknowledged.names)
+    }
+}
+
+private final class Acknowledged: @unchecked Sendable {
+    // Unchecked: `set` is touched only under `lock`.
+    private let lock = NSLock()
+    private var set = Set<String>()
+    func add(_ name: String) { lock.withLock { _ = set.insert(name) } }
+    var names: Set<String> { lock.withLock { set } }
+}

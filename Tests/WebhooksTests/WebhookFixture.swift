@@ -199,6 +199,8 @@ final class WebhookFixture: @unchecked Sendable {
     let client = HTTPClient()
     var bodyLimits: [WebhookSource: Int]?
     let reviewer: TenantRepoReviewer?
+    /// The HTTP server's header and body deadlines (short in tests of slow clients; applied by `restart`).
+    var requestTimeoutSeconds: Double = 10
 
     init(writer: any SessionWriter = RecordingWriter(), bodyLimits: [WebhookSource: Int]? = nil, loadTable: Bool = true,
          reviewer: TenantRepoReviewer? = nil) throws {
@@ -229,6 +231,8 @@ final class WebhookFixture: @unchecked Sendable {
         let logs = self.logs
         options.log = { logs.append($0) }
         options.tenantRepoReviewer = reviewer
+        options.headerTimeoutSeconds = requestTimeoutSeconds
+        options.bodyTimeoutSeconds = requestTimeoutSeconds
         server = try WebhookServer(options: options, table: loadTable ? try TenantTable.load(repo: repo.path, revision: "test") : nil)
     }
 
