@@ -70,3 +70,73 @@ echo "==> tenantry render: the same manifests as files under out/"
 
 echo "==> An invalid tenant is reported and left out while the others render:"
 "$tenantry" validate examples/invalid/namespace-claimed-twice || true
+
+echo "==> A session that really runs: signed GitHub delivery → Session → Job → Pod → Running → Completed"
+# The docs tenant switches to the platform's script runner (a shell command the platform registers), so its
+# session runs on this machine: on the embedded cluster a container is its command, here `tenantry runner`.
+git -C "$work/publish" pull -q --ff-only "$work/origin.git" main
+sed -i 's/^routing:/  runner:\n    type: script\n    version: "0.1.0"\nrouting:/' "$work/publish/tenants/docs.yaml"
+git -C "$work/publish" -c user.name="Example Platform Team" -c user.email="platform@example.com" commit -q -am "docs: the script runner"
+git -C "$work/publish" push -q "$work/origin.git" main
+"$tenantry" reconcile --config "$work/tenantry.yaml" --kubeconfig "$kubeconfig" >/dev/null
+# The model credentials Secret is named by the platform and created by hand, never kept in git.
+kubectl --kubeconfig "$kubeconfig" -n docs create secret generic model-credentials --from-literal=api-key=unused-by-script >/dev/null
+# The trigger's repository, acme/handbook, is cloned by the runner from a local origin (only loopback here).
+git init -q -b main "$work/git-seed"
+echo "# Handbook" >"$work/git-seed/README.md"
+git -C "$work/git-seed" add -A
+git -C "$work/git-seed" -c user.name="Docs" -c user.email="docs@example.com" commit -q -m "Handbook"
+git clone -q --bare "$work/git-seed" "$work/git/acme/handbook.git"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/github-secret"
+"$tenantry" serve "$work/publish" --controller --port 0 --kubeconfig "$kubeconfig" --journal "$work/journal.db" \
+    --secret-file github="$work/github-secret" --refresh-interval 1 --git-base-url "$work/git" >"$work/serve.out" 2>"$work/serve.log" &
+serve_pid=$!
+trap 'kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null || true; kill "$cluster_pid" 2>/dev/null; wait "$cluster_pid" 2>/dev/null || true' EXIT
+port=""
+for _ in $(seq 1 100); do
+    port="$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/serve.out")"
+    [ -n "$port" ] && break
+    sleep 0.2
+done
+[ -n "$port" ] || { cat "$work/serve.log"; exit 1; }
+python3 - examples/webhooks/github/issues.labeled.json >"$work/delivery.json" <<'PY'
+import json, sys
+body = json.load(open(sys.argv[1]))
+body["repository"]["full_name"] = "acme/handbook"
+body["repository"]["name"] = "handbook"
+body["repository"]["owner"]["login"] = "acme"
+body["label"]["name"] = "agent"
+print(json.dumps(body))
+PY
+signature="sha256=$(openssl dgst -sha256 -hmac "$(cat "$work/github-secret")" <"$work/delivery.json" | sed 's/^.* //')"
+curl -sS -X POST "http://127.0.0.1:$port/api/v1/webhooks/github" -H 'Content-Type: application/json' \
+    -H 'X-GitHub-Event: issues' -H "X-GitHub-Delivery: $(cat /proc/sys/kernel/random/uuid)" -H "X-Hub-Signature-256: $signature" \
+    --data-binary @"$work/delivery.json"
+echo
+phase=""
+for _ in $(seq 1 300); do
+    phase="$(kubectl --kubeconfig "$kubeconfig" -n docs get sessions -o jsonpath='{.items[0].status.phase}' 2>/dev/null || true)"
+    case "$phase" in Completed|Failed|Stopped) break ;; esac
+    sleep 0.2
+done
+kubectl --kubeconfig "$kubeconfig" -n docs get sessions
+session="$(kubectl --kubeconfig "$kubeconfig" -n docs get sessions -o jsonpath='{.items[0].metadata.name}')"
+[ "$phase" = Completed ] || { echo "session $session ended $phase"; cat "$work/serve.log"; exit 1; }
+echo "    status: $(kubectl --kubeconfig "$kubeconfig" -n docs get session "$session" -o jsonpath='{.status.reason} {.status.summary}; cost {.status.cost.actual} {.status.cost.currency}')"
+echo "    history: $(kubectl --kubeconfig "$kubeconfig" -n docs get session "$session" -o jsonpath='{.status.history[*].event}')"
+kubectl --kubeconfig "$kubeconfig" -n docs get jobs,pods
+echo "==> kubectl logs job/$session-run"
+kubectl --kubeconfig "$kubeconfig" -n docs logs "job/$session-run"
+echo "==> The budget ledger of record: NamespacePolicy docs/policy status.budget"
+kubectl --kubeconfig "$kubeconfig" -n docs get namespacepolicy policy -o jsonpath='{.status.budget}'
+echo
+grep "session docs/" "$work/serve.log" | sed 's/^/    /' || true
+
+echo "==> The status report's session counts (reconcile again; the controller keeps them in NamespacePolicy status)"
+kubectl --kubeconfig "$kubeconfig" -n docs get namespacepolicy policy -o jsonpath='    activeSessions {.status.activeSessions}, by phase {.status.sessions}'
+echo
+"$tenantry" reconcile --config "$work/tenantry.yaml" --kubeconfig "$kubeconfig" >/dev/null 2>&1
+git --git-dir "$work/origin.git" show main:status/status.json | python3 -c '
+import json, sys
+for tenant in json.load(sys.stdin)["tenants"]:
+    print("    %s: %s" % (tenant["name"], tenant.get("sessions")))'

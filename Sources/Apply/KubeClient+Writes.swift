@@ -45,3 +45,16 @@ extension KubeError {
     /// The watch or continue token is older than the server keeps (410 Expired or Gone): list again.
     public var isExpired: Bool { status?.code == 410 }
 }
+
+extension KubeClient {
+    /// A JSON merge patch of the `/status` subresource carrying more than `status`: with `metadata.resourceVersion`
+    /// in it, the server applies it only while the object is at that version (409 Conflict otherwise), which
+    /// makes it a compare-and-swap.
+    public func mergePatchStatus(_ reference: ObjectReference, patch: JSONObject) throws(KubeError) -> JSONObject {
+        let info = try resource(apiVersion: reference.apiVersion, kind: reference.kind)
+        let path = info.collectionPath(namespace: namespace(of: reference, info)) + "/" + escape(reference.name) + "/status"
+        let response = try send("PATCH", path, body: JSON.object(patch).compactBytes, contentType: "application/merge-patch+json",
+                                step: "status patch", object: reference)
+        return try decodeObject(response, step: "status patch", object: reference)
+    }
+}

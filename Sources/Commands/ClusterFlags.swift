@@ -89,7 +89,8 @@ extension ReconcileLoop {
     /// `tenantry apply` does it (a line per object on `stdout`), its status report committed unless a dry run.
     convenience init(source: SourceConfig, client: KubeClient, options: ReconcileOptions, inventoryNamespace: String, log: Log,
                      stdout: @escaping @Sendable (String) -> Void) {
-        self.init(source: source, writesStatus: !options.apply.dryRun, log: log) { directory in
+        self.init(source: source, writesStatus: !options.apply.dryRun, log: log,
+                  sessionCounts: { rendered in Reconciler.sessionCounts(client: client, rendered: rendered) }) { directory in
             client.resetRequestCounts()
             let rendered = try Pipeline.render(directory, log: log)
             return (rendered, Pipeline.apply(rendered, client: client, inventoryNamespace: inventoryNamespace, options: options, log: log, stdout: stdout))

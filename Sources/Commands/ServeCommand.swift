@@ -6,6 +6,7 @@ import LocalCluster
 import Model
 import Plan
 import Reconciler
+import SessionController
 import Support
 import Synchronization
 import Webhooks
@@ -43,6 +44,9 @@ public enum ServeCommand {
       --refresh-interval S     seconds between listings of live Sessions for the concurrency limit (default 5)
       --estimated-tokens N     tokens assumed per session for models priced per 1k tokens (default 100000)
       --quiet                  no log line per request
+      --controller             also run the session controller in this process (as `tenantry controller REPO` does; runner
+                               pods upload artifacts to this server)
+      --git-base-url URL       with --controller: where runners clone a trigger's owner/repo from (default https://github.com)
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
@@ -83,13 +87,15 @@ public enum ServeCommand {
         var githubAPI = "https://api.github.com"
         var leaderElection: LeaderElectionConfig?
         var ackAfter: AckAfter = .journal
+        var controller = false
+        var gitBaseURL: String?
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api", "--ack-after"] + LeaderElectFlags.valued,
-                                 switches: ["--quiet", "--reconcile"] + LeaderElectFlags.switches)
+                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued,
+                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
@@ -142,6 +148,9 @@ public enum ServeCommand {
         if flags.leaderElection != nil && !flags.reconcile {
             throw UsageError("--leader-elect elects the reconciler: use it with --reconcile (receivers need no election)")
         }
+        flags.controller = args.isSet("--controller")
+        flags.gitBaseURL = args.value("--git-base-url")
+        if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
@@ -254,6 +263,17 @@ public enum ServeCommand {
             loop = reconcile
         }
 
+        var controller: SessionController?
+        if flags.controller {
+            var controllerFlags = ControllerCommand.Flags()
+            controllerFlags.repo = flags.repo
+            controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
+            controllerFlags.quiet = quiet
+            if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
+            controller = try ControllerCommand.start(controllerFlags, cluster: cluster,
+                                                     finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: { line in if !quiet { stderr(line + "\n") } })
+        }
+
         let queue = DispatchQueue(label: "tenantry.serve.signals")
         var sources: [DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT] {
@@ -278,6 +298,7 @@ public enum ServeCommand {
         done.wait()
         stderr("tenantry serve: stopping (finishing requests in flight)\n")
         loop?.stop()
+        controller?.stop()
         // The Lease is released only once the round in progress has finished writing.
         if election != nil { running.wait() }
         election?.shutdown()

@@ -47,6 +47,8 @@ public enum Tenantry {
                    usage: ServeCommand.usage, run: { try ServeCommand.run($0, stdout: $1.out, stderr: $1.err) }),
         Subcommand(name: "cluster", summary: "Run the local cluster: a Kubernetes-compatible API server on SQLite (start, stop, reset, token)",
                    usage: ClusterCommand.usage, run: { try ClusterCommand.run($0, stdout: $1.out, stderr: $1.err) }),
+        Subcommand(name: "controller", summary: "Run the session controller: Sessions become Jobs, and their status follows the runner",
+                   usage: ControllerCommand.usage, run: ControllerCommand.run),
         Subcommand(name: "runner", summary: "Run one session inside its pod: clone, run the agent, upload artifacts, report",
                    usage: RunnerCommand.usage, run: RunnerCommand.run),
         Subcommand(name: "bench", summary: "Measure Tenantry on generated input (bench render, apply, webhooks, cluster)",

@@ -290,9 +290,13 @@ final class PodRuntime: @unchecked Sendable {
             try manager.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             volumes[name] = path
             if volume["emptyDir"] != nil { continue }
+            if let projected = volume["projected"] {
+                try writeProjectedTokens(projected, volume: name, into: path)
+                continue
+            }
             let sources: [(String, String, JSON)] = [("ConfigMap", "name", volume["configMap"] ?? .null), ("Secret", "secretName", volume["secret"] ?? .null)]
             guard let (kind, field, source) = sources.first(where: { $0.2 != .null }) else {
-                throw PodEnvironment.ConfigError(message: "volume \"\(name)\": the local cluster supports emptyDir, configMap and secret volumes")
+                throw PodEnvironment.ConfigError(message: "volume \"\(name)\": the local cluster supports emptyDir, configMap, secret and projected serviceAccountToken volumes")
             }
             let objectName = source[field]?.stringValue ?? ""
             guard let data = try context.lookup(kind, pod.namespace, objectName) else {
@@ -350,6 +354,27 @@ final class PodRuntime: @unchecked Sendable {
         let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
         if let source = context.tokenSource, let token = try source(pod.namespace, account, pod.name, uid) {
             try Self.write(Data(token.utf8), to: directory + "/token", mode: 0o600)
+        }
+    }
+
+    /// A projected volume of `serviceAccountToken` sources (what a session runner mounts): each `path` gets the
+    /// Pod's token from the token source, as the ServiceAccount directory does; without a token source the file is
+    /// left out. The local node does not honour `audience` or `expirationSeconds` (the token source decides).
+    private func writeProjectedTokens(_ projected: JSON, volume: String, into directory: String) throws {
+        for source in projected["sources"]?.arrayValue ?? [] {
+            guard source["serviceAccountToken"] != nil else {
+                throw PodEnvironment.ConfigError(message: "volume \"\(volume)\": the local cluster supports projected serviceAccountToken sources only")
+            }
+            let path = source["serviceAccountToken"]?["path"]?.stringValue ?? ""
+            guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
+                throw PodEnvironment.ConfigError(message: "volume \"\(volume)\": serviceAccountToken path \"\(path)\" must be a relative path without '..'")
+            }
+            guard let tokenSource = context.tokenSource else { continue }
+            let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
+            let file = directory + "/" + path
+            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard let token = try tokenSource(pod.namespace, account, pod.name, uid) else { continue }
+            try Self.write(Data(token.utf8), to: file, mode: 0o600)
         }
     }
 

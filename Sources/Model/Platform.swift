@@ -79,11 +79,15 @@ public struct RunnerFramework: Sendable, Hashable {
     public var type: String
     public var image: String
     public var versions: [String]
+    /// For the `script` framework: the shell command a Session runs when its `framework.config.command` names none
+    /// (Sessions the webhooks create carry no command). Set by the platform team only, never by a payload.
+    public var command: String?
 
-    public init(type: String, image: String, versions: [String]) {
+    public init(type: String, image: String, versions: [String], command: String? = nil) {
         self.type = type
         self.image = image
         self.versions = versions
+        self.command = command
     }
 }
 

@@ -23,9 +23,13 @@ public final class ReconcileLoop: Sendable {
     private let writesStatus: Bool
     private let log: Log
     private let reconcile: Reconcile
+    /// Each tenant's Sessions by phase for the status report, read after the apply.
+    private let sessionCounts: @Sendable (RenderedRepo) -> [String: SessionCounts]
 
     /// `writesStatus` false (a dry run) commits no status report.
-    public init(source: SourceConfig, writesStatus: Bool, log: Log, reconcile: @escaping Reconcile) {
+    public init(source: SourceConfig, writesStatus: Bool, log: Log,
+                sessionCounts: @escaping @Sendable (RenderedRepo) -> [String: SessionCounts] = { _ in [:] }, reconcile: @escaping Reconcile) {
+        self.sessionCounts = sessionCounts
         self.source = source
         self.poller = SourcePoller(source: Source(config: source))
         self.writesStatus = writesStatus
@@ -55,7 +59,8 @@ public final class ReconcileLoop: Sendable {
         log.info("fetch: \(fetched.revision) (\(fetched.changes.count) files changed)")
         let (rendered, result) = try reconcile(fetched.directory)
         if writesStatus {
-            let report = Reconciler.statusReport(revision: fetched.revision.description, time: Date(), rendered: rendered, result: result)
+            let report = Reconciler.statusReport(revision: fetched.revision.description, time: Date(), rendered: rendered, result: result,
+                                                 sessions: sessionCounts(rendered))
             switch try StatusWriter(config: source).write(report) {
             case .unchanged(let branch): log.info("status: unchanged on \(branch)")
             case .committed(let commit, let branch, _): log.info("status: committed \(commit) to \(branch)")

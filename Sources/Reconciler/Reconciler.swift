@@ -177,7 +177,9 @@ public struct Reconciler: Sendable {
 
     /// The status report for GitSync to commit: per tenant, what was applied, pruned and failed,
     /// and the validation errors of invalid tenants.
-    public static func statusReport(revision: String, time: Date, rendered: RenderedRepo, result: ReconcileResult) -> StatusReport {
+    /// `sessions`: each tenant's Sessions by phase, as the session controller counts them (`sessionCounts`).
+    public static func statusReport(revision: String, time: Date, rendered: RenderedRepo, result: ReconcileResult,
+                                    sessions: [String: SessionCounts] = [:]) -> StatusReport {
         let byOwner = result.changesByOwner
         let tenants = rendered.tenants.map { tenant -> TenantStatus in
             let changes = byOwner[tenant.name] ?? ChangeSet()
@@ -190,9 +192,35 @@ public struct Reconciler: Sendable {
                 applied: changes.changes.filter { $0.action == .created || $0.action == .configured }.map(\.object.description),
                 pruned: changes.changes.filter { $0.action == .deleted }.map(\.object.description),
                 failed: changes.failures.map { ObjectFailure(object: $0.object.description, message: $0.message) },
-                errors: issues)
+                errors: issues, sessions: sessions[tenant.name] ?? SessionCounts())
         }
         return StatusReport(revision: revision, time: time, tenants: tenants)
+    }
+
+    /// Each tenant's Sessions by phase: the sum over its namespaces of what the session controller keeps in
+    /// `NamespacePolicy.status.sessions`. A cluster without them (no controller yet) counts zero.
+    public static func sessionCounts(client: KubeClient, rendered: RenderedRepo) -> [String: SessionCounts] {
+        var tenantOf: [String: String] = [:]
+        for tenant in rendered.tenants {
+            for manifest in tenant.manifests where manifest.reference.kind == NamespacePolicy.kind {
+                if let namespace = manifest.reference.namespace { tenantOf[namespace] = tenant.name }
+            }
+        }
+        guard let policies = try? client.list(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind) else { return [:] }
+        var counts: [String: SessionCounts] = [:]
+        for policy in policies {
+            guard let namespace = policy["metadata"]?["namespace"]?.stringValue, let tenant = tenantOf[namespace],
+                  let sessions = policy["status"]?["sessions"] else { continue }
+            func count(_ key: String) -> Int { sessions[key]?.intValue ?? 0 }
+            var total = counts[tenant] ?? SessionCounts()
+            total.pending += count("pending")
+            total.running += count("running")
+            total.completed += count("completed")
+            total.failed += count("failed")
+            total.stopped += count("stopped")
+            counts[tenant] = total
+        }
+        return counts
     }
 
     public static func seconds(_ duration: Duration) -> String {

@@ -45,7 +45,7 @@ enum PlatformDecoder {
 
         var runners: [RunnerFramework] = []
         for item in d.list(f.required("runners", d), "runners") {
-            guard let r = d.mapping(item.node, item.path, keys: ["type", "image", "versions"]) else { continue }
+            guard let r = d.mapping(item.node, item.path, keys: ["type", "image", "versions", "command"]) else { continue }
             let type = r.required("type", d).flatMap { d.string($0, r.path("type")) }
             if let type, let problem = Names.identifierProblem(type) { d.error(r["type"]?.mark, r.path("type"), problem) }
             if let type, runners.contains(where: { $0.type == type }) {
@@ -60,7 +60,8 @@ enum PlatformDecoder {
             }
             let versions = d.strings(r.required("versions", d), r.path("versions"))
             if versions.isEmpty, let node = r["versions"] { d.error(node.mark, r.path("versions"), "list at least one version") }
-            if let type, let image, !versions.isEmpty { runners.append(RunnerFramework(type: type, image: image, versions: versions)) }
+            let command = r["command"].flatMap { d.string($0, r.path("command")) }
+            if let type, let image, !versions.isEmpty { runners.append(RunnerFramework(type: type, image: image, versions: versions, command: command)) }
         }
         if runners.isEmpty, let node = f["runners"] { d.error(node.mark, "runners", "register at least one runner framework") }
 

@@ -209,6 +209,10 @@ enum CRDSchemas {
             ("remaining", string(pattern: decimal)),
         ])),
         ("activeSessions", integer(minimum: 0)),
+        ("sessions", object([
+            ("pending", integer(minimum: 0)), ("running", integer(minimum: 0)), ("completed", integer(minimum: 0)),
+            ("failed", integer(minimum: 0)), ("stopped", integer(minimum: 0)),
+        ])),
     ])
 
     static var namespacePolicyCRD: JSONObject {

@@ -6,7 +6,8 @@ import Sessions
 /// log file as it comes, its usage is metered line by line, and the whole group is stopped (SIGTERM, then SIGKILL
 /// after a grace period) at the deadline or when the budget is spent.
 final class AgentProcess: @unchecked Sendable {
-    enum Stop: Sendable, Hashable { case deadline, budget }
+    /// `terminated`: the runner itself got SIGTERM (its Pod is being deleted: a stop, or the Job's deadline).
+    enum Stop: Sendable, Hashable { case deadline, budget, terminated }
 
     struct Result: Sendable {
         /// The exit status, or the signal number + 128 when a signal ended it (as a shell reports it).
@@ -48,6 +49,13 @@ final class AgentProcess: @unchecked Sendable {
         try process.run()
         // Foundation starts the child as the leader of its own process group: signals to -pid reach everything it started.
         let pid = process.processIdentifier
+        // The agent is in its own group, so the SIGTERM a Pod deletion sends the runner's group does not reach it:
+        // pass it on, so that stopping the Pod stops the agent (and what it started) too.
+        signal(SIGTERM, SIG_IGN)
+        let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        terminate.setEventHandler { [self] in stop(pid, .terminated) }
+        terminate.resume()
+        defer { terminate.cancel() }
         let drained = DispatchSemaphore(value: 0)
         let reader = pipe.fileHandleForReading
         Thread.detachNewThread { [self] in

@@ -40,6 +40,10 @@ public enum Runner {
 
     /// Runs one session to its end. Never throws: whatever goes wrong ends up in the summary and the exit code.
     public static func run(_ options: Options, stdout: FileHandle = .standardOutput) -> Outcome {
+        var options = options
+        let root = PodRoot(environment: options.environment)
+        options.sessionFile = root.host(options.sessionFile)
+        options.terminationLog = root.host(options.terminationLog)
         var warnings: [String] = []
         func note(_ text: String) {
             warnings.append(text)
@@ -52,10 +56,10 @@ public enum Runner {
             return Outcome(summary: summary, exitCode: summary.result == .success ? 0 : 1, warnings: warnings)
         }
 
-        let file: SessionFile
+        var file: SessionFile
         do {
             let text = try String(contentsOfFile: options.sessionFile, encoding: .utf8)
-            file = try SessionFile(json: try JSON(parsing: text))
+            file = root.host(try SessionFile(json: try JSON(parsing: text)))
         } catch {
             return finish(RunnerSummary(result: .failure, summary: "cannot read the session file \(options.sessionFile): \(error)"))
         }
@@ -139,6 +143,9 @@ public enum Runner {
         case .budget?:
             result = .budgetExceeded
             text = "stopped when the budget of \(file.budget?.description ?? "?") \(file.currency) was spent"
+        case .terminated?:
+            result = .failure
+            text = "stopped: the runner was terminated (its Pod is being deleted)"
         case nil:
             result = agent.exitStatus == 0 ? .success : .failure
             text = agent.resultText ?? agent.lastLine ?? (agent.exitStatus == 0 ? "the agent finished" : "")

@@ -61,8 +61,13 @@ public enum JobBuilder {
             repository = .init(url: "\(environment.gitBaseURL)/\(full).git", ref: ref)
         }
         let timeout = max(1, Int(policy.sessionTimeout) - reportingMargin)
+        // A Session without its own command (the webhooks write none) runs the one the platform registered.
+        var framework = session.framework
+        if framework.config["command"] == nil, let command = environment.runners.first(where: { $0.type == framework.type })?.command {
+            framework.config["command"] = .string(command)
+        }
         return SessionFile(
-            name: session.name, namespace: session.namespace, uid: session.uid, trigger: session.trigger, framework: session.framework,
+            name: session.name, namespace: session.namespace, uid: session.uid, trigger: session.trigger, framework: framework,
             model: session.model(defaultModel: policy.defaultModel),
             allowedTools: session.constraints.allowedTools.filter(policy.allowsTool),
             budget: budget, currency: policy.budget.currency, timeoutSeconds: timeout, repository: repository,
@@ -117,7 +122,7 @@ public enum JobBuilder {
             mounts.append(["name": "git-credentials", "mountPath": .string(gitCredentialsDirectory), "readOnly": true])
             volumes.append(["name": "git-credentials", "secret": ["secretName": .string(secret)]])
         }
-        let container: JSON = [
+        var container: JSONObject = [
             "name": .string(containerName),
             "image": .string(image),
             "args": ["runner", "--session-file", .string(SessionFile.mountPath)],
@@ -131,6 +136,7 @@ public enum JobBuilder {
             "terminationMessagePolicy": "File",
             "volumeMounts": .array(mounts),
         ]
+        if let command = environment.runnerCommand { container["command"] = .array(command.map { .string($0) }) }
         return [
             "apiVersion": "batch/v1", "kind": "Job",
             "metadata": ["name": .string(name), "namespace": .string(session.namespace), "labels": .object(labels(for: session.name)),
@@ -151,7 +157,7 @@ public enum JobBuilder {
                             "runAsNonRoot": true, "runAsUser": .int(runAsUser), "runAsGroup": .int(runAsUser), "fsGroup": .int(runAsUser),
                             "seccompProfile": ["type": "RuntimeDefault"],
                         ],
-                        "containers": [container],
+                        "containers": [.object(container)],
                         "volumes": .array(volumes),
                     ],
                 ],

@@ -20,10 +20,16 @@ public struct RunnerEnvironment: Sendable, Hashable {
     public var ttlSecondsAfterFinished: Int
     /// The audience of the projected ServiceAccount token the runner uploads with.
     public var tokenAudience: String
+    /// The runner container's `command`, when the image's entrypoint cannot be used: on the embedded cluster images
+    /// are not pulled and a container is its command, so the controller names its own `tenantry` executable here.
+    /// Nil (a real cluster): the image's entrypoint runs with the args `runner --session-file …`.
+    public var runnerCommand: [String]?
 
     public init(runners: [RunnerFramework], gitBaseURL: String = "https://github.com", apiURL: String,
                 modelCredentialsSecret: String = "model-credentials", gitCredentialsSecret: String? = nil,
-                containers: ContainerLimits, ttlSecondsAfterFinished: Int = 600, tokenAudience: String = "tenantry") {
+                containers: ContainerLimits, ttlSecondsAfterFinished: Int = 600, tokenAudience: String = "tenantry",
+                runnerCommand: [String]? = nil) {
+        self.runnerCommand = runnerCommand
         self.runners = runners
         self.gitBaseURL = gitBaseURL
         self.apiURL = apiURL

@@ -144,6 +144,12 @@ public final class Journal: @unchecked Sendable {
     /// Moves a session's reservation to spent, at its actual cost (the controller reports it when the session ends).
     public func settle(_ session: String, actualCost: Amount) { enqueue(.settle(session, actualCost)) }
 
+    /// The Session reached a final phase (the session controller says so the moment it writes it): it no longer
+    /// counts toward `maxConcurrentSessions`, without waiting for the next listing.
+    public func markFinished(namespace: String, session: String) {
+        condition.withLock { _ = state.live[namespace]?.remove(session) }
+    }
+
     /// Replaces the live Sessions of `namespace` with what the cluster reports, keeping pending entries.
     public func setLive(namespace: String, sessions: Set<String>) {
         let pending = database.withLock {

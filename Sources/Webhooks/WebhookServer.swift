@@ -102,6 +102,9 @@ public final class WebhookServer: Sendable {
         refresher = options.refreshInterval > 0 ? Refresher(interval: options.refreshInterval) { service.refreshLiveSessions(using: options.writer) } : nil
     }
 
+    /// A Session reached a final phase: its slot under `maxConcurrentSessions` is free at once.
+    public func sessionFinished(namespace: String, name: String) { service.journal.markFinished(namespace: namespace, session: name) }
+
     /// Connections open now (for benchmarks and tests).
     public var openConnections: Int { http.openConnections }
 

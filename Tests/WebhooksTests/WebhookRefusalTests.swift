@@ -125,6 +125,24 @@ final class WebhookRefusalTests: XCTestCase {
         XCTAssertEqual(try fixture.generic(key: TestSecrets.tightKey, body: ["description": "job 3"]).status, 202)
     }
 
+    func testASessionTheControllerFinishesFreesItsSlotAtOnce() throws {
+        let writer = RecordingWriter()
+        let fixture = try WebhookFixture(writer: writer)
+        var names: [String] = []
+        for index in 0..<2 {
+            let response = try fixture.generic(key: TestSecrets.tightKey, body: ["description": .string("slot \(index)")])
+            XCTAssertEqual(response.status, 202, response.text)
+            names.append(response.json["sessionId"]?.stringValue ?? "")
+        }
+        fixture.eventually("created") { writer.count == 2 && fixture.server.service.journal.depth == 0 }
+        XCTAssertEqual(try fixture.generic(key: TestSecrets.tightKey, body: ["description": "slot 2"]).json["details"]?["rule"], "maxConcurrentSessions")
+        // The session controller wrote a final phase: the slot is free without waiting for the next listing.
+        fixture.server.sessionFinished(namespace: "tight", name: names[1])
+        let after = try fixture.generic(key: TestSecrets.tightKey, body: ["description": "slot 3"])
+        XCTAssertEqual(after.status, 202, after.text)
+        XCTAssertEqual(errorCode(try fixture.generic(key: TestSecrets.tightKey, body: ["description": "slot 4"]), 403), "policy_violation")
+    }
+
     func testTheRateLimitAnswers429WithRetryAfter() throws {
         let fixture = try WebhookFixture()
         for index in 0..<2 {

@@ -1,0 +1,133 @@
+import Apply
+import Foundation
+import Model
+import Render
+import SessionController
+import Sessions
+import Support
+
+/// `tenantry controller`: the session controller alone; `tenantry serve --controller` runs the same beside the webhooks.
+enum ControllerCommand {
+    static let usage = """
+    Usage: tenantry controller [REPO] [flags]
+
+    Runs the session controller: watches Sessions, their runner Jobs and Pods and the NamespacePolicies, and moves each
+    Session through Pending → Running → Completed | Failed | Stopped (specs/sessions.md): one Job per admitted Session,
+    approval, stop, policy re-checks, the budget settled into NamespacePolicy.status.budget. The tenant repo REPO (default:
+    the current directory) gives the platform's runner registry, model prices and container limits.
+    SIGTERM or SIGINT stop it (the reconcile in progress finishes).
+
+    Flags:
+      --kubeconfig PATH        the cluster (default $KUBECONFIG, ~/.kube/config, the in-cluster service account, else the
+                               local cluster's kubeconfig)
+      --api-url URL            Tenantry's API as runner pods reach it, for artifact uploads (default http://127.0.0.1:8080)
+      --runner-command PATH    the runner container's command (default: none on a real cluster, the image's entrypoint runs;
+                               on the embedded local cluster, whose node runs commands instead of images, this tenantry
+                               executable)
+      --git-base-url URL       where a trigger's owner/repo is cloned from: URL/owner/repo.git (default https://github.com)
+      --model-secret NAME      the Secret with the model API key in each tenant namespace (default model-credentials)
+      --workers N              sessions reconciled at once (default 4)
+      --resync S               seconds between full resyncs (default 60)
+      --quiet                  no log line per transition
+
+    Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or no cluster.
+    """
+
+    struct Flags {
+        var repo = "."
+        var kubeconfig: String?
+        var apiURL = "http://127.0.0.1:8080"
+        var runnerCommand: String?
+        var modelSecret = "model-credentials"
+        var gitBaseURL = "https://github.com"
+        var workers = 4
+        var resync: TimeInterval = 60
+        var quiet = false
+    }
+
+    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"]
+
+    static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
+        var flags = Flags()
+        flags.repo = positionals.first ?? "."
+        flags.kubeconfig = args.value("--kubeconfig")
+        if let url = args.value("--api-url") { flags.apiURL = url }
+        flags.runnerCommand = args.value("--runner-command")
+        if let name = args.value("--model-secret") { flags.modelSecret = name }
+        if let url = args.value("--git-base-url") { flags.gitBaseURL = url.hasSuffix("/") ? String(url.dropLast()) : url }
+        if let text = args.value("--workers") {
+            guard let count = Int(text), (1...64).contains(count) else { throw UsageError("--workers takes a whole number from 1 to 64, got \"\(text)\"") }
+            flags.workers = count
+        }
+        if let text = args.value("--resync") {
+            guard let seconds = TimeInterval(text), seconds >= 1 else { throw UsageError("--resync takes seconds (at least 1), got \"\(text)\"") }
+            flags.resync = seconds
+        }
+        flags.quiet = args.isSet("--quiet")
+        return flags
+    }
+
+    static func run(_ words: [String], _ console: Console) throws -> Int32 {
+        let args = try Arguments(words, valued: valued, switches: ["--quiet"])
+        let flags = try parse(args, repo: try args.positionals(max: 1, usage: "tenantry controller [REPO] [flags]"))
+        let cluster = try ServeCommand.clusterConfig(flags.kubeconfig, environment: ProcessInfo.processInfo.environment)
+        let controller = try start(flags, cluster: cluster, log: { line in if !flags.quiet { console.err(line + "\n") } })
+        console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\n")
+        waitForTermination()
+        controller.stop()
+        console.out("tenantry controller: stopped\n")
+        return Tenantry.ExitCode.success
+    }
+
+    /// Renders the tenant repo for the platform's registry and starts a controller on `cluster`.
+    static func start(_ flags: Flags, cluster: ClusterConfig, finished: (@Sendable (String, String) -> Void)? = nil,
+                      log: @escaping @Sendable (String) -> Void) throws -> SessionController {
+        let platform: Platform
+        do {
+            platform = Renderer.render(try RepoValidator.validate(try RepoLoader.load(flags.repo))).platform
+        } catch {
+            throw UsageError("the session controller needs the platform's runner registry from the tenant repo \(flags.repo): \(error)")
+        }
+        var configuration = SessionController.Configuration(
+            environment: environment(platform, flags: flags, cluster: cluster),
+            pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
+            resyncInterval: flags.resync, workers: flags.workers, log: log)
+        configuration.finished = finished
+        let controller = SessionController(client: KubeClient(config: cluster, fieldManager: "tenantry-controller"), configuration: configuration)
+        controller.start()
+        return controller
+    }
+
+    /// The runner pods' environment. On the embedded local cluster (the kubeconfig it writes, context `tenantry-local`)
+    /// images are not pulled and a container is its command, so the runner is this executable unless told otherwise.
+    static func environment(_ platform: Platform, flags: Flags, cluster: ClusterConfig) -> RunnerEnvironment {
+        var command = flags.runnerCommand.map { [$0] }
+        if command == nil, isEmbedded(cluster) { command = [executablePath()] }
+        return RunnerEnvironment(runners: platform.runners, gitBaseURL: flags.gitBaseURL, apiURL: flags.apiURL, modelCredentialsSecret: flags.modelSecret,
+                                 containers: platform.defaults.containers, runnerCommand: command)
+    }
+
+    static func isEmbedded(_ cluster: ClusterConfig) -> Bool {
+        cluster.source == "context tenantry-local" || cluster.source.hasPrefix("local cluster")
+    }
+
+    /// This process's executable, resolved (argv[0] may be relative or a symlink).
+    static func executablePath() -> String {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    }
+
+    static func waitForTermination() {
+        for number in [SIGTERM, SIGINT] { signal(number, SIG_IGN) }
+        let done = DispatchSemaphore(value: 0)
+        let queue = DispatchQueue(label: "tenantry.controller.signals")
+        let sources = [SIGTERM, SIGINT].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { done.signal() }
+            source.resume()
+            return source
+        }
+        done.wait()
+        for source in sources { source.cancel() }
+    }
+}

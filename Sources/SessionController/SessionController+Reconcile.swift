@@ -1,0 +1,181 @@
+import Apply
+import Foundation
+import Model
+import Sessions
+import Support
+
+/// One key: the cached objects → `SessionMachine.reconcile` → the actions, then the status (only when it changed).
+extension SessionController {
+    struct ReconcileError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func reconcile(key: String) throws {
+        guard let object = sessions.cache.get(key) else { return }
+        counters.withLock { $0.reconciles += 1 }
+        let session: SessionObject
+        switch Result(catching: { () throws(SessionObject.ParseError) -> SessionObject in try SessionObject(object: object) }) {
+        case .success(let parsed): session = parsed
+        case .failure(let error):
+            // A Session the API server accepted but this controller cannot read: say so once per change, do not retry.
+            configuration.log("session \(key): cannot be read: \(error)")
+            return
+        }
+        let input = try input(for: session, object: object)
+        var decision = SessionMachine.reconcile(input)
+        if let refusal = try perform(decision.actions, session: session) {
+            counters.withLock { $0.quotaRefusals += 1 }
+            decision = SessionMachine.createRefused(input, quotaMessage: refusal)
+            _ = try perform(decision.actions, session: session)
+        }
+        if decision.statusChanged {
+            try writeStatus(decision.status, of: session)
+            if decision.status.isFinal, !session.status.isFinal { configuration.finished?(session.namespace, session.name) }
+            if decision.status.phase != session.status.phase {
+                configuration.log("session \(key): \(session.status.phase.rawValue) → \(decision.status.phase.rawValue)\(decision.status.reason.isEmpty ? "" : " (\(decision.status.reason))")")
+            }
+        }
+        try refreshCounts(namespace: session.namespace)
+        if let delay = decision.requeueAfter { queue.add(key, after: delay) }
+    }
+
+    /// Writes the status through `sessions/status` and keeps the answer, so the next reconcile starts from it even
+    /// before the watch brings it. A Session deleted meanwhile needs no status.
+    func writeStatus(_ status: SessionStatus, of session: SessionObject) throws {
+        guard case .object(let body) = status.json else { return }
+        let reference = ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: session.namespace, name: session.name)
+        let written: JSONObject
+        do {
+            written = try client.patchStatus(reference, status: body)
+        } catch {
+            if error.isNotFound { return }
+            throw error
+        }
+        sessions.cache.remember(written)
+        counters.withLock { $0.statusWrites += 1 }
+    }
+
+    /// What the machine needs, from the caches.
+    func input(for session: SessionObject, object: JSONObject) throws -> SessionMachine.Input {
+        var policy: PolicySnapshot?
+        if let policyObject = policies.cache.all(namespace: session.namespace).first {
+            do { policy = try PolicySnapshot(object: policyObject) } catch {
+                throw ReconcileError(description: "the namespace's \(error); fix it in the tenant repo")
+            }
+        }
+        let jobName = session.status.workload.jobName ?? JobBuilder.jobName(for: session.name)
+        let jobObject = jobs.cache.get("\(session.namespace)/\(jobName)")
+        let job = jobObject.map(ObservedJob.init(object:))
+        let jobUID = jobObject?["metadata"]?["uid"]?.stringValue
+        let jobPods = pods.cache.all(namespace: session.namespace) { pod in
+            let owners = pod["metadata"]?["ownerReferences"]?.arrayValue ?? []
+            return owners.contains { $0["uid"]?.stringValue == jobUID && jobUID != nil }
+        }
+        let model = session.model(defaultModel: policy?.defaultModel ?? "")
+        let pricing = configuration.pricing[model]
+        return SessionMachine.Input(session: session, policy: policy, job: job, pod: ObservedPod.newest(of: jobPods),
+                                    estimatedCost: estimate(object, pricing: pricing), pricing: pricing,
+                                    environment: configuration.environment, now: configuration.clock())
+    }
+
+    /// What admission reserved (the Session's `tenantry.dev/estimated-cost` annotation), else the model's price.
+    func estimate(_ object: JSONObject, pricing: ModelOffer.Pricing?) -> Amount {
+        if let text = object["metadata"]?["annotations"]?["tenantry.dev/estimated-cost"]?.stringValue, let amount = Amount(text) { return amount }
+        switch pricing {
+        case .perSession(let amount)?: return amount
+        case .per1kTokens(let amount)?: return Amount(micros: amount.micros * configuration.estimatedTokensPerSession / 1000)
+        case nil: return Amount(micros: 0)
+        }
+    }
+
+    /// Carries out the actions in order. Returns the quota's message when the ResourceQuota refused a create
+    /// (a permanent failure the caller turns into `createRefused`); throws what should be retried.
+    func perform(_ actions: [SessionMachine.Action], session: SessionObject) throws -> String? {
+        for action in actions {
+            switch action {
+            case .archiveHistory(let name, let entries):
+                guard let archive = configuration.archive else {
+                    configuration.log("session \(session.namespace)/\(session.name): no artifact store to archive \(entries.count) history entries into (\(name)); they are dropped from the status")
+                    continue
+                }
+                let bytes = Data((JSON.array(entries.map(\.json)).prettyText + "\n").utf8)
+                try archive(session.namespace, session.name, name, bytes)
+            case .createConfigMap(let object):
+                if let refusal = try create(object) { return refusal }
+            case .createJob(let object):
+                if let refusal = try create(object) { return refusal }
+            case .deleteJob(let name):
+                let reference = ObjectReference(apiVersion: "batch/v1", kind: "Job", namespace: session.namespace, name: name)
+                if try client.delete(reference, propagationPolicy: .background) { counters.withLock { $0.jobsDeleted += 1 } }
+            case .recordEvent(let event):
+                do {
+                    _ = try client.create(event.object(for: session, now: configuration.clock()))
+                    counters.withLock { $0.events += 1 }
+                } catch {
+                    // An Event is information, not state: a refused one must not hold the Session back.
+                    configuration.log("session \(session.namespace)/\(session.name): event \(event.reason) not recorded: \(error)")
+                }
+            case .settleBudget(let reservation, let month, let actual):
+                try updateLedger(namespace: session.namespace) { ledger, now in
+                    ledger.settling(reservation: reservation, reservedIn: month, actual: actual, now: now)
+                }
+            case .releaseBudget(let reservation, let month):
+                try updateLedger(namespace: session.namespace) { ledger, now in
+                    ledger.releasing(reservation: reservation, reservedIn: month, now: now)
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Creates an object whose name is deterministic: AlreadyExists is success. Returns the quota's message when
+    /// the ResourceQuota refused it.
+    func create(_ object: JSONObject) throws -> String? {
+        let created: JSONObject
+        do {
+            created = try client.create(object)
+        } catch {
+            if error.isAlreadyExists { return nil }
+            if Self.isQuotaRefusal(error) { return error.status?.message ?? "\(error)" }
+            throw error
+        }
+        if created["kind"]?.stringValue == "Job" {
+            jobs.cache.remember(created)
+            counters.withLock { $0.jobsCreated += 1 }
+        }
+        return nil
+    }
+
+    static func isQuotaRefusal(_ error: KubeError) -> Bool {
+        error.status?.code == 403 && (error.status?.message.contains("exceeded quota") ?? false)
+    }
+
+    /// Applies one ledger operation to `NamespacePolicy.status.budget` by compare-and-swap on the policy's
+    /// resourceVersion: on 409 Conflict the policy is read again and the operation applied to what is there now.
+    func updateLedger(namespace: String, _ operation: (BudgetLedger, Date) -> BudgetLedger) throws {
+        guard let cached = policies.cache.all(namespace: namespace).first, let name = cached["metadata"]?["name"]?.stringValue else {
+            configuration.log("namespace \(namespace): no NamespacePolicy to settle the budget in")
+            return
+        }
+        let reference = ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: namespace, name: name)
+        for _ in 0..<20 {
+            guard let object = try client.get(reference) else { return }
+            let policy = try PolicySnapshot(object: object)
+            let now = configuration.clock()
+            let ledger = operation(policy.ledger ?? BudgetLedger.empty(monthly: policy.budget.monthly, now: now), now)
+            guard case .object(let patch) = ledger.statusPatch(resourceVersion: policy.resourceVersion ?? "") else { return }
+            let written: JSONObject
+            do {
+                written = try client.mergePatchStatus(reference, patch: patch)
+            } catch {
+                guard error.status?.code == 409 else { throw error }
+                counters.withLock { $0.budgetConflicts += 1 }
+                continue
+            }
+            policies.cache.remember(written)
+            counters.withLock { $0.budgetWrites += 1 }
+            return
+        }
+        throw ReconcileError(description: "NamespacePolicy \(namespace)/\(name): the budget moved 20 times while settling; retrying")
+    }
+}

@@ -1,0 +1,179 @@
+import Apply
+import Foundation
+import Model
+import Sessions
+import Support
+import Synchronization
+
+/// The session controller: watch-driven, as a client-go controller. Informers list+watch Sessions, the session
+/// runners' Jobs and Pods (label-selected) and NamespacePolicies into caches; every change enqueues the Session it
+/// concerns on a work queue keyed by `namespace/name`; workers feed the cached objects to `SessionMachine.reconcile`
+/// and carry out its actions (`SessionController+Actions.swift`). Failures are retried with a per-key backoff;
+/// a periodic resync enqueues every Session again. There is no polling loop per Session.
+public final class SessionController: Sendable {
+    public struct Configuration: Sendable {
+        public var environment: RunnerEnvironment
+        /// The platform's model prices (model name → price), to charge reported tokens and estimate.
+        public var pricing: [String: ModelOffer.Pricing]
+        /// Tokens assumed per session for a model priced per 1k tokens, when the Session carries no estimate.
+        public var estimatedTokensPerSession: Int64
+        /// Every Session is reconciled again this often even if nothing changed.
+        public var resyncInterval: TimeInterval
+        public var workers: Int
+        /// Stores archived history entries (`status.history` past 1,000) as an artifact of the session.
+        public var archive: (@Sendable (_ namespace: String, _ session: String, _ name: String, _ bytes: Data) throws -> Void)?
+        /// Told when a Session reaches a final phase (after its status is written): the webhook admission frees its slot.
+        public var finished: (@Sendable (_ namespace: String, _ name: String) -> Void)?
+        public var log: @Sendable (String) -> Void
+        public var clock: @Sendable () -> Date
+
+        public init(environment: RunnerEnvironment, pricing: [String: ModelOffer.Pricing] = [:], estimatedTokensPerSession: Int64 = 100_000,
+                    resyncInterval: TimeInterval = 60, workers: Int = 4,
+                    archive: (@Sendable (String, String, String, Data) throws -> Void)? = nil,
+                    log: @escaping @Sendable (String) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }) {
+            self.environment = environment
+            self.pricing = pricing
+            self.estimatedTokensPerSession = estimatedTokensPerSession
+            self.resyncInterval = resyncInterval
+            self.workers = workers
+            self.archive = archive
+            self.log = log
+            self.clock = clock
+        }
+    }
+
+    /// What the controller has done since it started (for logs, `/metrics` and the benchmark).
+    public struct Counters: Sendable, Hashable {
+        public var reconciles = 0
+        public var retries = 0
+        public var jobsCreated = 0
+        public var jobsDeleted = 0
+        public var statusWrites = 0
+        public var events = 0
+        public var budgetWrites = 0
+        public var budgetConflicts = 0
+        public var quotaRefusals = 0
+    }
+
+    /// The label every runner Job and Pod carries (`JobBuilder.labels`).
+    public static let runnerSelector = "app.kubernetes.io/part-of=tenantry,\(JobBuilder.componentLabel)=\(JobBuilder.serviceAccount)"
+
+    let client: KubeClient
+    let configuration: Configuration
+    let queue = WorkQueue()
+    let sessions: Informer
+    let jobs: Informer
+    let pods: Informer
+    let policies: Informer
+    let counters = Mutex(Counters())
+    private let stopped = Atomic(false)
+    private let resync = DispatchQueue(label: "tenantry.session-controller.resync")
+
+    public init(client: KubeClient, configuration: Configuration) {
+        self.client = client
+        self.configuration = configuration
+        let log = configuration.log
+        let box = EnqueueBox()
+        sessions = Informer(client: client, apiVersion: Session.apiVersion, kind: Session.kind, log: log) { box.enqueue?(.session($0)) }
+        jobs = Informer(client: client, apiVersion: "batch/v1", kind: "Job", labelSelector: Self.runnerSelector, log: log) { box.enqueue?(.workload($0)) }
+        pods = Informer(client: client, apiVersion: "v1", kind: "Pod", labelSelector: Self.runnerSelector, log: log) { box.enqueue?(.workload($0)) }
+        policies = Informer(client: client, apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, log: log) { box.enqueue?(.policy($0)) }
+        box.enqueue = { [weak self] source in self?.enqueue(source) }
+    }
+
+    public var counts: Counters { counters.withLock { $0 } }
+
+    /// Starts the informers, then the workers once every cache has its first list (so a Session is never
+    /// reconciled against an empty Job cache, which would create its Job again).
+    public func start() {
+        for informer in [sessions, jobs, pods, policies] { informer.start() }
+        let thread = Thread { [self] in
+            while !isStopped, ![sessions, jobs, pods, policies].allSatisfy(\.hasSynced) { usleep(20_000) }
+            guard !isStopped else { return }
+            configuration.log("session controller: caches synced (\(sessions.cache.count) sessions, \(jobs.cache.count) jobs, \(pods.cache.count) pods, \(policies.cache.count) policies); \(configuration.workers) workers")
+            for key in sessions.cache.all().map(ObjectCache.key) { queue.add(key) }
+            for index in 0..<max(1, configuration.workers) {
+                let worker = Thread { [self] in work() }
+                worker.name = "session worker \(index)"
+                worker.start()
+            }
+            scheduleResync()
+        }
+        thread.start()
+    }
+
+    /// Stops taking work: workers finish their current key, informers end their watches.
+    public func stop() {
+        stopped.store(true, ordering: .releasing)
+        for informer in [sessions, jobs, pods, policies] { informer.stop() }
+        queue.shutDown(workers: configuration.workers)
+    }
+
+    var isStopped: Bool { stopped.load(ordering: .acquiring) }
+
+    private func scheduleResync() {
+        resync.asyncAfter(deadline: .now() + configuration.resyncInterval) { [weak self] in
+            guard let self, !self.isStopped else { return }
+            for key in self.sessions.cache.all().map(ObjectCache.key) { self.queue.add(key) }
+            self.scheduleResync()
+        }
+    }
+
+    private func work() {
+        while let key = queue.next() {
+            defer { queue.done(key) }
+            do {
+                try reconcile(key: key)
+                queue.forget(key)
+            } catch {
+                counters.withLock { $0.retries += 1 }
+                configuration.log("session \(key): \(error); retrying (attempt \(queue.failures(key) + 1))")
+                queue.retry(key)
+            }
+        }
+    }
+
+    // MARK: Which Session a change concerns
+
+    enum Source {
+        case session(Informer.Change)
+        case workload(Informer.Change)
+        case policy(Informer.Change)
+    }
+
+    private func enqueue(_ source: Source) {
+        switch source {
+        case .session(.deleted(let object)):
+            // A deleted Session needs no reconcile, but its namespace's counts change.
+            guard let namespace = object["metadata"]?["namespace"]?.stringValue else { return }
+            do { try refreshCounts(namespace: namespace) } catch { configuration.log("namespace \(namespace): counts not written: \(error)") }
+        case .session(let change):
+            queue.add(ObjectCache.key(change.object))
+        case .workload(let change):
+            let object = change.object
+            guard let namespace = object["metadata"]?["namespace"]?.stringValue,
+                  let session = object["metadata"]?["labels"]?[JobBuilder.sessionLabel]?.stringValue else { return }
+            queue.add("\(namespace)/\(session)")
+        case .policy(let change):
+            guard let namespace = change.object["metadata"]?["namespace"]?.stringValue else { return }
+            for session in sessions.cache.all(namespace: namespace, where: { !Self.isFinal($0) }) { queue.add(ObjectCache.key(session)) }
+        }
+    }
+
+    static func isFinal(_ session: JSONObject) -> Bool {
+        session["status"]?["phase"]?.stringValue.flatMap(Session.Phase.init(rawValue:)).map { [.completed, .failed, .stopped].contains($0) } ?? false
+    }
+}
+
+extension Informer.Change {
+    var object: JSONObject {
+        switch self {
+        case .upserted(let object), .deleted(let object): return object
+        }
+    }
+}
+
+/// Lets the informers' handlers reach the controller they are created for.
+private final class EnqueueBox: @unchecked Sendable {
+    var enqueue: (@Sendable (SessionController.Source) -> Void)?
+}
