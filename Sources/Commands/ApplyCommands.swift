@@ -169,7 +169,10 @@ public enum ReconcileCommand {
                 source.resume()
                 return source
             }
-            defer { for stop in stops { stop.cancel() } }
+            defer {
+                for stop in stops { stop.cancel() }
+                for number in [SIGINT, SIGTERM] { signal(number, SIG_DFL) }
+            }
             guard let leaderElection else {
                 loop.run()
                 return Tenantry.ExitCode.success

@@ -60,6 +60,7 @@ public enum ClusterCommand {
         // Block the signals before any thread starts, so only the dispatch sources see them.
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
+        defer { for number in [SIGTERM, SIGINT] { signal(number, SIG_DFL) } }
         let stopped = DispatchSemaphore(value: 0)
         let sources = [SIGTERM, SIGINT].map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

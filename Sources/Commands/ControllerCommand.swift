@@ -119,6 +119,7 @@ enum ControllerCommand {
 
     static func waitForTermination() {
         for number in [SIGTERM, SIGINT] { signal(number, SIG_IGN) }
+        defer { for number in [SIGTERM, SIGINT] { signal(number, SIG_DFL) } }
         let done = DispatchSemaphore(value: 0)
         let queue = DispatchQueue(label: "tenantry.controller.signals")
         let sources = [SIGTERM, SIGINT].map { number in

@@ -224,6 +224,8 @@ public enum ServeCommand {
 
         // Signals are handled on a queue, not in a C handler.
         for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_IGN) }
+        // Ignored signals are inherited by processes started later; restore them when serve returns.
+        defer { for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_DFL) } }
         let server = try WebhookServer(options: options, table: table)
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }

@@ -52,6 +52,9 @@ final class AgentProcess: @unchecked Sendable {
         // The agent is in its own group, so the SIGTERM a Pod deletion sends the runner's group does not reach it:
         // pass it on, so that stopping the Pod stops the agent (and what it started) too.
         signal(SIGTERM, SIG_IGN)
+        // Restored afterwards: an ignored SIGTERM is inherited by every process started later (the runner may
+        // run in-process, as in the tests, and the children of a process that ignores SIGTERM cannot be stopped).
+        defer { signal(SIGTERM, SIG_DFL) }
         let terminate = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
         terminate.setEventHandler { [self] in stop(pid, .terminated) }
         terminate.resume()

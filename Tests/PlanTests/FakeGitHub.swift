@@ -101,7 +101,8 @@ final class FakeGitHub {
     }
 
     deinit {
-        server.terminate()
+        // SIGKILL, not terminate(): a fake must end even if the test process left SIGTERM ignored for its children.
+        kill(server.processIdentifier, SIGKILL)
         server.waitUntilExit()
     }
 
