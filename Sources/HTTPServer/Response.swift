@@ -27,10 +27,10 @@ public struct Response: Sendable, Hashable {
 
 /// A response body produced over time, such as a watch. `next` may block until it has data; it returns
 /// nil at the end. `cancel` is called once when the server stops or the connection closes, so that a
-/// blocked `next` can return.
+/// blocked `next` can return. Both are public so a handler can wrap another's stream.
 public final class ResponseStream: Sendable, Hashable {
-    let next: @Sendable () -> Data?
-    let cancel: @Sendable () -> Void
+    public let next: @Sendable () -> Data?
+    public let cancel: @Sendable () -> Void
 
     public init(next: @escaping @Sendable () -> Data?, cancel: @escaping @Sendable () -> Void) {
         self.next = next

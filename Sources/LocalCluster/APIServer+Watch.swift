@@ -8,7 +8,7 @@ extension APIServer {
     /// ERROR event with a 410 Expired Status, as Kubernetes does, and ends. With `allowWatchBookmarks=true`
     /// an idle watch gets BOOKMARK events (the object: kind, apiVersion and metadata.resourceVersion only)
     /// instead of blank keep-alive lines, and one more just before it times out, as kube-apiserver sends them.
-    func watch(_ target: ResourceRoute, _ request: Request, dropAfter: Int?) throws -> Response {
+    func watch(_ target: ResourceRoute, _ request: Request) throws -> Response {
         let labels = try LabelSelector(parsing: request.query["labelSelector"] ?? "")
         let fields = try FieldSelector(parsing: request.query["fieldSelector"] ?? "", type: target.type)
         let requested = request.query["resourceVersion"] ?? ""
@@ -32,7 +32,7 @@ extension APIServer {
         }
         let deadline = Date().addingTimeInterval(timeout)
         let stream = ResponseStream(
-            next: { [store] in cursor.next(store: store, filter: filter, deadline: deadline, dropAfter: dropAfter) },
+            next: { [store] in cursor.next(store: store, filter: filter, deadline: deadline) },
             cancel: { [store] in
                 cursor.cancel()
                 store.changes.wake()
@@ -84,7 +84,6 @@ final class WatchCursor: @unchecked Sendable {
     private var pending: [Data]
     private var finished: Bool
     private var cancelled = false
-    private var sent = 0
     /// A line of whitespace keeps an idle watch's connection from timing out; JSON decoders skip it.
     private static let heartbeatInterval: TimeInterval = 15
 
@@ -104,25 +103,23 @@ final class WatchCursor: @unchecked Sendable {
 
     func cancel() { lock.withLock { cancelled = true } }
 
-    /// Every waiting line (at most `limit`) as one chunk; call with `lock` held.
-    private func takePending(upTo limit: Int?) -> Data? {
+    /// Every waiting line as one chunk; call with `lock` held.
+    private func takePending() -> Data? {
         guard !pending.isEmpty else { return nil }
-        let count = min(pending.count, limit ?? pending.count)
-        let chunk = pending[..<count].reduce(into: Data()) { $0.append($1) }
-        pending.removeFirst(count)
-        sent += count
+        let chunk = pending.reduce(into: Data()) { $0.append($1) }
+        pending.removeAll()
         return chunk
     }
 
     /// The next chunk to write, waiting for changes; nil ends the stream.
-    func next(store: Store, filter: WatchFilter, deadline: Date, dropAfter: Int?) -> Data? {
+    func next(store: Store, filter: WatchFilter, deadline: Date) -> Data? {
         let heartbeatAt = Date().addingTimeInterval(Self.heartbeatInterval)
         while true {
             let (position, done) = lock.withLock { () -> (Int64, Bool) in
-                (self.position, cancelled || (pending.isEmpty && finished) || (dropAfter.map { sent >= $0 } ?? false))
+                (self.position, cancelled || (pending.isEmpty && finished))
             }
             if done { return nil }
-            if let chunk = lock.withLock({ takePending(upTo: dropAfter.map { $0 - sent }) }) { return chunk }
+            if let chunk = lock.withLock({ takePending() }) { return chunk }
             if Date() >= deadline {
                 // The last word of a bookmarked watch says where it ended, so the client resumes from there.
                 guard filter.bookmarks else { return nil }

@@ -6,7 +6,8 @@ import Model
 final class APIServer: Sendable {
     let store: Store
     let registry: ResourceRegistry
-    let faults: FaultInjection
+    /// Sees every read and write of a stored resource and may answer it instead (see `Options.requestHook`).
+    let hook: LocalClusterServer.RequestHook?
     /// The kubeconfig's bearer token: user `tenantry-admin` in `system:masters`.
     let adminToken: String
     let tokens: ServiceAccountTokenIssuer
@@ -14,13 +15,13 @@ final class APIServer: Sendable {
     /// host:port the server is reached at, for discovery's serverAddressByClientCIDRs.
     let address: String
 
-    init(store: Store, registry: ResourceRegistry, adminToken: String, tokens: ServiceAccountTokenIssuer, faults: FaultInjection, address: String) {
+    init(store: Store, registry: ResourceRegistry, adminToken: String, tokens: ServiceAccountTokenIssuer, hook: LocalClusterServer.RequestHook?, address: String) {
         self.store = store
         self.registry = registry
         self.adminToken = adminToken
         self.tokens = tokens
         authorizer = Authorizer(store: store)
-        self.faults = faults
+        self.hook = hook
         self.address = address
     }
 
@@ -57,20 +58,10 @@ final class APIServer: Sendable {
                 if target.type.createOnly { return try review(target, request, user: user) }
                 if target.type == .serviceAccounts, target.subresource == "token" { return try tokenRequest(target, request) }
                 let isWatch = request.method == "GET" && target.name == nil && ["1", "true"].contains(request.query["watch"] ?? "")
-                var dropWatchAfter: Int?
-                for fault in faults.take(isWatch: isWatch) {
-                    switch fault {
-                    case .latency(let milliseconds): Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
-                    case .tooManyRequests(let seconds):
-                        throw APIError(code: 429, reason: "TooManyRequests", message: "the local cluster is throttling this request (fault injection); retry after \(seconds)s",
-                                       retryAfterSeconds: seconds)
-                    case .internalError:
-                        throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: injected fault")
-                    case .dropWatch(let events): dropWatchAfter = events
-                    }
+                let answer = { [self] () throws -> Response in
+                    isWatch ? try watch(target, request) : try serve(target, request, user: user)
                 }
-                if isWatch { return try watch(target, request, dropAfter: dropWatchAfter) }
-                return try serve(target, request, user: user)
+                return try hook.map { try $0(request, answer) } ?? answer()
             }
         } catch let error as APIError {
             return statusResponse(error)

@@ -28,8 +28,16 @@ public final class LocalClusterServer: Sendable {
         /// headers, get 408 (a watch, once its headers are in, has no deadline).
         public var headerTimeoutSeconds: Double = 10
         public var bodyTimeoutSeconds: Double = 10
+        /// Sees every read and write of a stored resource (after authentication, authorization and routing;
+        /// never discovery, reviews or token requests) and gives its answer; nil serves every request itself.
+        public var requestHook: RequestHook?
         public init() {}
     }
+
+    /// Answers one resource request: `serve` gives the server's own answer; a thrown `KubeStatus` is sent as
+    /// a Status (with Retry-After when it has `retryAfterSeconds`). Tests wrap requests with it to slow,
+    /// throttle, fail or cut them short.
+    public typealias RequestHook = @Sendable (_ request: Request, _ serve: () throws -> Response) throws -> Response
 
     /// Makes a Pod's ServiceAccount token: (namespace, serviceAccount, podName, podUID) → JWT.
     /// nil when the Pod gets no token (its ServiceAccount does not exist).
@@ -43,8 +51,6 @@ public final class LocalClusterServer: Sendable {
     public let token: String
     public let kubeconfigPath: String
     public let directory: String
-    /// Test-only switch for latency, 429, 500 and dropped watches; off until a test injects a fault.
-    public let faults: FaultInjection
     /// Signs ServiceAccount tokens (the local node's projected tokens use `issue`).
     public let serviceAccountTokens: ServiceAccountTokenIssuer
     private let http: HTTPServer
@@ -69,7 +75,6 @@ public final class LocalClusterServer: Sendable {
         let registry = ResourceRegistry()
         registry.reload(crds: try store.read { try $0.list(.customResourceDefinitions, namespace: nil, after: nil, limit: Int.max) })
         try Self.bootstrap(store)
-        faults = FaultInjection()
 
         var configuration = HTTPServer.Configuration()
         configuration.port = port
@@ -87,7 +92,7 @@ public final class LocalClusterServer: Sendable {
         url = "\(options.tls ? "https" : "http")://127.0.0.1:\(http.port)"
         self.directory = directory
         kubeconfigPath = files.kubeconfig
-        let api = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, faults: faults,
+        let api = APIServer(store: store, registry: registry, adminToken: token, tokens: serviceAccountTokens, hook: options.requestHook,
                             address: "127.0.0.1:\(http.port)")
         // A Pod's projected token is a real bound ServiceAccount token from the cluster's issuer, unless a test injects one.
         let issuer = serviceAccountTokens

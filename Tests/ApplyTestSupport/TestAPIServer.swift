@@ -11,10 +11,18 @@ public final class TestAPIServer: @unchecked Sendable {
     // Unchecked: `server` is replaced only by start(), which tests call from one thread.
     public let directory: String
     public private(set) var server: LocalClusterServer
+    /// Latency, 429, 500 and dropped watches for the next requests; off until a test injects a fault.
+    public let faults = FaultInjection()
 
     public init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("apply-\(UUID().uuidString)").path
-        server = try LocalClusterServer.start(directory: directory)
+        server = try LocalClusterServer.start(directory: directory, options: Self.options(faults))
+    }
+
+    private static func options(_ faults: FaultInjection) -> LocalClusterServer.Options {
+        var options = LocalClusterServer.Options()
+        options.requestHook = faults.hook
+        return options
     }
 
     deinit {
@@ -23,7 +31,6 @@ public final class TestAPIServer: @unchecked Sendable {
     }
 
     public var kubeconfigPath: String { server.kubeconfigPath }
-    public var faults: FaultInjection { server.faults }
 
     public func config() throws -> ClusterConfig {
         try Kubeconfig.load(paths: [server.kubeconfigPath]).resolve()
@@ -44,7 +51,7 @@ public final class TestAPIServer: @unchecked Sendable {
         var lastError: Error?
         for _ in 0..<50 {
             do {
-                server = try LocalClusterServer.start(directory: directory, port: port)
+                server = try LocalClusterServer.start(directory: directory, port: port, options: Self.options(faults))
                 return
             } catch {
                 lastError = error

@@ -1,3 +1,4 @@
+import ApplyTestSupport
 import Foundation
 import Model
 import XCTest
@@ -14,7 +15,7 @@ final class FaultInjectionTests: XCTestCase {
     }
 
     func testThrottlingAndServerErrorsForTheNextRequests() {
-        cluster.server.faults.inject(.tooManyRequests(retryAfterSeconds: 3), times: 2)
+        cluster.faults.inject(.tooManyRequests(retryAfterSeconds: 3), times: 2)
         let throttled = cluster.request("GET", collection)
         XCTAssertEqual(throttled.status, 429)
         XCTAssertEqual(throttled.headers["retry-after"], "3")
@@ -23,13 +24,13 @@ final class FaultInjectionTests: XCTestCase {
         XCTAssertEqual(cluster.request("GET", collection).status, 429)
         XCTAssertEqual(cluster.request("GET", collection).status, 200)
 
-        cluster.server.faults.inject(.internalError)
+        cluster.faults.inject(.internalError)
         XCTAssertEqual(cluster.request("POST", collection, json: configMap("x")).status, 500)
         XCTAssertEqual(cluster.request("GET", collection + "/x").status, 404, "the faulted write did not happen")
     }
 
     func testLatencyDelaysButAnswers() {
-        cluster.server.faults.inject(.latency(milliseconds: 50))
+        cluster.faults.inject(.latency(milliseconds: 50))
         let started = ContinuousClock.now
         XCTAssertEqual(cluster.request("GET", collection).status, 200)
         // A lower bound only: the answer cannot come before the injected delay (no upper limit on a shared machine).
@@ -37,7 +38,7 @@ final class FaultInjectionTests: XCTestCase {
     }
 
     func testDroppedWatchEndsTheStream() {
-        cluster.server.faults.inject(.dropWatch(afterEvents: 1))
+        cluster.faults.inject(.dropWatch(afterEvents: 1))
         let watch = cluster.watch(collection + "?watch=1")
         defer { watch.close() }
         cluster.request("POST", collection, json: configMap("one"))

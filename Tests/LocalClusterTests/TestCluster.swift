@@ -1,3 +1,4 @@
+import ApplyTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -12,6 +13,8 @@ final class TestCluster {
     let directory: String
     private(set) var server: LocalClusterServer
     let options: LocalClusterServer.Options
+    /// Latency, 429, 500 and dropped watches for the next requests; off until a test injects a fault.
+    let faults = FaultInjection()
 
     init(eventRetention: Int = 10_000, tls: Bool = false, directory: String? = nil,
          configure: (inout LocalClusterServer.Options) -> Void = { _ in }) throws {
@@ -19,6 +22,7 @@ final class TestCluster {
         var options = LocalClusterServer.Options()
         options.eventRetention = eventRetention
         options.tls = tls
+        options.requestHook = faults.hook
         configure(&options)
         self.options = options
         server = try LocalClusterServer.start(directory: self.directory, options: options)
