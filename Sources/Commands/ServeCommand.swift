@@ -216,7 +216,8 @@ public enum ServeCommand {
             options.bodyLimits = limits
         }
         let quiet = flags.quiet
-        options.log = { line in if !quiet { stderr(line + "\n") } }
+        // Every level prints alike (serve's lines are pinned as they are); the level is for the tests and sinks that sort.
+        options.log = { _, line in if !quiet { stderr(line + "\n") } }
         options.repositoryPushed = { SourceRefresh.requestRefresh(repositoryURL: $0) }
         if let repository = flags.planRepository {
             options.tenantRepoReviewer = try reviewer(repository: repository, flags: flags, environment: environment)

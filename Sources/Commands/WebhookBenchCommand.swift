@@ -88,7 +88,7 @@ public enum WebhookBenchCommand {
         options.creatorWorkers = creators
         // Only what went wrong: a line per request would drown the figures.
         options.logRequests = false
-        options.log = { line in if !line.hasSuffix("created") { stderr(line + "\n") } }
+        options.log = { _, line in if !line.hasSuffix("created") { stderr(line + "\n") } }
         let server = try WebhookServer(options: options, table: table)
         defer { server.stop() }
 

@@ -7,6 +7,10 @@ import Support
 /// (`issues.labeled`, `jira:issue_updated`, `app_mention`), a delivery id only when it is an id's characters
 /// (else its hash stands in), and route keys, commands, labels, authors and reasons are never printed.
 public enum DeliveryLog {
+    /// Where the lines go: a level (an outcome is info; a retry, a refusal or a plan not posted is a warning; a
+    /// Session that cannot be created is an error) and the line itself, without a trailing newline.
+    public typealias Sink = @Sendable (_ level: Log.Level, _ line: String) -> Void
+
     public static func line(_ source: WebhookSource, event: String?, delivery: String?, trace: String, _ outcome: String) -> String {
         var text = "webhook source=\(source.rawValue)"
         if let event { text += " event=\(self.event(source, event))" }

@@ -9,7 +9,7 @@ public final class SessionCreator: @unchecked Sendable {
     private let writer: any SessionWriter
     private let journal: Journal
     private let metrics: WebhookMetrics
-    private let log: @Sendable (String) -> Void
+    private let log: DeliveryLog.Sink
     private let condition = NSCondition()
     // Guarded by `condition`.
     private var ready: [JournalEntry] = []
@@ -25,7 +25,7 @@ public final class SessionCreator: @unchecked Sendable {
     public let maxBackoff: TimeInterval
 
     public init(writer: any SessionWriter, journal: Journal, metrics: WebhookMetrics, workers: Int = 4, maxBackoff: TimeInterval = 5,
-                log: @escaping @Sendable (String) -> Void) {
+                log: @escaping DeliveryLog.Sink) {
         self.maxBackoff = maxBackoff
         self.writer = writer
         self.journal = journal
@@ -138,18 +138,18 @@ public final class SessionCreator: @unchecked Sendable {
             if entry.approvalRequired { try writer.markPendingApproval(namespace: entry.namespace, name: entry.session) }
             journal.markCreated(entry.session)
             if outcome == .created { metrics.sessionCreated() }
-            log("\(id) \(outcome == .created ? "created" : "already existed")\(entry.approvalRequired ? " (pending approval)" : "")")
+            log(.info, "\(id) \(outcome == .created ? "created" : "already existed")\(entry.approvalRequired ? " (pending approval)" : "")")
             return .done
         } catch {
             if error.retryable {
                 metrics.creationRetried()
                 let count = condition.withLock { attempts[entry.session] ?? 0 }
-                if count == 0 || count % 10 == 0 { log("\(id) create will be retried: \(error.description)") }
+                if count == 0 || count % 10 == 0 { log(.warning, "\(id) create will be retried: \(error.description)") }
                 return .retry
             }
             journal.markFailed(entry.session, message: error.description)
             metrics.creationFailed()
-            log("\(id) create failed for good: \(error.description)")
+            log(.error, "\(id) create failed for good: \(error.description)")
             return .failed
         }
     }

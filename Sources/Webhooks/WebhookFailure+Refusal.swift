@@ -9,7 +9,7 @@ extension WebhookFailure {
 
     /// The answer to a refusal the HTTP server makes itself (caps, deadlines, sizes): the contract's error body
     /// with a trace id of its own, logged like any other refusal (ids and outcome only).
-    static func answer(to refusal: HTTPServer.Refusal, log: @Sendable (String) -> Void) -> Response {
+    static func answer(to refusal: HTTPServer.Refusal, log: DeliveryLog.Sink) -> Response {
         let failure: WebhookFailure
         switch refusal {
         case .tooManyConnections, .stopping: failure = WebhookFailure(503, .unavailable, refusal.message, retryAfter: 1)
@@ -18,7 +18,7 @@ extension WebhookFailure {
         case .payloadTooLarge: failure = WebhookFailure(413, .payloadTooLarge, refusal.message)
         }
         let traceID = newTraceID()
-        log("webhook trace=\(traceID) refused by the HTTP server: \(failure.status) \(failure.code.rawValue)")
+        log(.warning, "webhook trace=\(traceID) refused by the HTTP server: \(failure.status) \(failure.code.rawValue)")
         var headers = ["Content-Type": "application/json", "X-Trace-Id": traceID]
         if let seconds = failure.retryAfter { headers["Retry-After"] = String(seconds) }
         return Response(status: failure.status, headers: headers, body: Data(failure.body(traceID: traceID).compactBytes))

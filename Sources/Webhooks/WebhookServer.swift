@@ -30,7 +30,7 @@ public final class WebhookServer: Sendable {
         /// loopback only, every client has the same address, so only the overall cap applies.
         public var maxConnections = 16_384
         public var maxConnectionsPerClient = 4_096
-        public var log: @Sendable (String) -> Void = { _ in }
+        public var log: DeliveryLog.Sink = { _, _ in }
         /// Also log a line per request (not only Session creation and failures).
         public var logRequests = true
         /// Plans pull requests on the tenant repository and posts the result on GitHub (`serve --plan-repo`).

@@ -128,7 +128,7 @@ extension WebhookService {
             }
             // A push to a repository this process follows (serve --reconcile) starts its reconcile now.
             if name == "push", let url = payload["repository"]?["clone_url"]?.stringValue, (configuration.repositoryPushed?(url) ?? 0) > 0 {
-                configuration.log?(DeliveryLog.line(.github, event: "push", delivery: id, trace: delivery.traceID, "reconcile of the tenant repository started"))
+                configuration.log?(.info, DeliveryLog.line(.github, event: "push", delivery: id, trace: delivery.traceID, "reconcile of the tenant repository started"))
                 return .answered(Answer(response: self.json(202, ["status": "ignored", "reason": "push to the tenant repository: its reconcile starts now"]),
                                         outcome: .refresh))
             }
@@ -143,7 +143,7 @@ extension WebhookService {
                 let form = try EventParser.formFields(body)
                 // Slack interactivity (buttons, modals) is acknowledged with 200, never a session.
                 if let reason = EventParser.slackInteraction(form: form) {
-                    configuration.log?(DeliveryLog.line(.slack, event: "interaction", delivery: nil, trace: delivery.traceID, "ignored"))
+                    configuration.log?(.info, DeliveryLog.line(.slack, event: "interaction", delivery: nil, trace: delivery.traceID, "ignored"))
                     return .answered(Answer(response: json(200, ["status": "ignored", "reason": .string(reason)]), outcome: .ignored))
                 }
                 return .next(try EventParser.slackCommand(form: form))
@@ -221,12 +221,12 @@ extension WebhookService {
             creator.enqueue(entry)
             try awaitCluster(session, namespace: namespace)
             let outcome = acceptedOutcome()
-            configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "\(outcome.label) Session/\(namespace)/\(session)"))
+            configuration.log?(.info, DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "\(outcome.label) Session/\(namespace)/\(session)"))
             return Answer(response: json(202, .object(acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date()))), outcome: outcome)
         case .duplicate(let session):
             try awaitCluster(session, namespace: namespace)
             let outcome = acceptedOutcome()
-            configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "duplicate of Session/\(namespace)/\(session)"))
+            configuration.log?(.info, DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "duplicate of Session/\(namespace)/\(session)"))
             var body = acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date())
             body["duplicate"] = true
             return Answer(response: json(202, .object(body)), outcome: .duplicate)

@@ -21,7 +21,7 @@ public final class WebhookService: Sendable {
         public var bodyLimits: [WebhookSource: Int] = [.github: 25 << 20, .jira: 10 << 20, .slack: 1 << 20, .generic: 1 << 20]
         public var clock: WallClock = .system
         /// One line per request (no secrets, keys or payloads); nil builds no line at all.
-        public var log: (@Sendable (String) -> Void)? = nil
+        public var log: DeliveryLog.Sink? = nil
         /// Plans pull requests on the tenant repository itself (instead of matching them to a tenant's triggers).
         public var tenantRepoReviewer: (any PullRequestReviewer)? = nil
         /// Starts the reconcile of a repository this process follows, on a push to it.
@@ -137,7 +137,7 @@ public final class WebhookService: Sendable {
         do {
             return try intake(delivery)
         } catch {
-            configuration.log?("webhook source=\(source.rawValue) trace=\(traceID) refused: \(error.description)")
+            configuration.log?(.warning, "webhook source=\(source.rawValue) trace=\(traceID) refused: \(error.description)")
             return failure(error, traceID)
         }
     }
@@ -202,17 +202,17 @@ public final class WebhookService: Sendable {
         DispatchQueue.global(qos: .utility).async {
             do {
                 let words = try reviewer.reviewForLog(body)
-                log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, words))
+                log?(.info, DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, words))
             } catch {
-                log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "plan not posted: \(error)"))
+                log?(.warning, DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "plan not posted: \(error)"))
             }
         }
-        log?(DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "planning \(reviewer.repository)"))
+        log?(.info, DeliveryLog.line(.github, event: "pull_request", delivery: delivery, trace: traceID, "planning \(reviewer.repository)"))
         return Answer(response: json(202, ["status": "planning", "repository": .string(reviewer.repository)]), outcome: .planning)
     }
 
     func ignored(_ reason: String, event: InboundEvent, _ delivery: Delivery) -> Answer {
-        configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "ignored"))
+        configuration.log?(.info, DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "ignored"))
         return Answer(response: json(202, ["status": "ignored", "reason": .string(reason)]), outcome: .ignored)
     }
 

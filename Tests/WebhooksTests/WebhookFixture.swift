@@ -184,9 +184,11 @@ final class RecordingWriter: SessionWriter, @unchecked Sendable {
 /// Every log line the server wrote.
 final class LogCapture: @unchecked Sendable {
     private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var all: [String] { lock.withLock { lines } }
+    private var lines: [(level: Log.Level, line: String)] = []
+    func append(_ level: Log.Level, _ line: String) { lock.withLock { lines.append((level, line)) } }
+    var all: [String] { lock.withLock { lines.map(\.line) } }
+    /// The levels of the lines that contain `text`, in order.
+    func levels(of text: String) -> [Log.Level] { lock.withLock { lines.filter { $0.line.contains(text) }.map(\.level) } }
 }
 
 /// An in-process webhook server on a free loopback port with a fresh journal.
@@ -233,7 +235,7 @@ final class WebhookFixture: @unchecked Sendable {
         options.bodyLimits = bodyLimits
         options.maxBackoff = 0.2
         let logs = self.logs
-        options.log = { logs.append($0) }
+        options.log = { logs.append($0, $1) }
         options.tenantRepoReviewer = reviewer
         options.headerTimeoutSeconds = requestTimeoutSeconds
         options.bodyTimeoutSeconds = requestTimeoutSeconds

@@ -24,6 +24,8 @@ final class WebhookPlanTests: XCTestCase {
         XCTAssertEqual(answer.json["status"], "planning")
         XCTAssertEqual(answer.json["repository"], "Codertocat/Hello-World")
         fixture.eventually("the plan's outcome is logged") { fixture.logs.all.contains { $0.contains("plan not posted") } }
+        XCTAssertEqual(fixture.logs.levels(of: "plan not posted"), [.warning])
+        XCTAssertEqual(fixture.logs.levels(of: "planning Codertocat/Hello-World"), [.info])
         XCTAssertFalse(fixture.logs.all.joined().contains("ghp_never_printed"))
 
         // Another repository's pull request is not planned: it goes through routing and triggers.

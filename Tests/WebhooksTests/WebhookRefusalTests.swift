@@ -218,6 +218,9 @@ final class WebhookRefusalTests: XCTestCase {
         try fixture.slack(body: WebhookDeliveryTests.mention.compactBytes, secret: "nope")
         let logs = fixture.logs.all
         XCTAssertFalse(logs.isEmpty)
+        let refusals = fixture.logs.levels(of: " refused: ")
+        XCTAssertFalse(refusals.isEmpty, "\(logs)")
+        XCTAssertEqual(Set(refusals), [.warning], "a refused delivery is a warning")
         for line in logs {
             for secret in TestSecrets.all { XCTAssertFalse(line.contains(secret), "a secret or key leaked into: \(line)") }
             XCTAssertFalse(line.contains("PAYLOAD-MARKER"), "payload leaked into: \(line)")
@@ -225,6 +228,20 @@ final class WebhookRefusalTests: XCTestCase {
         }
         let secrets = WebhookSecrets(github: TestSecrets.github, jira: TestSecrets.jira, slack: TestSecrets.slack)
         XCTAssertEqual(secrets.description, "WebhookSecrets(github=***, jira=***, slack=***)")
+    }
+
+    func testLogLevelsFollowTheCreatorsOutcome() throws {
+        let writer = RecordingWriter()
+        writer.down = true
+        let fixture = try WebhookFixture(writer: writer)
+        let response = try fixture.generic(key: TestSecrets.budgetKey, body: ["description": "one"], idempotencyKey: "retried-1")
+        XCTAssertEqual(response.status, 202)
+        fixture.eventually("the retry is logged") { !fixture.logs.levels(of: "create will be retried").isEmpty }
+        XCTAssertEqual(Set(fixture.logs.levels(of: "create will be retried")), [.warning])
+        writer.down = false
+        fixture.eventually("the Session is created") { !fixture.logs.levels(of: " created").isEmpty }
+        XCTAssertEqual(fixture.logs.levels(of: " created"), [.info])
+        XCTAssertEqual(fixture.logs.levels(of: "failed for good"), [])
     }
 
     func testReadinessWaitsForTheTenantTableAndATableSwapTakesEffect() throws {
@@ -272,7 +289,8 @@ final class WebhookCreationFailureTests: XCTestCase {
         fixture.eventually("the entry failed") { fixture.server.service.journal.entryState(session: name) == .failed }
         fixture.eventually("the reservation is released") { fixture.server.service.journal.ledger(tenant: "budget").reserved == 0 }
         XCTAssertEqual(fixture.server.service.journal.depth, 0)
-        XCTAssertTrue(fixture.logs.all.contains { $0.contains("create failed for good") })
+        XCTAssertEqual(fixture.logs.levels(of: "create failed for good"), [.error])
+        XCTAssertEqual(Set(fixture.logs.levels(of: " accepted Session/")), [.info])
         // Not replayed at the next start.
         try fixture.restart()
         XCTAssertEqual(fixture.server.replayed, 0)
