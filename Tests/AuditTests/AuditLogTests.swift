@@ -1,14 +1,12 @@
 import Audit
-import Commands
 import Foundation
 import Model
 import Support
 import Synchronization
-import TestSupport
 import XCTest
 
 /// The hash-chained audit trail: entries survive reopening, every edit or removal is found by
-/// `verify` (and `tenantry audit verify`, exit 1, naming the first bad entry), pruning keeps it verifiable.
+/// `verify`, naming the first bad entry (`tenantry audit verify` is in CommandsTests), pruning keeps it verifiable.
 final class AuditLogTests: XCTestCase {
     var directory: URL!
     var path: String { directory.appendingPathComponent("audit.db").path }
@@ -31,12 +29,6 @@ final class AuditLogTests: XCTestCase {
     /// Changes the stored rows behind the log's back, as someone with the file could.
     private func tamper(_ sql: String) throws {
         try SQLiteDatabase(path: path).execute(sql)
-    }
-
-    private func verifyCommand() -> (code: Int32, out: String, err: String) {
-        let out = Mutex(""), err = Mutex("")
-        let code = Tenantry.run(["audit", "verify", "--db", path], console: Console(out: { text in out.withLock { $0 += text } }, err: { text in err.withLock { $0 += text } }))
-        return (code, out.withLock { $0 }, err.withLock { $0 })
     }
 
     func testEntriesAreChainedDurableAndWrittenAsJSONLines() throws {
@@ -64,18 +56,18 @@ final class AuditLogTests: XCTestCase {
         XCTAssertEqual(try reopened.entries(namespace: "payments-prod", before: 3).map(\.sequence), [1])
         XCTAssertEqual(try reopened.entries(namespace: "docs", actor: "ola@acme.example").map(\.sequence), [6])
 
-        let intact = verifyCommand()
-        XCTAssertEqual(intact.code, 0, intact.err)
-        XCTAssertEqual(intact.out, "audit trail intact: 6 entries verified\n")
+        let intact = try AuditLog(path: path).verify()
+        XCTAssertTrue(intact.intact)
+        XCTAssertEqual(intact.description, "audit trail intact: 6 entries verified")
     }
 
     func testAnEditedEntryIsNamed() throws {
         try fill(try AuditLog(path: path), count: 6)
         try tamper("UPDATE audit SET outcome = 'denied' WHERE sequence = 4")
         XCTAssertEqual(try AuditLog(path: path).verify().firstBad?.sequence, 4)
-        let result = verifyCommand()
-        XCTAssertEqual(result.code, 1)
-        XCTAssertTrue(result.err.contains("audit trail broken at entry 4: its columns"), result.err)
+        let result = try AuditLog(path: path).verify()
+        XCTAssertFalse(result.intact)
+        XCTAssertTrue(result.description.hasPrefix("audit trail broken at entry 4: its columns"), result.description)
     }
 
     func testAnEditedHashedEntryIsNamedEvenWithItsColumnsKeptConsistent() throws {
@@ -90,9 +82,9 @@ final class AuditLogTests: XCTestCase {
     func testARemovedEntryAndARemovedTailAreNamed() throws {
         try fill(try AuditLog(path: path), count: 6)
         try tamper("DELETE FROM audit WHERE sequence = 2")
-        let result = verifyCommand()
-        XCTAssertEqual(result.code, 1)
-        XCTAssertTrue(result.err.contains("broken at entry 2: missing (the next stored entry is 3): removed"), result.err)
+        let result = try AuditLog(path: path).verify()
+        XCTAssertFalse(result.intact)
+        XCTAssertTrue(result.description.contains("broken at entry 2: missing (the next stored entry is 3): removed"), result.description)
 
         try tamper("DELETE FROM audit; DELETE FROM audit_head;")
         let emptied = try AuditLog(path: path)
@@ -113,12 +105,5 @@ final class AuditLogTests: XCTestCase {
         // Removing the first entry after the anchor is still caught.
         try tamper("DELETE FROM audit WHERE sequence = 5")
         XCTAssertEqual(try log.verify().firstBad?.sequence, 5)
-    }
-
-    func testTheCommandNeedsAnExistingDatabase() {
-        let out = Mutex(""), err = Mutex("")
-        let code = Tenantry.run(["audit", "verify", "--db", path + ".missing"], console: Console(out: { text in out.withLock { $0 += text } }, err: { text in err.withLock { $0 += text } }))
-        XCTAssertEqual(code, 2)
-        XCTAssertTrue(err.withLock { $0 }.contains("no audit database at"))
     }
 }

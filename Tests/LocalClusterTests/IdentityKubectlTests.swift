@@ -1,4 +1,3 @@
-import Commands
 import Foundation
 import LocalCluster
 import Model
@@ -39,13 +38,9 @@ final class IdentityKubectlTests: XCTestCase {
         try create(["apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": ["token": .string(token), "audiences": .strings(audiences)]])
     }
 
+    /// What `tenantry cluster token --duration 10m` prints (the command itself: CommandsTests' ClusterCommandTests).
     private func mint(_ user: String, groups: [String] = []) throws -> String {
-        let output = Output()
-        let code = try ClusterCommand.run(["token", "--dir", cluster.directory, "--user", user] + groups.flatMap { ["--group", $0] } + ["--duration", "10m"],
-                                          stdout: { output.append($0) }, stderr: { output.append($0) })
-        XCTAssertEqual(code, 0)
-        XCTAssertEqual(output.text.filter { $0 == "\n" }.count, 1, "the token alone on one line")
-        return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        try UserTokens.mint(directory: cluster.directory, user: user, groups: groups, validForSeconds: 600)
     }
 
     func testWhoAmIForTheAdminAServiceAccountAndAMintedUser() throws {
@@ -200,14 +195,11 @@ final class IdentityKubectlTests: XCTestCase {
         }
     }
 
-    func testTheTokenCommandRefusesBadInput() {
-        XCTAssertThrowsError(try ClusterCommand.run(["token", "--dir", cluster.directory], stdout: { _ in }, stderr: { _ in })) { XCTAssertTrue($0 is UsageError) }
-        XCTAssertThrowsError(try ClusterCommand.run(["token", "--dir", cluster.directory, "--user", "u", "--duration", "soon"], stdout: { _ in }, stderr: { _ in })) {
-            XCTAssertTrue($0 is UsageError)
-        }
-        XCTAssertThrowsError(try ClusterCommand.run(["token", "--dir", cluster.directory, "--user", "system:serviceaccount:default:x"], stdout: { _ in }, stderr: { _ in })) {
+    func testUserTokensAreNotMintedForServiceAccounts() {
+        XCTAssertThrowsError(try UserTokens.mint(directory: cluster.directory, user: "system:serviceaccount:default:x", groups: [], validForSeconds: 600)) {
             XCTAssertTrue("\($0)".contains("kubectl create token"), "\($0)")
         }
+        XCTAssertThrowsError(try UserTokens.mint(directory: cluster.directory, user: "", groups: [], validForSeconds: 600)) { XCTAssertTrue($0 is UsageError) }
     }
 
     private func base64URL(_ text: Substring) -> [UInt8]? {

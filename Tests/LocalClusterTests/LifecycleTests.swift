@@ -1,5 +1,6 @@
 import Foundation
 import Model
+import TestKit
 import XCTest
 
 final class LifecycleTests: XCTestCase {
@@ -73,13 +74,7 @@ final class LifecycleTests: XCTestCase {
         let kubectl = try Kubectl.required()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lc-kill-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
-        process.arguments = ["cluster", "start", "--dir", directory]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        _ = output.fileHandleForReading.availableData  // the first line: it is serving, the kubeconfig is written
+        let (process, _) = try startTenantry(["cluster", "start", "--dir", directory])
 
         let acknowledged = AcknowledgedWrites()
         let writer = Thread {
@@ -128,14 +123,6 @@ private final class AcknowledgedWrites: @unchecked Sendable {
             return names
         }
     }
-}
-
-/// Where SwiftPM put the products (the tests' own bundle sits beside them).
-var productsDirectory: URL {
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 }
 
 /// Group commit: concurrent writers share fsyncs, and every acknowledged write is there after a restart.

@@ -1,50 +1,43 @@
-import Commands
 import Foundation
 import Model
 import Plan
 import Render
+import TestKit
 import XCTest
 
 final class PlannerTests: XCTestCase {
-    /// Every example, its exit code, and the Markdown checked in beside it.
-    static let examples: [(name: String, exit: Int32)] = [
-        ("access-and-money", 2), ("invalid-head", 2), ("limits-quotas-routing", 2), ("models-tools-approval", 2),
-        ("renamed-file", 0), ("tenants-added-deleted", 1),
+    /// Every example, its verdict, and the Markdown checked in beside it (`tenantry plan` over them: CommandsTests).
+    static let examples: [(name: String, verdict: RepoPlan.Verdict)] = [
+        ("access-and-money", .refused), ("invalid-head", .refused), ("limits-quotas-routing", .refused), ("models-tools-approval", .refused),
+        ("renamed-file", .unchanged), ("tenants-added-deleted", .changes),
     ]
 
-    private func run(_ arguments: [String]) throws -> (code: Int32, out: String, err: String) {
-        let out = Output(), err = Output()
-        let code = try PlanCommand.run(arguments, stdout: { out.append($0) }, stderr: { err.append($0) })
-        return (code, out.value, err.value)
+    private func plan(_ name: String) -> RepoPlan {
+        let paths = PlanPaths.example(name)
+        return Planner.plan(base: PlanSide.load(paths.base), head: PlanSide.load(paths.head))
     }
 
     func testEachExamplePlansToItsCheckedInMarkdownByteForByte() throws {
         for example in Self.examples {
-            let paths = PlanPaths.example(example.name)
-            let result = try run([paths.base, paths.head, "-o", "markdown"])
-            let expected = try String(contentsOf: paths.expected, encoding: .utf8)
-            XCTAssertEqual(result.out, expected, "examples/plan/\(example.name)/expected.md")
-            XCTAssertEqual(result.code, example.exit, example.name)
-            XCTAssertEqual(result.err, "")
+            let plan = plan(example.name)
+            let expected = try String(contentsOf: PlanPaths.example(example.name).expected, encoding: .utf8)
+            XCTAssertEqual(PlanWriter.write(plan, as: .markdown), expected, "examples/plan/\(example.name)/expected.md")
+            XCTAssertEqual(plan.verdict, example.verdict, example.name)
         }
     }
 
     func testOutputIsByteStableInEveryFormat() throws {
-        let paths = PlanPaths.example("tenants-added-deleted")
-        for format in ["text", "markdown", "json"] {
-            let first = try run([paths.base, paths.head, "-o", format]).out
-            let second = try run([paths.base, paths.head, "--output=\(format)"]).out
-            XCTAssertEqual(first, second, format)
+        for format in PlanWriter.Format.allCases {
+            let first = PlanWriter.write(plan("tenants-added-deleted"), as: format)
+            XCTAssertEqual(first, PlanWriter.write(plan("tenants-added-deleted"), as: format), format.rawValue)
             XCTAssertFalse(first.isEmpty)
         }
     }
 
     func testARenamedTenantFileWithoutChangesIsNoChange() throws {
-        let paths = PlanPaths.example("renamed-file")
-        let result = try run([paths.base, paths.head])
-        XCTAssertEqual(result.code, 0)
-        XCTAssertEqual(result.out, "tenantry plan: no changes\n")
-        let plan = Planner.plan(base: PlanSide.load(paths.base), head: PlanSide.load(paths.head))
+        let plan = plan("renamed-file")
+        XCTAssertEqual(plan.verdict, .unchanged)
+        XCTAssertEqual(PlanWriter.write(plan, as: .text), "tenantry plan: no changes\n")
         XCTAssertFalse(plan.hasChanges)
         XCTAssertTrue(plan.objects.isEmpty)
     }
@@ -138,9 +131,8 @@ final class PlannerTests: XCTestCase {
     }
 
     func testJSONCarriesTheSameContent() throws {
-        let paths = PlanPaths.example("access-and-money")
-        let result = try run([paths.base, paths.head, "-o", "json"])
-        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.out.utf8)) as? [String: Any])
+        let out = PlanWriter.write(plan("access-and-money"), as: .json)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         XCTAssertEqual(object["summary"] as? String, "2 tenants: 2 changed; objects: 1 created, 7 changed; guardrails: 3 errors")
         XCTAssertEqual(object["exitCode"] as? Int, 2)
         XCTAssertEqual((object["guardrails"] as? [[String: Any]])?.map { $0["kind"] as? String },
@@ -162,16 +154,11 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(cut.components(separatedBy: "<details>").count, cut.components(separatedBy: "</details>").count)
     }
 
-    func testUsageErrorsAndTheHeadPlatformBrokenExitTwo() throws {
-        let paths = PlanPaths.example("renamed-file")
-        for arguments in [[paths.base], [paths.base, paths.head, "--frobnicate"], ["--base", "main"], [paths.base, paths.head, "-o", "yaml"],
-                          [paths.base, paths.head, "extra"], ["--path", "x", paths.base, paths.head]] {
-            XCTAssertThrowsError(try run(arguments), "\(arguments)") { XCTAssertTrue($0 is UsageError, "\($0)") }
-        }
+    func testABrokenHeadPlatformIsRefused() throws {
         let broken = PlanPaths.root.appendingPathComponent("examples/invalid/broken-platform").path
-        let result = try run([paths.base, broken])
-        XCTAssertEqual(result.code, 2)
-        XCTAssertTrue(result.out.contains("[validation]"), result.out)
+        let plan = Planner.plan(base: PlanSide.load(PlanPaths.example("renamed-file").base), head: PlanSide.load(broken))
+        XCTAssertEqual(plan.verdict, .refused)
+        XCTAssertTrue(PlanWriter.write(plan, as: .text).contains("[validation]"))
     }
 
     func testAGuardrailsSectionWithAnUnknownKindIsRefusedWithASuggestion() throws {
@@ -196,11 +183,9 @@ final class PlannerTests: XCTestCase {
         let base = try repo.commit(paths.base, prefix: "tenants-repo", message: "base")
         try repo.git(["checkout", "--quiet", "-b", "change"])
         let head = try repo.commit(paths.head, prefix: "tenants-repo", message: "head")
-        let out = Output()
-        let code = try PlanCommand.run(["--base", "main", "--head", "change", repo.path, "--path", "tenants-repo", "-o", "markdown"],
-                                       stdout: { out.append($0) }, stderr: { _ in })
-        XCTAssertEqual(code, 2)
-        XCTAssertEqual(out.value, try String(contentsOf: paths.expected, encoding: .utf8))
+        let byName = try Planner.plan(repository: repo.path, base: "main", head: "change", path: "tenants-repo")
+        XCTAssertEqual(byName.plan.verdict, .refused)
+        XCTAssertEqual(PlanWriter.write(byName.plan, as: .markdown), try String(contentsOf: paths.expected, encoding: .utf8))
 
         let result = try Planner.plan(repository: repo.path, base: base, head: String(head.prefix(10)), path: "tenants-repo")
         XCTAssertEqual(result.revisions.base.hex, base)

@@ -2,6 +2,7 @@ import Foundation
 import GitHub
 import Model
 import Plan
+import TestKit
 import XCTest
 
 final class PullRequestPlannerTests: XCTestCase {

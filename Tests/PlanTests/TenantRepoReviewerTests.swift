@@ -3,6 +3,7 @@ import GitHub
 import GitSync
 import Model
 import Plan
+import TestKit
 import XCTest
 
 /// Pull requests of the tenant repository, as the webhook server hands them over: both sides fetched with

@@ -1,7 +1,9 @@
+import Apply
+import ApplyTestSupport
 import Commands
 import Foundation
-import LocalCluster
 import Model
+import TestSupport
 import XCTest
 
 final class ClusterCommandTests: XCTestCase {
@@ -47,40 +49,57 @@ final class ClusterCommandTests: XCTestCase {
     }
 
     func testResetRefusesWhileRunningThenRemovesEverything() throws {
-        let cluster = try TestCluster()
-        defer { cluster.stop() }
-        cluster.request("POST", "/api/v1/namespaces/default/configmaps", json: configMap("x"))
+        let cluster = try TestAPIServer()
+        let client = try cluster.client()
+        _ = try client.create(Fixture.configMap("x", namespace: "default"))
         XCTAssertThrowsError(try run(["reset", "--dir", cluster.directory])) { error in
             XCTAssertTrue("\(error)".contains("already running"), "\(error)")
         }
         XCTAssertThrowsError(try run(["stop", "--dir", cluster.directory + "-none"])) { error in
             XCTAssertTrue("\(error)".contains("no local cluster is running"), "\(error)")
         }
-        cluster.server.stop()
+        cluster.stop()
         let (code, text) = try run(["reset", "--dir", cluster.directory])
         XCTAssertEqual(code, 0)
         XCTAssertTrue(text.contains("reset"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: cluster.directory + "/cluster.db"))
-        try cluster.restart()
-        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/default/configmaps/x").status, 404)
+        try cluster.start()
+        // A new token and CA: a fresh client from the kubeconfig the restarted cluster wrote.
+        XCTAssertNil(try cluster.client().get(ObjectReference(apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "x")))
     }
 
     func testStopEndsAServerInAnotherProcess() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lc-stop-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
-        process.arguments = ["cluster", "start", "--dir", directory]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let banner = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        let (process, banner) = try startTenantry(["cluster", "start", "--dir", directory])
         XCTAssertTrue(banner.contains("local cluster serving at https://127.0.0.1:"), banner)
         let (code, text) = try run(["stop", "--dir", directory])
         XCTAssertEqual(code, 0)
         XCTAssertTrue(text.contains("stopped"))
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0, "SIGTERM is a graceful stop")
+    }
+}
+
+/// `tenantry cluster token` prints the token alone on one line; bad input is a usage error.
+extension ClusterCommandTests {
+    func testTheTokenCommandPrintsOneLine() throws {
+        let cluster = try TestAPIServer()
+        let (code, text) = try run(["token", "--dir", cluster.directory, "--user", "ola", "--group", "docs", "--duration", "10m"])
+        XCTAssertEqual(code, 0)
+        XCTAssertEqual(text.filter { $0 == "\n" }.count, 1, "the token alone on one line")
+        XCTAssertEqual(text.split(separator: ".").count, 3, "a JWT: \(text)")
+    }
+
+    func testTheTokenCommandRefusesBadInput() throws {
+        let directory = try TestAPIServer().directory
+        XCTAssertThrowsError(try ClusterCommand.run(["token", "--dir", directory], stdout: { _ in }, stderr: { _ in })) { XCTAssertTrue($0 is UsageError) }
+        XCTAssertThrowsError(try ClusterCommand.run(["token", "--dir", directory, "--user", "u", "--duration", "soon"], stdout: { _ in }, stderr: { _ in })) {
+            XCTAssertTrue($0 is UsageError)
+        }
+        XCTAssertThrowsError(try ClusterCommand.run(["token", "--dir", directory, "--user", "system:serviceaccount:default:x"], stdout: { _ in }, stderr: { _ in })) {
+            XCTAssertTrue("\($0)".contains("kubectl create token"), "\($0)")
+        }
     }
 }
 

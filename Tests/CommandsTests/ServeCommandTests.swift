@@ -1,11 +1,11 @@
 import Commands
 import Foundation
 import Model
+import Synchronization
 import TestSupport
-import Webhooks
 import XCTest
 
-/// `tenantry serve` flags and start failures (the running server is covered by WebhookClusterTests).
+/// `tenantry serve` flags and start failures (the running server: WebhooksTests' WebhookClusterTests).
 final class ServeCommandTests: XCTestCase {
     private func usageError(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) -> String? {
         do {
@@ -31,28 +31,18 @@ final class ServeCommandTests: XCTestCase {
     }
 
     func testASecretFileThatCannotBeReadIsAUsageErrorWithoutItsContent() throws {
-        let repo = try TestRepo.make()
+        let repo = try TempRepo()
+        try repo.write("tenants/good.yaml", TempRepo.tenant("good"))
         let message = usageError([repo.path, "--secret-file", "github=/nonexistent/secret"])
         XCTAssertEqual(message?.contains("cannot read the github secret file /nonexistent/secret"), true)
     }
 
     func testABrokenTenantRepoStopsTheStartWithExitTwo() throws {
         let repo = try TempRepo(platform: "apiVersion: nope\n")
-        let errors = LockedList<String>()
-        let code = try ServeCommand.run([repo.path, "--port", "0"], stdout: { _ in }, stderr: { errors.append($0) })
+        let errors = Mutex("")
+        let code = try ServeCommand.run([repo.path, "--port", "0"], stdout: { _ in }, stderr: { text in errors.withLock { $0 += text } })
         XCTAssertEqual(code, 2)
-        XCTAssertTrue(errors.items.joined().contains("cannot be rendered, so no webhook can be routed"), errors.items.joined())
-    }
-
-    func testSecretsComeFromFilesOrTheEnvironmentAndFilesWin() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("secret-\(UUID().uuidString)")
-        try "  from-file\n".write(to: file, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let secrets = try WebhookSecrets.load(files: [.github: file.path],
-                                              environment: ["TENANTRY_GITHUB_WEBHOOK_SECRET": "from-env", "TENANTRY_SLACK_SIGNING_SECRET": "slack-env"])
-        XCTAssertEqual(secrets.github, Array("from-file".utf8))
-        XCTAssertEqual(secrets.slack, Array("slack-env".utf8))
-        XCTAssertNil(secrets.jira)
-        XCTAssertFalse(secrets.description.contains("from-file"))
+        let text = errors.withLock { $0 }
+        XCTAssertTrue(text.contains("cannot be rendered, so no webhook can be routed"), text)
     }
 }
