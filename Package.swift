@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model"], path: "Tests/ModelTests"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "tenantry", "Reconciler", "TestKit", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks", "Audit"], path: "Tests/CommandsTests"),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "tenantry", "Reconciler", "TestKit", "Render", "Model", "Support", "TestSupport", "LocalCluster", "Apply", "ApplyTestSupport", "GitSync", "Webhooks", "Audit", "HTTPClient"], path: "Tests/CommandsTests"),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient"], path: "Tests/HTTPClientTests"),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "Model", "TestKit"], path: "Tests/GitSyncTests"),
         // A local cluster per test over TLS, example manifests, fixtures: shared by ApplyTests and ReconcilerTests.

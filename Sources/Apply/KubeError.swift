@@ -27,15 +27,7 @@ public enum KubeError: Error, Sendable, Hashable, CustomStringConvertible {
             let prefix = object.map { "\($0) \(step) failed: " } ?? (step.isEmpty ? "" : "\(step) failed: ")
             return prefix + status.rendered(object: object)
         case .transport(let error, let server, let step):
-            let advice: String
-            switch error.kind {
-            case .connect: advice = "The connection to the server \(server) was refused - did you specify the right host or port?"
-            case .timeout: advice = "The server \(server) did not answer in time; check that it is up and reachable, then retry."
-            case .tls: advice = "TLS with \(server) failed; check the kubeconfig's certificate-authority and client certificate."
-            case .resolve: advice = "The server name in \(server) does not resolve; check the kubeconfig's server URL."
-            case .other: advice = "The request to \(server) failed."
-            }
-            return "\(step) failed: \(advice) (\(error.message))"
+            return "\(step) failed: \(error.advice(server: server, configuredIn: "kubeconfig")) (\(error.message))"
         case .unknownKind(let apiVersion, let kind, let server):
             return "the server \(server) does not serve \(kind) in \(apiVersion); is its CustomResourceDefinition installed? (`kubectl api-resources` lists what it serves)"
         case .malformed(let step, let message):
