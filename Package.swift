@@ -22,6 +22,7 @@
 //        Notifications            session transitions -> a durable outbox -> signed tenant callbacks and origin answers
 //        Access                   who calls the Sessions API and may they: OIDC, TokenReview, SubjectAccessReview
 //        Audit                    the append-only, hash-chained audit trail (SQLite)
+//        SessionController        the session controller: list+watch of Sessions, Jobs, Pods, NamespacePolicies -> a Job per Session
 //     <- SessionsAPI              the Sessions API endpoints (Access + Audit) as a handler for serve
 //     <- Commands                 the composition root: every command, its flags, logging set-up, the cluster
 //                                 choice (kubeconfig or the embedded local cluster), injected hooks, exit codes
@@ -56,7 +57,7 @@ let package = Package(
         // on the session's origin (a GitHub comment and commit status, a Jira comment, a Slack thread reply).
         .target(name: "Notifications", dependencies: ["Model", "Support", "HTTPClient", "GitHub"], path: "Sources/Notifications"),
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
-        // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
+        // cluster, controller, runner, audit, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
         .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Notifications", "SessionController"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.

@@ -4,11 +4,12 @@
 #   - Webhooks is intake only: no Plan, GitSync, Reconciler or LocalCluster (Commands injects the planner and
 #     the push-triggered refresh);
 #   - Reconciler does not start clusters: no LocalCluster, Webhooks or Plan;
+#   - the Sessions API, Access and the session controller reach Kubernetes through Apply's client, never LocalCluster;
 #   - the basics (Model, Support, HTTPClient, HTTPServer) import no domain module.
 # Usage: scripts/check-imports.sh [SOURCES_DIR]   (default: Sources next to this script)
 set -euo pipefail
 sources=${1:-"$(dirname "$0")/../Sources"}
-domain="GitHub Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Notifications Access Audit SessionsAPI"
+domain="GitHub Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Notifications Access Audit SessionsAPI SessionController"
 declare -A forbidden=(
     [Model]="Support HTTPClient HTTPServer $domain Commands"
     [Support]="HTTPClient HTTPServer $domain Commands"
@@ -27,6 +28,7 @@ declare -A forbidden=(
     [Access]="Commands LocalCluster"
     [Audit]="Commands"
     [SessionsAPI]="Commands LocalCluster"
+    [SessionController]="Commands LocalCluster Webhooks"
     [GitHub]="Plan Render GitSync Commands"
     [Notifications]="Plan Render GitSync Apply Reconciler Webhooks LocalCluster Sessions Commands"
 )

@@ -14,6 +14,25 @@ final class ModuleGraphTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.output)
     }
 
+    /// A module added to Sources is written into the graph at the top of Package.swift, the README's layout table
+    /// and the check script's rules, so none of the three goes stale.
+    func testEveryModuleIsInTheGraphTheLayoutTableAndTheCheck() throws {
+        let root = PackagePaths.root
+        let modules = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("Sources").path)
+            .filter { !["CTenantry", "Commands", "tenantry", "Fuzz"].contains($0) && !$0.hasPrefix(".") }
+        XCTAssertGreaterThan(modules.count, 15)
+        let header = try String(contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
+            .split(separator: "\n").prefix { $0.hasPrefix("//") }.joined(separator: "\n")
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let script = try String(contentsOf: root.appendingPathComponent("scripts/check-imports.sh"), encoding: .utf8)
+        for module in modules {
+            XCTAssertNotNil(header.range(of: "(?m)^//\\s+(<-\\s+)?\(module)\\s", options: .regularExpression), "\(module) is missing from the graph at the top of Package.swift")
+            XCTAssertTrue(readme.contains("`Sources/\(module)`"), "\(module) has no row in the README's layout table")
+            XCTAssertTrue(readme.contains("`\(module)`"), "\(module) is missing from the README's module graph")
+            XCTAssertTrue(script.contains("[\(module)]="), "scripts/check-imports.sh has no rule for \(module)")
+        }
+    }
+
     func testAForbiddenImportFailsTheCheck() throws {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("graph-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: copy) }
