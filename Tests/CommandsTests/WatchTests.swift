@@ -34,6 +34,8 @@ final class WatchTests: XCTestCase {
             finished.signal()
         }
         eventually("the first round applies the examples") { lines.all.contains("NamespacePolicy/docs/policy created\n") }
+        // Its status report is pushed after the apply lines: wait for it, or it can land between the pull and the push below.
+        eventually("the first round's status report is pushed") { logs.all.contains("status: committed") }
 
         let file = work.appendingPathComponent("tenants/docs.yaml")
         let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "monthly: \"200.00\"", with: "monthly: \"300.00\"")
