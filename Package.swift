@@ -57,7 +57,7 @@ let package = Package(
         // on the session's origin (a GitHub comment and commit status, a Jira comment, a Slack thread reply).
         .target(name: "Notifications", dependencies: ["Model", "Support", "HTTPClient", "GitHub"], path: "Sources/Notifications"),
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
-        // cluster, controller, runner, audit, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
+        // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
         .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Notifications", "SessionController"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
