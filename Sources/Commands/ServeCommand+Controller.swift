@@ -17,7 +17,7 @@ extension ServeCommand {
             source.cacheDirectory = (source.cacheDirectory as NSString).appendingPathComponent("session-controller")
             controllerFlags.repo = try Source(config: source).fetch().directory
         }
-        controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
+        controllerFlags.apiURL = flags.apiURL ?? "http://127.0.0.1:\(server.port)"
         controllerFlags.quiet = flags.quiet
         if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
         let platform = try ControllerCommand.platform(controllerFlags.repo)

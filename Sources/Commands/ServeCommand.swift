@@ -51,6 +51,8 @@ public enum ServeCommand {
                                exact across any number of receivers; specs/deploy.md)
       --git-base-url URL       with --controller: where runners clone a trigger's owner/repo from (default https://github.com)
                                (with --reconcile the controller's platform is the tenant repo fetched once at start)
+      --api-url URL            with --controller: Tenantry's API as runner pods reach it, for artifact uploads (default
+                               http://127.0.0.1:PORT, this server; in a cluster the receivers' Service)
       --leader-elect-sessions-lease NAME  with --controller --leader-elect: the session controller's own Lease
                                (default tenantry-sessions; --leader-elect-lease names the reconciler's)
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
@@ -97,12 +99,13 @@ public enum ServeCommand {
         var controller = false
         var gitBaseURL: String?
         var sessionsLease = LeaderElectFlags.sessionsLease
+        var apiURL: String?
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url", "--admission",
+                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url", "--admission", "--api-url",
                                                      "--leader-elect-sessions-lease"] + LeaderElectFlags.valued,
                                  switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches)
         var flags = Flags()
@@ -161,6 +164,8 @@ public enum ServeCommand {
         }
         flags.controller = args.isSet("--controller")
         flags.gitBaseURL = args.value("--git-base-url")
+        flags.apiURL = args.value("--api-url")
+        if flags.apiURL != nil && !flags.controller { throw UsageError("--api-url tells the session controller's runner pods where Tenantry is: use it with --controller") }
         if flags.leaderElection != nil && !flags.reconcile && !flags.controller {
             throw UsageError("--leader-elect elects the reconciler and the session controller: use it with --reconcile or --controller (receivers need no election)")
         }
