@@ -18,11 +18,16 @@ public final class ClusterAdmission: Sendable {
     /// What reservations cost in API calls, for `/metrics` and the benchmark.
     public struct Counters: Sendable, Hashable {
         public var reserved = 0
+        /// Compare-and-swap writes that succeeded (each carries a batch) and the seconds spent in them (read and write).
+        public var writes = 0
+        public var writeSeconds = 0.0
         public var conflicts = 0
         public var withdrawn = 0
         public var reaped = 0
     }
     private let counters = Mutex(Counters())
+    private let lastWritten = Mutex([String: JSONObject]())
+    private let batches = Batches()
     public var counts: Counters { counters.withLock { $0 } }
 
     public init(config: ClusterConfig, orphanGrace: TimeInterval = 300, timeout: TimeInterval = 10, clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -45,9 +50,14 @@ public final class ClusterAdmission: Sendable {
     @discardableResult
     func update<T>(_ namespace: String, _ operation: (SharedLedger, Date) throws(WebhookFailure) -> (SharedLedger?, T)) throws(WebhookFailure) -> T {
         let reference = Self.policyReference(namespace)
+        let started = Date()
+        defer { counters.withLock { $0.writeSeconds += Date().timeIntervalSince(started) } }
         for attempt in 0..<64 {
-            let found: JSONObject?
-            do { found = try client.get(reference) } catch { throw Self.unavailable(namespace, "could not be read (\(error))") }
+            // The object this replica wrote last is usually still the newest: start from it, read again after a 409.
+            var found = attempt == 0 ? lastWritten.withLock { $0[namespace] } : nil
+            if found == nil {
+                do { found = try client.get(reference) } catch { throw Self.unavailable(namespace, "could not be read (\(error))") }
+            }
             guard let object = found else { throw Self.unavailable(namespace, "does not exist yet") }
             let now = clock()
             let ledger: SharedLedger
@@ -63,9 +73,12 @@ public final class ClusterAdmission: Sendable {
             guard let next else { return result }
             guard case .object(let patch) = next.statusPatch(resourceVersion: resourceVersion) else { return result }
             do {
-                _ = try client.mergePatchStatus(reference, patch: patch)
+                let written = try client.mergePatchStatus(reference, patch: patch)
+                lastWritten.withLock { $0[namespace] = written }
+                counters.withLock { $0.writes += 1 }
                 return result
             } catch {
+                lastWritten.withLock { $0[namespace] = nil }
                 guard error.status?.code == 409 else { throw Self.unavailable(namespace, "could not be written (\(error))") }
                 counters.withLock { $0.conflicts += 1 }
                 // Spread the replicas that collided; the pause grows a little with each loss.
@@ -76,27 +89,45 @@ public final class ClusterAdmission: Sendable {
     }
 
     /// Reserves the request's cost and a slot. True when this call reserved; false when the Session holds a
-    /// reservation already or exists (a redelivery, perhaps to another replica). Throws the refusal to answer.
+    /// reservation already (a redelivery, perhaps to another replica). Throws the refusal to answer.
+    ///
+    /// Requests for one namespace that arrive while a write is in flight are decided together in the next one (a group
+    /// commit, as the journal does): one compare-and-swap for many deliveries, so replicas collide per batch, not per
+    /// delivery. A redelivery of a Session already settled and out of the rate window reserves again; `reap` gives that
+    /// back once the grace period has passed (never too little held: the limits stay exact, at worst conservative).
     public func reserve(_ request: AdmissionRequest) throws(WebhookFailure) -> Bool {
-        let limits = SharedLedger.Limits(maxConcurrentSessions: request.policy.policy.maxConcurrentSessions,
-                                         sessionsPerMinute: request.policy.policy.sessionsPerMinute)
-        let reserved: Bool = try update(request.namespace) { ledger, now throws(WebhookFailure) in
-            switch ledger.admitting(request.sessionName, cost: request.estimatedCost, limits: limits, now: now) {
-            case .alreadyReserved: return (nil, false)
-            case .refused(let refusal): throw Self.failure(refusal, request)
-            case .admitted(let next):
-                // A Session already there was admitted before and may be settled: it needs no new reservation.
-                if try self.sessionExists(request) { return (nil, false) }
-                return (next, true)
-            }
+        let result = batches.submit(request) { batch in self.decide(batch) }
+        switch result {
+        case .success(let reserved):
+            if reserved { counters.withLock { $0.reserved += 1 } }
+            return reserved
+        case .failure(let failure): throw failure
         }
-        if reserved { counters.withLock { $0.reserved += 1 } }
-        return reserved
     }
 
-    private func sessionExists(_ request: AdmissionRequest) throws(WebhookFailure) -> Bool {
-        let reference = ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: request.namespace, name: request.sessionName)
-        do { return try client.get(reference) != nil } catch { throw Self.unavailable(request.namespace, "could not be checked against Session \(request.sessionName) (\(error))") }
+    /// One write for a batch: each request decided in order on the ledger as the previous ones left it.
+    private func decide(_ batch: [AdmissionRequest]) -> [Result<Bool, WebhookFailure>] {
+        guard let namespace = batch.first?.namespace else { return [] }
+        do {
+            return try update(namespace) { ledger, now throws(WebhookFailure) in
+                var next = ledger
+                var results: [Result<Bool, WebhookFailure>] = []
+                for request in batch {
+                    let limits = SharedLedger.Limits(maxConcurrentSessions: request.policy.policy.maxConcurrentSessions,
+                                                     sessionsPerMinute: request.policy.policy.sessionsPerMinute)
+                    switch next.admitting(request.sessionName, cost: request.estimatedCost, limits: limits, now: now) {
+                    case .alreadyReserved: results.append(.success(false))
+                    case .refused(let refusal): results.append(.failure(Self.failure(refusal, request)))
+                    case .admitted(let admitted):
+                        next = admitted
+                        results.append(.success(true))
+                    }
+                }
+                return (results.contains { (try? $0.get()) == true } ? next : nil, results)
+            }
+        } catch {
+            return batch.map { _ in .failure(error) }
+        }
     }
 
     /// Gives back a reservation `reserve` just made, when the journal did not accept the delivery after all.
@@ -137,5 +168,45 @@ public final class ClusterAdmission: Sendable {
                            rule: "budget", details: ["remaining": .string(refusal.remaining.description), "estimatedCost": .string(refusal.requested.description),
                                                      "currency": .string(currency), "month": .string(refusal.month)])
         }
+    }
+}
+
+/// Per namespace, the requests waiting for the write in flight; the first caller to find no write in flight makes the
+/// writes (for everyone waiting) until none is left.
+final class Batches: @unchecked Sendable {
+    private final class Waiter {
+        let request: AdmissionRequest
+        var result: Result<Bool, WebhookFailure>?
+        init(_ request: AdmissionRequest) { self.request = request }
+    }
+
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var waiting: [String: [Waiter]] = [:]
+    private var writing: Set<String> = []
+
+    func submit(_ request: AdmissionRequest, write: ([AdmissionRequest]) -> [Result<Bool, WebhookFailure>]) -> Result<Bool, WebhookFailure> {
+        let namespace = request.namespace
+        let me = Waiter(request)
+        condition.lock()
+        defer { condition.unlock() }
+        waiting[namespace, default: []].append(me)
+        while me.result == nil {
+            if writing.contains(namespace) {
+                condition.wait()
+                continue
+            }
+            writing.insert(namespace)
+            while let batch = waiting.removeValue(forKey: namespace), !batch.isEmpty {
+                condition.unlock()
+                let results = write(batch.map(\.request))
+                condition.lock()
+                for (waiter, result) in zip(batch, results) { waiter.result = result }
+                condition.broadcast()
+            }
+            writing.remove(namespace)
+            condition.broadcast()
+        }
+        return me.result!
     }
 }
