@@ -68,10 +68,11 @@ public enum ServeCommand {
       --ack-after WHEN         journal (default): answer 202 once the delivery is fsync'd in the local journal;
                                cluster: once its Session exists in the API server (503 with Retry-After if it is
                                not there within 10 s: the journal keeps it, a redelivery is deduplicated)
-      --leader-elect           with --reconcile: reconcile only while holding a Lease, so of several replicas
-                               one reconciles (lease 15s, renew deadline 10s, retry 2s; holder $POD_NAME, else
-                               the host name); SIGTERM releases it for an immediate handover
-      --leader-elect-lease N   the Lease's name (default tenantry-reconciler)
+      --leader-elect           with --reconcile and/or --controller: run each loop only while holding its Lease, so of
+                               several replicas one reconciles and one runs Sessions (lease 15s, renew deadline 10s,
+                               retry 2s; holder $POD_NAME, else the host name); SIGTERM releases them for an
+                               immediate handover
+      --leader-elect-lease N   the reconciler's Lease (default tenantry-reconciler)
       --leader-elect-namespace NS  the Lease's namespace (default tenantry-system)
 
     Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
