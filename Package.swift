@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "Reconciler", dependencies: ["Apply", "Render", "GitSync", "Model", "Support"], path: "Sources/Reconciler"),
         // GitHub, Jira and Slack deliveries → Session objects: sender proof, routing, triggers, admission, SQLite journal.
         // Intake only: the pull-request planner and the push-triggered refresh are injected by Commands.
-        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "Apply"], path: "Sources/Webhooks"),
+        .target(name: "Webhooks", dependencies: ["Model", "Support", "Render", "HTTPServer", "Apply", "Sessions"], path: "Sources/Webhooks"),
         // Sessions as pure values: the state machine, the Job builder, the budget ledger, the runner's session file and summary.
         .target(name: "Sessions", dependencies: ["Model", "Support"], path: "Sources/Sessions"),
         // Session artifacts in a local directory or an S3-compatible bucket (libcurl's SigV4), and their API routes.

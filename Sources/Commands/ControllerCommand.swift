@@ -5,6 +5,7 @@ import Render
 import SessionController
 import Sessions
 import Support
+import Synchronization
 
 /// `tenantry controller`: the session controller alone; `tenantry serve --controller` runs the same beside the webhooks.
 enum ControllerCommand {
@@ -29,8 +30,13 @@ enum ControllerCommand {
       --workers N              sessions reconciled at once (default 4)
       --resync S               seconds between full resyncs (default 60)
       --quiet                  no log line per transition
+      --leader-elect           run the controller only while holding the Lease (replicas elect one; lease 15s, renew
+                               deadline 10s, retry 2s; holder: $POD_NAME, else the host name); SIGTERM releases it
+      --leader-elect-lease NAME   the Lease (default tenantry-sessions)
+      --leader-elect-namespace NS its namespace (default tenantry-system)
 
-    Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or no cluster.
+    Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags,
+    a broken tenant repo, or no cluster.
     """
 
     struct Flags {
@@ -43,9 +49,10 @@ enum ControllerCommand {
         var workers = 4
         var resync: TimeInterval = 60
         var quiet = false
+        var leaderElection: LeaderElectionConfig?
     }
 
-    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"]
+    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"] + LeaderElectFlags.valued
 
     static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
         var flags = Flags()
@@ -64,30 +71,49 @@ enum ControllerCommand {
             flags.resync = seconds
         }
         flags.quiet = args.isSet("--quiet")
+        flags.leaderElection = try LeaderElectFlags.parse(args, defaultLease: LeaderElectFlags.sessionsLease)
         return flags
     }
 
     static func run(_ words: [String], _ console: Console) throws -> Int32 {
-        let args = try Arguments(words, valued: valued, switches: ["--quiet"])
+        let args = try Arguments(words, valued: valued, switches: ["--quiet"] + LeaderElectFlags.switches)
         let flags = try parse(args, repo: try args.positionals(max: 1, usage: "tenantry controller [REPO] [flags]"))
         let cluster = try ServeCommand.clusterConfig(flags.kubeconfig, environment: ProcessInfo.processInfo.environment)
-        let controller = try start(flags, cluster: cluster, log: { line in if !flags.quiet { console.err(line + "\n") } })
-        console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\n")
-        waitForTermination()
-        controller.stop()
+        // The platform is rendered before campaigning, so a broken tenant repo is exit 2 on every replica.
+        let platform = try self.platform(flags.repo)
+        let ended = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Int32?>(nil)
+        let end: @Sendable (Int32) -> Void = { code in
+            if outcome.withLock({ current in defer { current = current ?? code }; return current == nil }) { ended.signal() }
+        }
+        let log: @Sendable (String) -> Void = { line in if !flags.quiet { console.err(line.hasSuffix("\n") ? line : line + "\n") } }
+        let election = try ControllerElection(election: flags.leaderElection, cluster: cluster, log: { console.err($0) },
+                                              make: { try start(flags, platform: platform, cluster: cluster, log: log) },
+                                              failed: { error in console.err("error: \(error)\n"); end(Tenantry.ExitCode.failure) },
+                                              lost: { end(Tenantry.ExitCode.findings) })  // 1, as the usage says
+        console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\(flags.leaderElection == nil ? "" : " once it holds the Lease")\n")
+        waitForTermination(or: ended)
+        election.stop()
+        if let code = outcome.withLock({ $0 }), code != Tenantry.ExitCode.success {
+            console.err("tenantry controller: stopped: \(code == Tenantry.ExitCode.findings ? "leader election lost" : "could not start")\n")
+            return code
+        }
         console.out("tenantry controller: stopped\n")
         return Tenantry.ExitCode.success
     }
 
-    /// Renders the tenant repo for the platform's registry and starts a controller on `cluster`.
-    static func start(_ flags: Flags, cluster: ClusterConfig, finished: (@Sendable (String, String) -> Void)? = nil,
-                      log: @escaping @Sendable (String) -> Void) throws -> SessionController {
-        let platform: Platform
+    /// The platform's runner registry, prices and limits, rendered from the tenant repo.
+    static func platform(_ repo: String) throws -> Platform {
         do {
-            platform = Renderer.render(try RepoValidator.validate(try RepoLoader.load(flags.repo))).platform
+            return Renderer.render(try RepoValidator.validate(try RepoLoader.load(repo))).platform
         } catch {
-            throw UsageError("the session controller needs the platform's runner registry from the tenant repo \(flags.repo): \(error)")
+            throw UsageError("the session controller needs the platform's runner registry from the tenant repo \(repo): \(error)")
         }
+    }
+
+    /// Renders the tenant repo for the platform's registry and starts a controller on `cluster`.
+    static func start(_ flags: Flags, platform: Platform, cluster: ClusterConfig, finished: (@Sendable (String, String) -> Void)? = nil,
+                      log: @escaping @Sendable (String) -> Void) throws -> SessionController {
         var configuration = SessionController.Configuration(
             environment: environment(platform, flags: flags, cluster: cluster),
             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
@@ -117,7 +143,8 @@ enum ControllerCommand {
         return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 
-    static func waitForTermination() {
+    /// Until SIGTERM or SIGINT, or `ended` is signalled.
+    static func waitForTermination(or ended: DispatchSemaphore = DispatchSemaphore(value: 0)) {
         for number in [SIGTERM, SIGINT] { signal(number, SIG_IGN) }
         defer { for number in [SIGTERM, SIGINT] { signal(number, SIG_DFL) } }
         let done = DispatchSemaphore(value: 0)
@@ -128,7 +155,9 @@ enum ControllerCommand {
             source.resume()
             return source
         }
+        Thread.detachNewThread { ended.wait(); done.signal() }
         done.wait()
+        ended.signal()  // lets that thread go when a signal came first
         for source in sources { source.cancel() }
     }
 }

@@ -17,13 +17,16 @@ enum LeaderElectFlags {
           --leader-elect-namespace NS  its namespace (default tenantry-system)
         """
 
-    /// The election's settings, or nil without `--leader-elect`.
-    static func parse(_ args: Arguments) throws(UsageError) -> LeaderElectionConfig? {
+    /// The session controller's Lease (the reconciler's is `LeaderElectionConfig`'s default, `tenantry-reconciler`).
+    static let sessionsLease = "tenantry-sessions"
+
+    /// The election's settings, or nil without `--leader-elect`; `defaultLease` names the Lease without `--leader-elect-lease`.
+    static func parse(_ args: Arguments, defaultLease: String = LeaderElectionConfig().leaseName) throws(UsageError) -> LeaderElectionConfig? {
         guard args.isSet("--leader-elect") else {
             if let flag = valued.first(where: { args.value($0) != nil }) { throw UsageError("\(flag) needs --leader-elect") }
             return nil
         }
-        var config = LeaderElectionConfig()
+        var config = LeaderElectionConfig(leaseName: defaultLease)
         if let name = args.value("--leader-elect-lease") { config.leaseName = name }
         if let namespace = args.value("--leader-elect-namespace") { config.namespace = namespace }
         for (flag, value) in [("--leader-elect-lease", config.leaseName), ("--leader-elect-namespace", config.namespace)] {

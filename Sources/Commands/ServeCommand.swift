@@ -46,7 +46,15 @@ public enum ServeCommand {
       --quiet                  no log line per request
       --controller             also run the session controller in this process (as `tenantry controller REPO` does; runner
                                pods upload artifacts to this server)
+      --admission local|cluster  where budget, maxConcurrentSessions and sessionsPerMinute are decided: this process's
+                               journal (local, the default) or the NamespacePolicy's status by compare-and-swap (cluster:
+                               exact across any number of receivers; specs/deploy.md)
       --git-base-url URL       with --controller: where runners clone a trigger's owner/repo from (default https://github.com)
+                               (with --reconcile the controller's platform is the tenant repo fetched once at start)
+      --api-url URL            with --controller: Tenantry's API as runner pods reach it, for artifact uploads (default
+                               http://127.0.0.1:PORT, this server; in a cluster the receivers' Service)
+      --leader-elect-sessions-lease NAME  with --controller --leader-elect: the session controller's own Lease
+                               (default tenantry-sessions; --leader-elect-lease names the reconciler's)
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
@@ -60,10 +68,11 @@ public enum ServeCommand {
       --ack-after WHEN         journal (default): answer 202 once the delivery is fsync'd in the local journal;
                                cluster: once its Session exists in the API server (503 with Retry-After if it is
                                not there within 10 s: the journal keeps it, a redelivery is deduplicated)
-      --leader-elect           with --reconcile: reconcile only while holding a Lease, so of several replicas
-                               one reconciles (lease 15s, renew deadline 10s, retry 2s; holder $POD_NAME, else
-                               the host name); SIGTERM releases it for an immediate handover
-      --leader-elect-lease N   the Lease's name (default tenantry-reconciler)
+      --leader-elect           with --reconcile and/or --controller: run each loop only while holding its Lease, so of
+                               several replicas one reconciles and one runs Sessions (lease 15s, renew deadline 10s,
+                               retry 2s; holder $POD_NAME, else the host name); SIGTERM releases them for an
+                               immediate handover
+      --leader-elect-lease N   the reconciler's Lease (default tenantry-reconciler)
       --leader-elect-namespace NS  the Lease's namespace (default tenantry-system)
 
     Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
@@ -87,14 +96,18 @@ public enum ServeCommand {
         var githubAPI = "https://api.github.com"
         var leaderElection: LeaderElectionConfig?
         var ackAfter: AckAfter = .journal
+        var sharedAdmission = false
         var controller = false
         var gitBaseURL: String?
+        var sessionsLease = LeaderElectFlags.sessionsLease
+        var apiURL: String?
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued,
+                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url", "--admission", "--api-url",
+                                                     "--leader-elect-sessions-lease"] + LeaderElectFlags.valued,
                                  switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
@@ -145,12 +158,22 @@ public enum ServeCommand {
             guard let ack = AckAfter(rawValue: text) else { throw UsageError("--ack-after takes journal or cluster, got \"\(text)\"") }
             flags.ackAfter = ack
         }
-        if flags.leaderElection != nil && !flags.reconcile {
-            throw UsageError("--leader-elect elects the reconciler: use it with --reconcile (receivers need no election)")
+        switch args.value("--admission") {
+        case nil, "local": flags.sharedAdmission = false
+        case "cluster": flags.sharedAdmission = true
+        case let other?: throw UsageError("--admission takes local or cluster, got \"\(other)\"")
         }
         flags.controller = args.isSet("--controller")
         flags.gitBaseURL = args.value("--git-base-url")
-        if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
+        flags.apiURL = args.value("--api-url")
+        if flags.apiURL != nil && !flags.controller { throw UsageError("--api-url tells the session controller's runner pods where Tenantry is: use it with --controller") }
+        if flags.leaderElection != nil && !flags.reconcile && !flags.controller {
+            throw UsageError("--leader-elect elects the reconciler and the session controller: use it with --reconcile or --controller (receivers need no election)")
+        }
+        if let name = args.value("--leader-elect-sessions-lease") {
+            guard flags.leaderElection != nil, flags.controller else { throw UsageError("--leader-elect-sessions-lease needs --controller --leader-elect") }
+            flags.sessionsLease = name
+        }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
@@ -210,6 +233,7 @@ public enum ServeCommand {
         options.loopbackOnly = flags.loopbackOnly
         options.refreshInterval = flags.refreshInterval
         options.ackAfter = flags.ackAfter
+        if flags.sharedAdmission { options.sharedAdmission = ClusterAdmission(config: cluster) }
         if !flags.bodyLimits.isEmpty {
             var limits = WebhookService.Configuration(secrets: secrets).bodyLimits
             for (source, bytes) in flags.bodyLimits { limits[source] = bytes }
@@ -266,15 +290,14 @@ public enum ServeCommand {
             loop = reconcile
         }
 
-        var controller: SessionController?
+        var controller: ControllerElection?
         if flags.controller {
-            var controllerFlags = ControllerCommand.Flags()
-            controllerFlags.repo = flags.repo
-            controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
-            controllerFlags.quiet = quiet
-            if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
-            controller = try ControllerCommand.start(controllerFlags, cluster: cluster,
-                                                     finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: { line in if !quiet { stderr(line + "\n") } })
+            let reconcileLoop = loop
+            controller = try startController(flags, cluster: cluster, server: server, stderr: stderr, lost: {
+                reconcileLoop?.stop()
+                lostLease.withLock { $0 = true }
+                done.signal()
+            })
         }
 
         let queue = DispatchQueue(label: "tenantry.serve.signals")

@@ -208,6 +208,13 @@ enum CRDSchemas {
             ("spent", string(pattern: decimal)),
             ("remaining", string(pattern: decimal)),
         ])),
+        // Shared by the webhook receivers (`serve --admission cluster`): the sessions holding a reservation and a slot
+        // until the controller settles them, and the admissions of the last minute (sessionsPerMinute).
+        ("admission", object([
+            ("live", array(object([("session", string(maxLength: 253)), ("cost", string(pattern: decimal)),
+                                   ("month", string(pattern: "^[0-9]{4}-[0-9]{2}$")), ("at", string(format: "date-time"))]))),
+            ("recent", array(object([("session", string(maxLength: 253)), ("at", string(format: "date-time"))]))),
+        ])),
         ("activeSessions", integer(minimum: 0)),
         ("sessions", object([
             ("pending", integer(minimum: 0)), ("running", integer(minimum: 0)), ("completed", integer(minimum: 0)),

@@ -116,13 +116,9 @@ extension SessionController {
                     configuration.log("session \(session.namespace)/\(session.name): event \(event.reason) not recorded: \(error)")
                 }
             case .settleBudget(let reservation, let month, let actual):
-                try updateLedger(namespace: session.namespace) { ledger, now in
-                    ledger.settling(reservation: reservation, reservedIn: month, actual: actual, now: now)
-                }
+                try finishBudget(of: session, reservation: reservation, month: month, actual: actual)
             case .releaseBudget(let reservation, let month):
-                try updateLedger(namespace: session.namespace) { ledger, now in
-                    ledger.releasing(reservation: reservation, reservedIn: month, now: now)
-                }
+                try finishBudget(of: session, reservation: reservation, month: month, actual: nil)
             }
         }
         return nil
@@ -150,9 +146,10 @@ extension SessionController {
         error.status?.code == 403 && (error.status?.message.contains("exceeded quota") ?? false)
     }
 
-    /// Applies one ledger operation to `NamespacePolicy.status.budget` by compare-and-swap on the policy's
-    /// resourceVersion: on 409 Conflict the policy is read again and the operation applied to what is there now.
-    func updateLedger(namespace: String, _ operation: (BudgetLedger, Date) -> BudgetLedger) throws {
+    /// Applies one ledger operation to `NamespacePolicy.status` (`budget`, and `admission` when receivers share it) by
+    /// compare-and-swap on the policy's resourceVersion: on 409 Conflict the policy is read again and the operation
+    /// applied to what is there now. An operation that returns nil writes nothing.
+    func updateLedger(namespace: String, _ operation: (SharedLedger, Date) -> SharedLedger?) throws {
         guard let cached = policies.cache.all(namespace: namespace).first, let name = cached["metadata"]?["name"]?.stringValue else {
             configuration.log("namespace \(namespace): no NamespacePolicy to settle the budget in")
             return
@@ -162,8 +159,8 @@ extension SessionController {
             guard let object = try client.get(reference) else { return }
             let policy = try PolicySnapshot(object: object)
             let now = configuration.clock()
-            let ledger = operation(policy.ledger ?? BudgetLedger.empty(monthly: policy.budget.monthly, now: now), now)
-            guard case .object(let patch) = ledger.statusPatch(resourceVersion: policy.resourceVersion ?? "") else { return }
+            guard let ledger = operation(try SharedLedger(status: object["status"], monthly: policy.budget.monthly, now: now), now),
+                  case .object(let patch) = ledger.statusPatch(resourceVersion: policy.resourceVersion ?? "") else { return }
             let written: JSONObject
             do {
                 written = try client.mergePatchStatus(reference, patch: patch)

@@ -67,6 +67,8 @@ public final class SessionController: Sendable {
     let policies: Informer
     let counters = Mutex(Counters())
     private let stopped = Atomic(false)
+    /// The worker threads running (a leader that stops waits for them before it lets its Lease go).
+    private let working = DispatchGroup()
     private let resync = DispatchQueue(label: "tenantry.session-controller.resync")
 
     public init(client: KubeClient, configuration: Configuration) {
@@ -93,7 +95,11 @@ public final class SessionController: Sendable {
             configuration.log("session controller: caches synced (\(sessions.cache.count) sessions, \(jobs.cache.count) jobs, \(pods.cache.count) pods, \(policies.cache.count) policies); \(configuration.workers) workers")
             for key in sessions.cache.all().map(ObjectCache.key) { queue.add(key) }
             for index in 0..<max(1, configuration.workers) {
-                let worker = Thread { [self] in work() }
+                working.enter()
+                let worker = Thread { [self] in
+                    defer { working.leave() }
+                    work()
+                }
                 worker.name = "session worker \(index)"
                 worker.start()
             }
@@ -108,6 +114,9 @@ public final class SessionController: Sendable {
         for informer in [sessions, jobs, pods, policies] { informer.stop() }
         queue.shutDown(workers: configuration.workers)
     }
+
+    /// After `stop()`: waits until the workers have finished their last key (false if `timeout` passed first).
+    public func waitUntilStopped(timeout: TimeInterval) -> Bool { working.wait(timeout: .now() + timeout) == .success }
 
     var isStopped: Bool { stopped.load(ordering: .acquiring) }
 

@@ -18,6 +18,8 @@ public struct AdmissionRequest: Sendable, Hashable {
     public var object: JSONObject
     /// IntentWindow.key of the delivery: within the namespace's intent window, one session per intent.
     public var intent: String?
+    /// Budget, concurrency and rate are decided on the cluster's shared ledger (`ClusterAdmission`), not here.
+    public var limitsShared = false
 
     public init(deliveryKey: String, sessionName: String, tenant: String, namespace: String, model: String, tools: [String],
                 estimatedCost: Amount, policy: NamespacePolicy, budget: Budget, object: JSONObject, intent: String? = nil) {
@@ -95,6 +97,9 @@ public struct AdmissionState: Sendable {
             found.append(.policy("tools not allowed in namespace \(request.namespace): \(badTools.joined(separator: ", ")); allowed: \(policy.tools.allowed.joined(separator: ", "))",
                                  rule: "tools", details: ["tools": .strings(badTools), "allowed": .strings(policy.tools.allowed)]))
         }
+        // With the limits shared, the cluster's ledger has decided them (exactly, across replicas); only the
+        // allow-lists are this process's to check.
+        guard !request.limitsShared else { return found }
         let live = self.live[request.namespace]?.count ?? 0
         if live >= policy.maxConcurrentSessions {
             found.append(.policy("namespace \(request.namespace) already runs \(live) sessions, its limit (maxConcurrentSessions); wait for one to finish",

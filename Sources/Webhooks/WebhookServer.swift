@@ -39,6 +39,8 @@ public final class WebhookServer: Sendable {
         public var repositoryPushed: RepositoryPushed? = nil
         /// When a delivery is answered 202 (`serve --ack-after`), and how long `.cluster` waits for the Session.
         public var ackAfter: AckAfter = .journal
+        /// `serve --admission cluster`: budget, concurrency and rate on the NamespacePolicy's shared ledger.
+        public var sharedAdmission: ClusterAdmission?
         public var clusterAckTimeout: TimeInterval = 10
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
@@ -67,6 +69,7 @@ public final class WebhookServer: Sendable {
         configuration.tenantRepoReviewer = options.tenantRepoReviewer
         configuration.repositoryPushed = options.repositoryPushed
         configuration.ackAfter = options.ackAfter
+        configuration.sharedAdmission = options.sharedAdmission
         configuration.clusterAckTimeout = options.clusterAckTimeout
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }

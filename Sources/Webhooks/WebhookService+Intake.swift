@@ -185,10 +185,12 @@ extension WebhookService {
         let name = Self.sessionName(source: delivery.source, deliveryID: routed.event.deliveryID)
         let object = sessionObject(name: name, target: routed.target, event: routed.event, policy: routed.policy, model: triggered.model,
                                    tools: triggered.tools, rule: triggered.rule, cost: triggered.cost)
-        return AdmissionRequest(deliveryKey: "\(delivery.source.rawValue):\(routed.event.deliveryID)", sessionName: name,
-                                tenant: routed.target.tenant, namespace: routed.target.namespace, model: triggered.model, tools: triggered.tools,
-                                estimatedCost: triggered.cost, policy: routed.policy, budget: routed.budget, object: object,
-                                intent: IntentWindow.key(namespace: routed.target.namespace, subject: routed.event.subject, kind: triggered.kind))
+        var request = AdmissionRequest(deliveryKey: "\(delivery.source.rawValue):\(routed.event.deliveryID)", sessionName: name,
+                                       tenant: routed.target.tenant, namespace: routed.target.namespace, model: triggered.model, tools: triggered.tools,
+                                       estimatedCost: triggered.cost, policy: routed.policy, budget: routed.budget, object: object,
+                                       intent: IntentWindow.key(namespace: routed.target.namespace, subject: routed.event.subject, kind: triggered.kind))
+        request.limitsShared = configuration.sharedAdmission != nil
+        return request
     }
 
     /// 4'. The validate endpoint: what admission would say, recorded nowhere.
@@ -212,7 +214,13 @@ extension WebhookService {
     private func record(_ request: AdmissionRequest, _ triggered: Triggered, _ delivery: Delivery) throws(WebhookFailure) -> Answer {
         let routed = triggered.routed
         let (event, namespace) = (routed.event, routed.target.namespace)
-        switch journal.submit(request) {
+        // The shared ledger first (its refusal is the answer), then the journal; what the journal does not admit as
+        // this very session gives its reservation back.
+        let shared = configuration.sharedAdmission
+        let reserved = try shared?.reserve(request) ?? false
+        let decision = journal.submit(request)
+        if reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
+        switch decision {
         case .refused(let failure):
             throw failure
         case .admitted(let session):

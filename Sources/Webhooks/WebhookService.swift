@@ -30,6 +30,8 @@ public final class WebhookService: Sendable {
         public var ackAfter: AckAfter = .journal
         /// With `.cluster`, how long a request waits for its Session before it is answered 503 (the journal keeps it).
         public var clusterAckTimeout: TimeInterval = 10
+        /// `serve --admission cluster`: budget, concurrency and rate decided on the NamespacePolicy's shared ledger.
+        public var sharedAdmission: ClusterAdmission? = nil
 
         public init(secrets: WebhookSecrets) { self.secrets = secrets }
 
@@ -72,6 +74,7 @@ public final class WebhookService: Sendable {
         for namespace in table.policies.keys.sorted() {
             if let names = try? writer.liveSessions(namespace: namespace) {
                 journal.setLive(namespace: namespace, sessions: Set(names))
+                configuration.sharedAdmission?.reap(namespace: namespace, live: Set(names))
             }
         }
     }
@@ -177,7 +180,10 @@ public final class WebhookService: Sendable {
         var labels: JSONObject = ["tenantry.dev/tenant": .string(target.tenant), "ambient.ai/source": .string(event.source.rawValue)]
         if policy.policy.approval.required { labels["ambient.ai/approval"] = "pending" }
         metadata["labels"] = .object(labels)
-        metadata["annotations"] = ["tenantry.dev/trigger": .string(rule), "tenantry.dev/estimated-cost": .string(cost.description)]
+        var annotations: JSONObject = ["tenantry.dev/trigger": .string(rule), "tenantry.dev/estimated-cost": .string(cost.description)]
+        // The controller settles such a Session out of the shared ledger's `live` list (SessionController+Settlement).
+        if configuration.sharedAdmission != nil { annotations["tenantry.dev/admission"] = "cluster" }
+        metadata["annotations"] = .object(annotations)
         object["metadata"] = .object(metadata)
         return object
     }

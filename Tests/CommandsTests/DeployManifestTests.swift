@@ -61,8 +61,9 @@ final class DeployManifestTests: XCTestCase {
         XCTAssertEqual(result.code, 0, result.output)
         let lines = result.output.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 2, result.output)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("tenantry-controller 2 serve --reconcile ") && $0.contains("--leader-elect") }, result.output)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("tenantry-receiver 3 serve ") && !$0.contains("--reconcile") }, result.output)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("tenantry-controller 2 serve --reconcile --controller ") && $0.contains("--leader-elect") }, result.output)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("tenantry-receiver 3 serve ") && !$0.contains("--reconcile") && $0.contains("--admission=cluster")
+                                       && $0.contains("--ack-after=cluster") }, result.output)
     }
 
     /// The namespace first (as on any cluster: a server-side dry run cannot create into a namespace that does not

@@ -14,8 +14,8 @@ import XCTest
 final class DeployPrivilegeTests: XCTestCase {
     static let deploy = PackagePaths.root.appendingPathComponent("deploy").path
     static let rbacFiles = ["namespace", "serviceaccount", "clusterrole", "clusterrolebinding", "role", "rolebinding"]
-    private var cluster: LocalClusterServer!
-    private var directory = ""
+    var cluster: LocalClusterServer!
+    var directory = ""
 
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("deploy-rbac-\(UUID().uuidString)").path
@@ -27,13 +27,13 @@ final class DeployPrivilegeTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    private func kubectl(_ arguments: [String], kubeconfig: String? = nil) throws -> (code: Int32, output: String) {
+    func kubectl(_ arguments: [String], kubeconfig: String? = nil) throws -> (code: Int32, output: String) {
         try Tool.run("kubectl", ["--kubeconfig", kubeconfig ?? cluster.kubeconfigPath, "--cache-dir", directory + "/kubectl-cache"] + arguments)
     }
 
     /// Applies deploy/'s RBAC as the admin (with `edit` applied to the ClusterRole's text first) and returns a
     /// kubeconfig whose only credential is a fresh token of the ServiceAccount tenantry-system/tenantry.
-    private func serviceAccountKubeconfig(editClusterRole edit: (String) -> String = { $0 }) throws -> String {
+    func serviceAccountKubeconfig(editClusterRole edit: (String) -> String = { $0 }) throws -> String {
         for name in Self.rbacFiles {
             var text = try String(contentsOfFile: "\(Self.deploy)/\(name).yaml", encoding: .utf8)
             if name == "clusterrole" { text = edit(text) }
@@ -55,7 +55,7 @@ final class DeployPrivilegeTests: XCTestCase {
     }
 
     /// Every 403 the API server sent, as it worded it ("User … cannot VERB resource …"): the permission missing.
-    private func forbidden(_ output: String) -> [String] {
+    func forbidden(_ output: String) -> [String] {
         output.split(separator: "\n").map(String.init).filter { $0.contains("forbidden") || $0.contains("Forbidden") || $0.contains("cannot ") }
     }
 

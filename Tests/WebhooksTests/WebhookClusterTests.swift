@@ -156,13 +156,19 @@ struct ServeProcess {
     let port: UInt16
     let firstLine: String
 
-    init(arguments: [String], environment: [String: String] = [:]) throws {
+    /// `stderrPath`: where its log goes (default: discarded).
+    init(arguments: [String], environment: [String: String] = [:], stderrPath: String? = nil) throws {
         process.executableURL = productsDirectory.appendingPathComponent("tenantry")
         process.arguments = arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if let stderrPath {
+            FileManager.default.createFile(atPath: stderrPath, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {

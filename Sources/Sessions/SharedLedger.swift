@@ -1,0 +1,156 @@
+import Foundation
+import Model
+import Support
+
+/// What several webhook receivers share through one NamespacePolicy's status, so that budget, `maxConcurrentSessions`
+/// and `sessionsPerMinute` hold exactly across replicas: `status.budget` (the `BudgetLedger`) and `status.admission`
+/// {`live`: the sessions admitted and not yet settled, each with its reservation; `recent`: the admissions of the
+/// last minute}. Every operation is pure; a writer applies it by compare-and-swap on the policy's resourceVersion
+/// (`statusPatch`), re-reading on 409 Conflict, so two replicas can never both take the last slot or the last euro.
+///
+/// A Session leaves `live` when the controller settles it (`finishing`), in the same write that moves its reservation
+/// to spent: a settlement that finds the session gone from `live` was done before, so a controller replaced between
+/// its ledger write and its status write does not settle twice.
+public struct SharedLedger: Sendable, Hashable {
+    public struct Reservation: Sendable, Hashable {
+        public var session: String
+        public var cost: Amount
+        /// The month the cost was reserved in (a settlement in a later month does not take it from that month's reserve).
+        public var month: String
+        public var at: Date
+    }
+
+    public struct Admission: Sendable, Hashable {
+        public var session: String
+        public var at: Date
+    }
+
+    public var budget: BudgetLedger
+    /// Sessions holding a reservation and a concurrency slot, oldest first.
+    public var live: [Reservation]
+    /// Admissions within the last minute, oldest first.
+    public var recent: [Admission]
+
+    public init(budget: BudgetLedger, live: [Reservation] = [], recent: [Admission] = []) {
+        self.budget = budget
+        self.live = live
+        self.recent = recent
+    }
+
+    /// The rate window: a session counts toward `sessionsPerMinute` for this long after its admission.
+    public static let window: TimeInterval = 60
+
+    public struct Limits: Sendable, Hashable {
+        public var maxConcurrentSessions: Int
+        public var sessionsPerMinute: Int
+        public init(maxConcurrentSessions: Int, sessionsPerMinute: Int) {
+            self.maxConcurrentSessions = maxConcurrentSessions
+            self.sessionsPerMinute = sessionsPerMinute
+        }
+    }
+
+    public enum Refusal: Error, Sendable, Hashable {
+        case concurrency(live: Int, limit: Int)
+        case rate(limit: Int, retryAfterSeconds: Int)
+        case budget(BudgetLedger.Refusal)
+    }
+
+    public enum Decision: Sendable, Hashable {
+        /// Reserved: write this ledger.
+        case admitted(SharedLedger)
+        /// The session holds a reservation already (a redelivery, perhaps to another replica): nothing to write.
+        case alreadyReserved
+        case refused(Refusal)
+    }
+
+    public func isLive(_ session: String) -> Bool { live.contains { $0.session == session } }
+
+    /// Reserves `cost` and a slot for `session` at `now`, or says which limit refuses it (concurrency, then rate, then
+    /// budget, as the per-process admission checks them).
+    public func admitting(_ session: String, cost: Amount, limits: Limits, now: Date) -> Decision {
+        if isLive(session) || recent.contains(where: { $0.session == session }) { return .alreadyReserved }
+        var next = self
+        next.recent.removeAll { now.timeIntervalSince($0.at) >= Self.window }
+        if next.live.count >= limits.maxConcurrentSessions { return .refused(.concurrency(live: next.live.count, limit: limits.maxConcurrentSessions)) }
+        if next.recent.count >= limits.sessionsPerMinute, let oldest = next.recent.first {
+            let wait = max(1, Int((Self.window - now.timeIntervalSince(oldest.at)).rounded(.up)))
+            return .refused(.rate(limit: limits.sessionsPerMinute, retryAfterSeconds: wait))
+        }
+        do {
+            next.budget = try next.budget.reserving(cost, now: now)
+        } catch {
+            return .refused(.budget(error))
+        }
+        next.live.append(Reservation(session: session, cost: cost, month: next.budget.month, at: now))
+        next.recent.append(Admission(session: session, at: now))
+        return .admitted(next)
+    }
+
+    /// The session reached a final phase: its reservation moves to spent at `actual` (nil: released, it never ran)
+    /// and its slot frees. Nil when it holds no reservation any more (settled already): nothing to write.
+    public func finishing(_ session: String, actual: Amount?, now: Date) -> SharedLedger? {
+        guard let index = live.firstIndex(where: { $0.session == session }) else { return nil }
+        var next = self
+        let reservation = next.live.remove(at: index)
+        next.budget = next.budget.settling(reservation: reservation.cost, reservedIn: reservation.month, actual: actual ?? Amount(micros: 0), now: now)
+        return next
+    }
+
+    /// Gives back reservations no Session holds: a receiver killed between its reservation and its journal, or a
+    /// Session that reached a final phase without the controller settling it (the controller settles before it writes
+    /// the final phase). `holds` (the Session exists and is not final) is asked only about reservations older than
+    /// `grace`; nil when nothing changes.
+    public func reaping(olderThan grace: TimeInterval, now: Date, holds: (String) -> Bool) -> SharedLedger? {
+        let orphans = live.filter { now.timeIntervalSince($0.at) >= grace && !holds($0.session) }.map(\.session)
+        guard !orphans.isEmpty else { return nil }
+        var next = self
+        for session in orphans { next = next.withdrawing(session) }
+        return next
+    }
+
+    /// Takes back a reservation made moments ago (its delivery was not journaled after all): budget, slot and rate.
+    public func withdrawing(_ session: String) -> SharedLedger {
+        var next = self
+        if let index = next.live.firstIndex(where: { $0.session == session }) {
+            let reservation = next.live.remove(at: index)
+            if reservation.month == next.budget.month {
+                next.budget.reserved = Amount(micros: max(0, next.budget.reserved.micros - reservation.cost.micros))
+            }
+        }
+        next.recent.removeAll { $0.session == session }
+        return next
+    }
+
+    // MARK: JSON (NamespacePolicy.status)
+
+    public var admissionJSON: JSON {
+        ["live": .array(live.map { ["session": .string($0.session), "cost": .string($0.cost.description), "month": .string($0.month),
+                                    "at": .string(Timestamp.microTime($0.at))] }),
+         "recent": .array(recent.map { ["session": .string($0.session), "at": .string(Timestamp.microTime($0.at))] })]
+    }
+
+    /// A merge patch of `status.budget` and `status.admission` that applies only at `resourceVersion` (409 otherwise).
+    /// The lists are replaced whole (merge patch replaces arrays), so a removed entry is gone.
+    public func statusPatch(resourceVersion: String) -> JSON {
+        ["metadata": ["resourceVersion": .string(resourceVersion)], "status": ["budget": budget.json, "admission": admissionJSON]]
+    }
+
+    /// Reads `status` of a NamespacePolicy whose monthly budget is `monthly` (a policy without one starts empty at `now`).
+    public init(status: JSON?, monthly: Amount, now: Date) throws(BudgetLedger.ParseError) {
+        if let budget = status?["budget"], budget != .null {
+            self.budget = try BudgetLedger(json: budget, monthly: monthly)
+        } else {
+            self.budget = BudgetLedger.empty(monthly: monthly, now: now)
+        }
+        let admission = status?["admission"]
+        live = (admission?["live"]?.arrayValue ?? []).compactMap { entry in
+            guard let session = entry["session"]?.stringValue, let cost = entry["cost"]?.stringValue.flatMap(Amount.init),
+                  let month = entry["month"]?.stringValue, let at = entry["at"]?.stringValue.flatMap(Timestamp.parse) else { return nil }
+            return Reservation(session: session, cost: cost, month: month, at: at)
+        }
+        recent = (admission?["recent"]?.arrayValue ?? []).compactMap { entry in
+            guard let session = entry["session"]?.stringValue, let at = entry["at"]?.stringValue.flatMap(Timestamp.parse) else { return nil }
+            return Admission(session: session, at: at)
+        }
+    }
+}
