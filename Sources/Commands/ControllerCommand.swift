@@ -29,6 +29,9 @@ enum ControllerCommand {
       --workers N              sessions reconciled at once (default 4)
       --resync S               seconds between full resyncs (default 60)
       --quiet                  no log line per transition
+      --github-api URL         GitHub API base URL for answers on issues and pull requests (default https://api.github.com)
+      --github-token-file F    GitHub token for those comments and statuses (default: $GITHUB_TOKEN); never printed
+    \(NotifyFlags.usage)
 
     Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or no cluster.
     """
@@ -43,9 +46,11 @@ enum ControllerCommand {
         var workers = 4
         var resync: TimeInterval = 60
         var quiet = false
+        var notify = NotifyFlags.Flags()
     }
 
-    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"]
+    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync",
+                         "--github-api", "--github-token-file"] + NotifyFlags.valued
 
     static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
         var flags = Flags()
@@ -64,6 +69,7 @@ enum ControllerCommand {
             flags.resync = seconds
         }
         flags.quiet = args.isSet("--quiet")
+        flags.notify = try NotifyFlags.parse(args)
         return flags
     }
 
@@ -93,8 +99,14 @@ enum ControllerCommand {
             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
             resyncInterval: flags.resync, workers: flags.workers, log: log)
         configuration.finished = finished
-        let controller = SessionController(client: KubeClient(config: cluster, fieldManager: "tenantry-controller"), configuration: configuration)
+        let client = KubeClient(config: cluster, fieldManager: "tenantry-controller")
+        let box = ControllerBox()
+        let notifications = try NotifyFlags.prepare(flags.notify, platform: platform, client: client, configuration: &configuration,
+                                                    controller: box, environment: ProcessInfo.processInfo.environment, log: log)
+        let controller = SessionController(client: client, configuration: configuration)
+        box.set(controller)
         controller.start()
+        notifications?.start(beside: controller, log: log)
         return controller
     }
 

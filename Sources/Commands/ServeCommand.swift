@@ -47,6 +47,9 @@ public enum ServeCommand {
       --controller             also run the session controller in this process (as `tenantry controller REPO` does; runner
                                pods upload artifacts to this server)
       --git-base-url URL       with --controller: where runners clone a trigger's owner/repo from (default https://github.com)
+      --notify-outbox PATH …   with --controller: the notification flags of `tenantry controller --help` (outbox, links,
+                               Jira and Slack tokens, CAs, timeout, audit trail); GitHub answers use --github-api and
+                               --github-token-file below
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
@@ -89,12 +92,13 @@ public enum ServeCommand {
         var ackAfter: AckAfter = .journal
         var controller = false
         var gitBaseURL: String?
+        var notify = NotifyFlags.Flags()
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued,
+                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued + NotifyFlags.valued,
                                  switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
@@ -153,6 +157,7 @@ public enum ServeCommand {
         if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
+        flags.notify = try NotifyFlags.parse(args)
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
         if flags.reconcile && !positionals.isEmpty {
             throw UsageError("with --reconcile the tenant repo comes from git (--config); drop \(positionals[0])")
@@ -272,6 +277,7 @@ public enum ServeCommand {
             controllerFlags.apiURL = "http://127.0.0.1:\(server.port)"
             controllerFlags.quiet = quiet
             if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
+            controllerFlags.notify = flags.notify
             controller = try ControllerCommand.start(controllerFlags, cluster: cluster,
                                                      finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: { line in if !quiet { stderr(line + "\n") } })
         }
