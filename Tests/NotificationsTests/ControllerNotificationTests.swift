@@ -265,6 +265,47 @@ final class ControllerNotificationTests: XCTestCase {
     }
 }
 
+extension ControllerNotificationTests {
+    func testApprovalStopAndAJiraAnswer() throws {
+        let hooks = try FakeReceiver { _, _ in Response(status: 200) }
+        let jira = try FakeReceiver { request, _ in
+            request.method == "POST" && request.path == "/rest/api/3/issue/PROJ-7/comment"
+                ? FakeReceiver.json(201, ["id": "10001"]) : FakeReceiver.json(404, ["errorMessages": ["Issue does not exist"]])
+        }
+        let events = ["session.created", "approval.required", "approval.decided", "session.completed", "session.stopped"]
+        let cluster = try NotifyingCluster(webhooks: [(hooks.url + "/hook", events)], receivers: [hooks, jira])
+        try cluster.startController(jira: jira.url)
+        func sent(_ session: String) -> [String] {
+            hooks.requests.filter { ((try? JSON(parsing: $0.body))?["session"]?.stringValue) == session }.compactMap { $0.headers["x-tenantry-event"] }
+        }
+
+        // Waits for an approver, is approved, runs to Completed; its Jira issue is answered when it waits and when it ends.
+        try cluster.createSession("needs-ok", source: .jira, payload: ["issue": "PROJ-7", "url": .string(jira.url + "/browse/PROJ-7")],
+                                  command: "echo approved work", approvalRequired: true)
+        try eventually("approval.required is sent", within: 120) { sent("needs-ok") == ["session.created", "approval.required"] }
+        try cluster.patchSpec("needs-ok", ["approval": ["decision": "approved", "by": "lead@example.com"]])
+        try eventually("needs-ok completes and says so", within: 120) { sent("needs-ok").last == "session.completed" }
+        XCTAssertEqual(sent("needs-ok"), ["session.created", "approval.required", "approval.decided", "session.completed"])
+        try eventually("Jira is answered twice", within: 60) { jira.requests.count == 2 }
+        let texts = jira.requests.map { String(decoding: $0.body, as: UTF8.self) }
+        XCTAssertTrue(texts[0].contains("Pending"), texts[0])
+        XCTAssertTrue(texts[1].contains("Completed") && texts[1].contains("approved work"), texts[1])
+        XCTAssertEqual(jira.requests[0].headers["authorization"], "Basic " + Data("bot@example.com:jira-e2e-never-printed".utf8).base64EncodedString())
+
+        // Stopped while it waits: approval.required, then session.stopped with the user's reason.
+        try cluster.createSession("to-stop", payload: ["title": "Never mind"], command: "echo never runs", approvalRequired: true)
+        try eventually("to-stop waits for approval", within: 120) { sent("to-stop") == ["session.created", "approval.required"] }
+        try cluster.patchSpec("to-stop", ["stop": true, "stoppedBy": "ada@example.com"])
+        try eventually("session.stopped is sent", within: 120) { sent("to-stop").last == "session.stopped" }
+        XCTAssertEqual(sent("to-stop"), ["session.created", "approval.required", "session.stopped"])
+        let stopped = try XCTUnwrap(hooks.requests.last.map { try JSON(parsing: $0.body) })
+        XCTAssertEqual(stopped["phase"]?.stringValue, "Stopped")
+        XCTAssertEqual(stopped["reason"]?.stringValue, "UserRequested")
+        for request in hooks.requests { verifySignature(request) }
+        XCTAssertFalse(cluster.controllerLog.contains("jira-e2e-never-printed"))
+    }
+}
+
 /// When a fake receiver was called.
 final class Stamps: @unchecked Sendable {
     private let lock = NSLock()

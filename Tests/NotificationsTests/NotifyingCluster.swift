@@ -90,7 +90,7 @@ final class NotifyingCluster: @unchecked Sendable {
     }
 
     /// Starts `tenantry controller` with the notification flags; `github`/`slack`: the fake APIs' base URLs.
-    func startController(github: String? = nil, slack: String? = nil, timeout: TimeInterval = 15) throws {
+    func startController(github: String? = nil, slack: String? = nil, jira: String? = nil, timeout: TimeInterval = 15) throws {
         starts += 1
         var arguments = ["controller", repo.path, "--kubeconfig", server.kubeconfigPath, "--runner-command", Self.tenantry,
                          "--api-url", "http://127.0.0.1:1", "--git-base-url", directory.appendingPathComponent("git").path,
@@ -100,8 +100,10 @@ final class NotifyingCluster: @unchecked Sendable {
                          "--api-base-url", "https://api.tenantry.example"]
         if let github { arguments += ["--github-api", github, "--github-token-file", directory.appendingPathComponent("github-token").path] }
         if let slack { arguments += ["--slack-api", slack, "--slack-token", "file:" + directory.appendingPathComponent("slack-token").path] }
+        if let jira { arguments += ["--jira-site", jira, "--jira-user", "bot@example.com", "--jira-token", "env:TENANTRY_E2E_JIRA_TOKEN"] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.tenantry)
+        process.environment = ProcessInfo.processInfo.environment.merging(["TENANTRY_E2E_JIRA_TOKEN": "jira-e2e-never-printed"]) { $1 }
         process.arguments = arguments
         let log = directory.appendingPathComponent("controller-\(starts).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -128,18 +130,25 @@ final class NotifyingCluster: @unchecked Sendable {
 
     /// A Session as the webhook intake writes it, with the `script` framework running `command`.
     @discardableResult
-    func createSession(_ name: String, source: Session.Source = .github, payload: JSONObject, command: String, estimate: String = "2.50") throws -> JSONObject {
+    func createSession(_ name: String, source: Session.Source = .github, payload: JSONObject, command: String, estimate: String = "2.50",
+                       approvalRequired: Bool = false) throws -> JSONObject {
         let session = Session(
             name: name, namespace: Self.namespace,
             trigger: .init(source: source, event: "issues.labeled", deliveryID: UUID().uuidString, payload: payload),
             framework: .init(type: "script", version: "0.1.0", config: ["model": "claude-sonnet-4-5", "command": .string(command)]),
-            constraints: .init(allowedModels: ["claude-sonnet-4-5"], budget: Amount("100"), allowedTools: ["git", "shell"], approvalRequired: false))
+            constraints: .init(allowedModels: ["claude-sonnet-4-5"], budget: Amount("100"), allowedTools: ["git", "shell"], approvalRequired: approvalRequired))
         var object = session.object
         object.update("metadata") { $0.updateObject {
             $0["annotations"] = ["tenantry.dev/estimated-cost": .string(estimate)]
             $0["labels"] = .object(JSONObject([(ManagedBy.tenantLabel, JSON.string("acme"))]))
         } }
         return try client.create(object)
+    }
+
+    /// Sets fields of the Session's spec (what the Sessions API does for a stop or an approval), by server-side apply.
+    func patchSpec(_ name: String, _ spec: JSONObject) throws {
+        _ = try client.apply(["apiVersion": .string(Session.apiVersion), "kind": .string(Session.kind),
+                              "metadata": ["name": .string(name), "namespace": .string(Self.namespace)], "spec": .object(spec)], force: true)
     }
 
     func status(_ name: String) throws -> SessionStatus {
