@@ -14,7 +14,7 @@ final class ControllerNotificationTests: XCTestCase {
     private static let allSessionEvents = ["session.created", "session.running", "session.completed", "session.failed", "session.stopped"]
 
     /// Answers as GitHub documents: comment list, create (201), edit (200), commit status (201); the first edit of
-    /// a comment gets the 403 secondary rate limit with Retry-After: 1.
+    /// the issue's comment (7042) gets the 403 secondary rate limit with Retry-After: 1.
     private static func fakeGitHub() -> @Sendable (Request, Int) -> Response {
         let edits = Counter()
         return { request, _ in
@@ -26,7 +26,7 @@ final class ControllerNotificationTests: XCTestCase {
                 return FakeReceiver.json(201, ["id": .int(7000 + number), "body": body["body"] ?? .null])
             }
             if request.method == "PATCH", path.hasPrefix("/api/v3/repos/acme/widgets/issues/comments/") {
-                if edits.next() == 1 {
+                if path.hasSuffix("/7042"), edits.next() == 1 {
                     return FakeReceiver.json(403, ["message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."],
                                              headers: ["Retry-After": "1"])
                 }
@@ -59,52 +59,68 @@ final class ControllerNotificationTests: XCTestCase {
         let cluster = try NotifyingCluster(webhooks: [(hooks.url + "/hooks/tenantry", Self.allSessionEvents)], receivers: [github, slack, hooks])
         try cluster.startController(github: github.url + "/api/v3", slack: slack.url + "/api")
 
-        // An issue session, held in Running until the test opens the gate: queued → running → completed.
+        // Three sessions whose runners wait for the test's gate, so each answer is seen before the next step
+        // supersedes it (the newest state wins in the outbox): an issue session that waits for approval first
+        // (held queued until the test approves), a pull request and a Slack mention.
+        let gated = "while [ ! -f '\(cluster.gate.path)' ]; do sleep 0.05; done; echo"
         try cluster.createSession("gh-issue", payload: ["repository": "acme/widgets", "number": 42, "title": "Fix rounding",
                                                         "url": "https://github.com/acme/widgets/issues/42"],
-                                  command: "while [ ! -f '\(cluster.gate.path)' ]; do sleep 0.05; done; echo fixed the rounding")
+                                  command: gated + " fixed the rounding", approvalRequired: true)
+        let sha = cluster.headCommit
+        try cluster.createSession("gh-pr", payload: ["repository": "acme/widgets", "number": 7, "pullRequest": true, "headSha": .string(sha),
+                                                     "url": "https://github.com/acme/widgets/pull/7"], command: gated + " reviewed")
+        try cluster.createSession("slack-thread", source: .slack, payload: ["channel": "C0SLACK", "threadTs": "1796000000.000100",
+                                                                            "command": "@tenantry fix it"], command: gated + " answered")
         func comments(_ number: Int) -> [Request] {
             github.requests.filter { $0.path == "/api/v3/repos/acme/widgets/issues/\(number)/comments" || $0.path == "/api/v3/repos/acme/widgets/issues/comments/\(7000 + number)" }
         }
-        try eventually("the comment is created while the session is Pending", within: 120) {
-            comments(42).contains { $0.method == "POST" && commentText($0).contains(": Pending**") }
+        func statuses() throws -> [JSON] {
+            try github.requests.filter { $0.path == "/api/v3/repos/acme/widgets/statuses/\(sha)" }.map { try JSON(parsing: $0.body) }
         }
+        // The headline's phase (`Pending, waiting for approval` while it waits).
+        func phase(_ text: String) -> String { Session.Phase.allCases.map(\.rawValue).first { text.contains("`: \($0)**") || text.contains("`: \($0),") } ?? "?" }
+        try eventually("the issue's comment is created while the session waits for approval", within: 120) {
+            comments(42).contains { $0.method == "POST" && phase(commentText($0)) == "Pending" }
+        }
+        try cluster.patchSpec("gh-issue", ["approval": ["decision": "approved", "by": "lead@example.com"]])
         try eventually("the comment is edited to Running (after GitHub's secondary rate limit is waited out)", within: 120) {
-            comments(42).filter { $0.method == "PATCH" }.count == 2 && comments(42).last.map { commentText($0).contains(": Running**") } == true
+            comments(42).last.map { $0.method == "PATCH" && phase(commentText($0)) == "Running" } == true
         }
+        try eventually("the pull request's commit status is pending", within: 120) { try statuses().first?["state"]?.stringValue == "pending" }
+        try eventually("the Slack thread has its reply", within: 120) { slack.requests.contains { $0.path == "/api/chat.postMessage" } }
         XCTAssertEqual(try cluster.status("gh-issue").phase, .running)
         FileManager.default.createFile(atPath: cluster.gate.path, contents: Data())
+
         try eventually("the comment is edited to Completed", within: 120) {
-            comments(42).last.map { $0.method == "PATCH" && commentText($0).contains(": Completed**") } == true
+            comments(42).last.map { $0.method == "PATCH" && phase(commentText($0)) == "Completed" } == true
         }
         let issueRequests = comments(42)
-        XCTAssertEqual(issueRequests.map(\.method), ["GET", "POST", "PATCH", "PATCH", "PATCH"], "one comment, created once, edited in place")
+        XCTAssertEqual(Array(issueRequests.map(\.method).prefix(2)), ["GET", "POST"], "the marker looked for once, the comment created once")
+        XCTAssertEqual(Set(issueRequests.dropFirst(2).map(\.method)), ["PATCH"], "then only edited in place")
         let patches = issueRequests.filter { $0.method == "PATCH" }
         XCTAssertEqual(Set(patches.map(\.path)), ["/api/v3/repos/acme/widgets/issues/comments/7042"])
         XCTAssertEqual(commentText(patches[0]), commentText(patches[1]), "the edit refused by the secondary rate limit is sent again as it was")
-        let final = commentText(patches[2])
+        // What the issue showed, write after write (the refused edit once): queued → running → completed.
+        var shown: [String] = []
+        for request in [issueRequests[1]] + patches.dropFirst() where shown.last != phase(commentText(request)) { shown.append(phase(commentText(request))) }
+        XCTAssertEqual(shown, ["Pending", "Running", "Completed"])
+        XCTAssertGreaterThanOrEqual(patches.count - 1, 2, "edited at least twice")
+        let final = commentText(patches.last!)
+        XCTAssertTrue(commentText(issueRequests[1]).contains("`gh-issue`: Pending, waiting for approval**"), commentText(issueRequests[1]))
         XCTAssertTrue(final.hasPrefix("<!-- tenantry-session: gh-issue -->\n**Tenantry session `gh-issue`: Completed**"), final)
         XCTAssertTrue(final.contains("fixed the rounding"), final)
         XCTAssertTrue(final.contains("[Log and artifacts](https://ui.tenantry.example/namespaces/acme/sessions/gh-issue)"), final)
 
-        // A pull-request session: commit status tenantry/session on its head commit, pending then success.
-        let sha = cluster.headCommit
-        try cluster.createSession("gh-pr", payload: ["repository": "acme/widgets", "number": 7, "pullRequest": true, "headSha": .string(sha),
-                                                     "url": "https://github.com/acme/widgets/pull/7"], command: "echo reviewed")
-        func statuses() throws -> [JSON] {
-            try github.requests.filter { $0.path == "/api/v3/repos/acme/widgets/statuses/\(sha)" }.map { try JSON(parsing: $0.body) }
-        }
+        // The pull request: commit status tenantry/session on its head commit, pending then success.
         try eventually("the commit status says success", within: 120) { try statuses().last?["state"]?.stringValue == "success" }
         let states = try statuses()
-        XCTAssertEqual(states.first?["state"]?.stringValue, "pending")
+        XCTAssertEqual(Set(states.dropLast().map { $0["state"]?.stringValue }), ["pending"])
         XCTAssertEqual(Set(states.map { $0["context"]?.stringValue }), ["tenantry/session"])
         XCTAssertEqual(states.last?["target_url"]?.stringValue, "https://ui.tenantry.example/namespaces/acme/sessions/gh-pr")
         XCTAssertEqual(comments(7).filter { $0.method == "POST" }.count, 1)
         for request in github.requests { XCTAssertEqual(request.headers["authorization"], "Bearer ghp_e2e-never-printed") }
 
-        // A Slack mention: a reply in its thread, then updates of that same message.
-        try cluster.createSession("slack-thread", source: .slack, payload: ["channel": "C0SLACK", "threadTs": "1796000000.000100",
-                                                                            "command": "@tenantry fix it"], command: "echo answered")
+        // The Slack mention: a reply in its thread, then updates of that same message.
         try eventually("the Slack reply is updated to Completed", within: 120) {
             slack.requests.last.map { $0.path == "/api/chat.update" && ((try? JSON(parsing: $0.body))?["text"]?.stringValue ?? "").contains("Completed") } == true
         }
@@ -283,6 +299,7 @@ extension ControllerNotificationTests {
         try cluster.createSession("needs-ok", source: .jira, payload: ["issue": "PROJ-7", "url": .string(jira.url + "/browse/PROJ-7")],
                                   command: "echo approved work", approvalRequired: true)
         try eventually("approval.required is sent", within: 120) { sent("needs-ok") == ["session.created", "approval.required"] }
+        try eventually("Jira is told that it waits", within: 60) { jira.requests.count == 1 }
         try cluster.patchSpec("needs-ok", ["approval": ["decision": "approved", "by": "lead@example.com"]])
         try eventually("needs-ok completes and says so", within: 120) { sent("needs-ok").last == "session.completed" }
         XCTAssertEqual(sent("needs-ok"), ["session.created", "approval.required", "approval.decided", "session.completed"])
