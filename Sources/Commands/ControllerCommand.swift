@@ -34,6 +34,9 @@ enum ControllerCommand {
                                deadline 10s, retry 2s; holder: $POD_NAME, else the host name); SIGTERM releases it
       --leader-elect-lease NAME   the Lease (default tenantry-sessions)
       --leader-elect-namespace NS its namespace (default tenantry-system)
+      --github-api URL         GitHub API base URL for answers on issues and pull requests (default https://api.github.com)
+      --github-token-file F    GitHub token for those comments and statuses (default: $GITHUB_TOKEN); never printed
+    \(NotifyFlags.usage)
 
     Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags,
     a broken tenant repo, or no cluster.
@@ -50,9 +53,11 @@ enum ControllerCommand {
         var resync: TimeInterval = 60
         var quiet = false
         var leaderElection: LeaderElectionConfig?
+        var notify = NotifyFlags.Flags()
     }
 
-    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"] + LeaderElectFlags.valued
+    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync",
+                         "--github-api", "--github-token-file"] + LeaderElectFlags.valued + NotifyFlags.valued
 
     static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
         var flags = Flags()
@@ -72,6 +77,7 @@ enum ControllerCommand {
         }
         flags.quiet = args.isSet("--quiet")
         flags.leaderElection = try LeaderElectFlags.parse(args, defaultLease: LeaderElectFlags.sessionsLease)
+        flags.notify = try NotifyFlags.parse(args)
         return flags
     }
 
@@ -119,8 +125,14 @@ enum ControllerCommand {
             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
             resyncInterval: flags.resync, workers: flags.workers, log: log)
         configuration.finished = finished
-        let controller = SessionController(client: KubeClient(config: cluster, fieldManager: "tenantry-controller"), configuration: configuration)
+        let client = KubeClient(config: cluster, fieldManager: "tenantry-controller")
+        let box = ControllerBox()
+        let notifications = try NotifyFlags.prepare(flags.notify, platform: platform, client: client, configuration: &configuration,
+                                                    controller: box, environment: ProcessInfo.processInfo.environment, log: log)
+        let controller = SessionController(client: client, configuration: configuration)
+        box.set(controller)
         controller.start()
+        notifications?.start(beside: controller, log: log)
         return controller
     }
 

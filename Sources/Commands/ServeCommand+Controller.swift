@@ -20,6 +20,7 @@ extension ServeCommand {
         controllerFlags.apiURL = flags.apiURL ?? "http://127.0.0.1:\(server.port)"
         controllerFlags.quiet = flags.quiet
         if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
+        controllerFlags.notify = flags.notify
         let platform = try ControllerCommand.platform(controllerFlags.repo)
         var election = flags.leaderElection
         election?.leaseName = flags.sessionsLease

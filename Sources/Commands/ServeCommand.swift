@@ -55,6 +55,9 @@ public enum ServeCommand {
                                http://127.0.0.1:PORT, this server; in a cluster the receivers' Service)
       --leader-elect-sessions-lease NAME  with --controller --leader-elect: the session controller's own Lease
                                (default tenantry-sessions; --leader-elect-lease names the reconciler's)
+      --notify-outbox PATH …   with --controller: the notification flags of `tenantry controller --help` (outbox, links,
+                               Jira and Slack tokens, CAs, timeout, audit trail); GitHub answers use --github-api and
+                               --github-token-file below
       --plan-repo OWNER/NAME   the GitHub repository of the tenant repo: its pull requests (opened, synchronize,
                                reopened) are planned as `tenantry plan` does and the result posted on the pull
                                request (one comment, edited on each push) with commit status tenantry/plan
@@ -101,13 +104,14 @@ public enum ServeCommand {
         var gitBaseURL: String?
         var sessionsLease = LeaderElectFlags.sessionsLease
         var apiURL: String?
+        var notify = NotifyFlags.Flags()
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
                                                      "--github-token-file", "--github-api", "--ack-after", "--git-base-url", "--admission", "--api-url",
-                                                     "--leader-elect-sessions-lease"] + LeaderElectFlags.valued,
+                                                     "--leader-elect-sessions-lease"] + LeaderElectFlags.valued + NotifyFlags.valued,
                                  switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
@@ -176,6 +180,7 @@ public enum ServeCommand {
         }
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
+        flags.notify = try NotifyFlags.parse(args)
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
         if flags.reconcile && !positionals.isEmpty {
             throw UsageError("with --reconcile the tenant repo comes from git (--config); drop \(positionals[0])")

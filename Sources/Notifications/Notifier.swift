@@ -41,6 +41,8 @@ public final class Notifier: Sendable {
     private let recorder: @Sendable (DeliveryAttempt) -> Void
     /// One delivery pass at a time (a second caller waits), so a row is never sent twice at once.
     private let delivering = NSLock()
+    /// Signalled by `record`: the delivery loop stops waiting.
+    private let wake = DispatchSemaphore(value: 0)
 
     /// `secrets` reads a Secret key from the cluster at send time; `recorder` hears every attempt (the session's
     /// history and the audit trail).
@@ -65,20 +67,31 @@ public final class Notifier: Sendable {
     /// same delivery ids.
     @discardableResult
     public func record(_ transition: SessionTransition) throws(SQLiteError) -> [String] {
-        let body = NotificationBody.json(transition, links: configuration.links).compactBytes
-        let subject = transition.event == .budgetThreshold ? transition.tenant : "\(transition.namespace)/\(transition.session)"
+        try record([transition])
+    }
+
+    /// Writes the intents of the transitions of one step in one transaction (so an older origin answer of the
+    /// step is always superseded by the newer, never sent first), then wakes the delivery loop.
+    @discardableResult
+    public func record(_ transitions: [SessionTransition]) throws(SQLiteError) -> [String] {
         var rows: [(intent: String, subject: String, event: NotificationEvent, target: DeliveryTarget, body: [UInt8], origin: SessionOrigin?)] = []
-        var seen = Set<String>()
-        for webhook in transition.webhooks where transition.event.isSubscribed(by: webhook.events) && seen.insert(webhook.url).inserted {
-            rows.append((transition.intentKey, subject, transition.event, .webhook(url: webhook.url, secret: transition.signingSecret), body, nil))
-        }
-        if let origin = transition.origin, transition.event != .budgetThreshold {
-            for target in OriginAnswers.targets(for: origin, event: transition.event) {
-                rows.append((transition.intentKey, subject, transition.event, target, body, origin))
+        for transition in transitions {
+            let body = NotificationBody.json(transition, links: configuration.links).compactBytes
+            let subject = transition.event == .budgetThreshold ? transition.tenant : "\(transition.namespace)/\(transition.session)"
+            var seen = Set<String>()
+            for webhook in transition.webhooks where transition.event.isSubscribed(by: webhook.events) && seen.insert(webhook.url).inserted {
+                rows.append((transition.intentKey, subject, transition.event, .webhook(url: webhook.url, secret: transition.signingSecret), body, nil))
+            }
+            if let origin = transition.origin, transition.event != .budgetThreshold {
+                for target in OriginAnswers.targets(for: origin, event: transition.event) {
+                    rows.append((transition.intentKey, subject, transition.event, target, body, origin))
+                }
             }
         }
         guard !rows.isEmpty else { return [] }
-        return try outbox.add(rows, now: clock.now())
+        let ids = try outbox.add(rows, now: clock.now())
+        wake.signal()
+        return ids
     }
 
     /// One attempt at every row due now, oldest first; returns the attempts (also given to the recorder).
@@ -95,13 +108,14 @@ public final class Notifier: Sendable {
         return attempts
     }
 
-    /// Delivers until `shouldStop` says so, sleeping on the clock until the next row is due (at most `poll`).
-    public func run(poll: TimeInterval = 1, shouldStop: @Sendable () -> Bool) {
+    /// Delivers until `shouldStop` says so, waiting until the next row is due (at most `poll`) or a `record`
+    /// wakes it, so a new intent goes out at once. `log` hears a pass that could not read or write the outbox.
+    public func run(poll: TimeInterval = 1, log: @Sendable (String) -> Void = { _ in }, shouldStop: @Sendable () -> Bool) {
         while !shouldStop() {
-            _ = try? deliverDue()
+            do { try deliverDue() } catch { log("notifications: the outbox \(configuration.outboxPath) cannot be used: \(error)") }
             let next = (try? outbox.nextDue()) ?? nil
             let wait = next.map { min(poll, max(0, $0.timeIntervalSince(clock.now()))) } ?? poll
-            clock.sleep(max(0.01, wait))
+            _ = wake.wait(timeout: .now() + max(0.01, wait))
         }
     }
 

@@ -191,7 +191,8 @@ enum CRDSchemas {
         ("notifications", object([("webhooks", array(object([
             ("url", string(pattern: "^https://")),
             ("events", names),
-        ], required: ["url", "events"])))])),
+        ], required: ["url", "events"]))),
+            ("signingSecret", string("The Secret, in the session's namespace, whose key `secret` signs the callbacks."))])),
         ("webhookAuth", object([("apiKeys", object(WebhookSource.allCases.map {
             ($0.rawValue, string("SHA-256 hash of the API key for \($0.rawValue) webhooks.", pattern: "^sha256:[0-9a-f]{64}$"))
         }))])),

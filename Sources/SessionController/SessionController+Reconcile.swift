@@ -11,7 +11,7 @@ extension SessionController {
     }
 
     func reconcile(key: String) throws {
-        guard let object = sessions.cache.get(key) else { return }
+        guard let object = sessions.cache.get(key) else { return notes.drop(key) }
         counters.withLock { $0.reconciles += 1 }
         let session: SessionObject
         switch Result(catching: { () throws(SessionObject.ParseError) -> SessionObject in try SessionObject(object: object) }) {
@@ -21,7 +21,8 @@ extension SessionController {
             configuration.log("session \(key): cannot be read: \(error)")
             return
         }
-        let input = try input(for: session, object: object)
+        var input = try input(for: session, object: object)
+        input.notes = notes.peek(key)
         var decision = SessionMachine.reconcile(input)
         if let refusal = try perform(decision.actions, session: session) {
             counters.withLock { $0.quotaRefusals += 1 }
@@ -29,7 +30,9 @@ extension SessionController {
             _ = try perform(decision.actions, session: session)
         }
         if decision.statusChanged {
+            try tellStep(session, object: object, input: input, status: decision.status, actions: decision.actions)
             try writeStatus(decision.status, of: session)
+            notes.written(input.notes.count, key: key)
             if decision.status.isFinal, !session.status.isFinal { configuration.finished?(session.namespace, session.name) }
             if decision.status.phase != session.status.phase {
                 configuration.log("session \(key): \(session.status.phase.rawValue) → \(decision.status.phase.rawValue)\(decision.status.reason.isEmpty ? "" : " (\(decision.status.reason))")")

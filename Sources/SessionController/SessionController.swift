@@ -24,6 +24,9 @@ public final class SessionController: Sendable {
         public var archive: (@Sendable (_ namespace: String, _ session: String, _ name: String, _ bytes: Data) throws -> Void)?
         /// Told when a Session reaches a final phase (after its status is written): the webhook admission frees its slot.
         public var finished: (@Sendable (_ namespace: String, _ name: String) -> Void)?
+        /// Told of each step (a status change) before it is written, so what it records is durable first; it must be
+        /// idempotent (a step re-derived after a restart is told again). The notifications outbox (`SessionController+Steps.swift`).
+        public var steps: (@Sendable (SessionStep) throws -> Void)?
         public var log: @Sendable (String) -> Void
         public var clock: @Sendable () -> Date
 
@@ -66,6 +69,7 @@ public final class SessionController: Sendable {
     let pods: Informer
     let policies: Informer
     let counters = Mutex(Counters())
+    let notes = HistoryNotes()
     private let stopped = Atomic(false)
     /// The worker threads running (a leader that stops waits for them before it lets its Lease go).
     private let working = DispatchGroup()
@@ -118,7 +122,7 @@ public final class SessionController: Sendable {
     /// After `stop()`: waits until the workers have finished their last key (false if `timeout` passed first).
     public func waitUntilStopped(timeout: TimeInterval) -> Bool { working.wait(timeout: .now() + timeout) == .success }
 
-    var isStopped: Bool { stopped.load(ordering: .acquiring) }
+    public var isStopped: Bool { stopped.load(ordering: .acquiring) }
 
     private func scheduleResync() {
         resync.asyncAfter(deadline: .now() + configuration.resyncInterval) { [weak self] in

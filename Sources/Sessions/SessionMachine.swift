@@ -20,6 +20,8 @@ public enum SessionMachine {
         public var pricing: ModelOffer.Pricing?
         public var environment: RunnerEnvironment
         public var now: Date
+        /// Entries others asked the controller to add to the history (a notification's attempts): appended first.
+        public var notes: [HistoryEntry] = []
 
         public init(session: SessionObject, policy: PolicySnapshot?, job: ObservedJob?, pod: ObservedPod?, estimatedCost: Amount,
                     pricing: ModelOffer.Pricing? = nil, environment: RunnerEnvironment, now: Date) {
@@ -106,6 +108,7 @@ private struct Run {
     init(input: SessionMachine.Input) {
         self.input = input
         status = input.session.status
+        entries = input.notes
     }
 
     var session: SessionObject { input.session }
