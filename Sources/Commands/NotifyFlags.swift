@@ -36,6 +36,8 @@ enum NotifyFlags {
     struct Flags: Sendable {
         /// nil: notifications are off (`--notify-outbox none`).
         var outbox: String? = "tenantry-notifications.db"
+        /// The audit trail already open in this process (`serve`'s): one writer per file keeps the hash chain whole.
+        var auditLog: AuditLog?
         var uiBaseURL: String?
         var apiBaseURL: String?
         var jiraSite: String?
@@ -119,13 +121,15 @@ enum NotifyFlags {
             throw UsageError("--github-token-file \(file) cannot be read; GitHub answers need the token")
         }
         let audit: AuditLog
-        do {
+        if let shared = flags.auditLog {
+            audit = shared
+        } else { do {
             let directory = (flags.auditDatabase as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             audit = try AuditLog(path: flags.auditDatabase)
         } catch {
             throw UsageError("the audit trail \(flags.auditDatabase) cannot be opened: \(error); pass --audit-db PATH")
-        }
+        } }
         let config = Notifier.Configuration(
             outboxPath: path, links: NotificationLinks(uiBaseURL: flags.uiBaseURL, apiBaseURL: flags.apiBaseURL),
             retry: RetryPolicy(requestTimeout: flags.timeout), addresses: AddressPolicy(platform: platform.notificationAddresses),

@@ -1,3 +1,4 @@
+import Audit
 import Apply
 import Foundation
 import GitSync
@@ -5,7 +6,7 @@ import Webhooks
 
 /// `serve --controller`: the session controller beside the webhooks, on its own Lease with `--leader-elect`.
 extension ServeCommand {
-    static func startController(_ flags: Flags, cluster: ClusterConfig, server: WebhookServer, stderr: @escaping @Sendable (String) -> Void,
+    static func startController(_ flags: Flags, cluster: ClusterConfig, server: WebhookServer, audit: AuditLog, stderr: @escaping @Sendable (String) -> Void,
                                 lost: @escaping @Sendable () -> Void) throws -> ControllerElection {
         var controllerFlags = ControllerCommand.Flags()
         controllerFlags.repo = flags.repo
@@ -21,6 +22,7 @@ extension ServeCommand {
         controllerFlags.quiet = flags.quiet
         if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
         controllerFlags.notify = flags.notify
+        controllerFlags.notify.auditLog = audit
         let platform = try ControllerCommand.platform(controllerFlags.repo)
         var election = flags.leaderElection
         election?.leaseName = flags.sessionsLease
