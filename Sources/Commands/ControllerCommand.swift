@@ -1,5 +1,7 @@
 import Apply
+import Artifacts
 import Foundation
+import HTTPServer
 import Model
 import Render
 import SessionController
@@ -28,6 +30,10 @@ enum ControllerCommand {
       --model-secret NAME      the Secret with the model API key in each tenant namespace (default model-credentials)
       --workers N              sessions reconciled at once (default 4)
       --resync S               seconds between full resyncs (default 60)
+      --artifacts DIR          the local artifact store: history past 1,000 entries is archived into it, and artifacts
+                               older than a namespace's retention.artifacts are removed from it (default: none)
+      --retention-interval S   seconds between retention passes (Sessions past retention.sessions deleted; default 600)
+      --metrics-port N         serve GET /metrics (Prometheus text) on 127.0.0.1:N
       --quiet                  no log line per transition
 
     Exit codes: 0 stopped by a signal; 2 bad flags, a broken tenant repo, or no cluster.
@@ -43,9 +49,13 @@ enum ControllerCommand {
         var workers = 4
         var resync: TimeInterval = 60
         var quiet = false
+        var artifacts: String?
+        var retentionInterval: TimeInterval = 600
+        var metricsPort: UInt16?
     }
 
-    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync"]
+    static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync",
+                         "--artifacts", "--retention-interval", "--metrics-port"]
 
     static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
         var flags = Flags()
@@ -59,11 +69,19 @@ enum ControllerCommand {
             guard let count = Int(text), (1...64).contains(count) else { throw UsageError("--workers takes a whole number from 1 to 64, got \"\(text)\"") }
             flags.workers = count
         }
-        if let text = args.value("--resync") {
-            guard let seconds = TimeInterval(text), seconds >= 1 else { throw UsageError("--resync takes seconds (at least 1), got \"\(text)\"") }
-            flags.resync = seconds
+        func seconds(_ flag: String) throws(UsageError) -> TimeInterval? {
+            guard let text = args.value(flag) else { return nil }
+            guard let seconds = TimeInterval(text), seconds >= 1 else { throw UsageError("\(flag) takes seconds (at least 1), got \"\(text)\"") }
+            return seconds
         }
+        if let resync = try seconds("--resync") { flags.resync = resync }
+        if let interval = try seconds("--retention-interval") { flags.retentionInterval = interval }
         flags.quiet = args.isSet("--quiet")
+        flags.artifacts = args.value("--artifacts")
+        if let text = args.value("--metrics-port") {
+            guard let port = UInt16(text), port > 0 else { throw UsageError("--metrics-port takes a port from 1 to 65535, got \"\(text)\"") }
+            flags.metricsPort = port
+        }
         return flags
     }
 
@@ -72,8 +90,24 @@ enum ControllerCommand {
         let flags = try parse(args, repo: try args.positionals(max: 1, usage: "tenantry controller [REPO] [flags]"))
         let cluster = try ServeCommand.clusterConfig(flags.kubeconfig, environment: ProcessInfo.processInfo.environment)
         let controller = try start(flags, cluster: cluster, log: { line in if !flags.quiet { console.err(line + "\n") } })
-        console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\n")
+        var metrics: HTTPServer?
+        if let port = flags.metricsPort {
+            var configuration = HTTPServer.Configuration()
+            configuration.port = port
+            configuration.handlerThreads = 4
+            do {
+                metrics = try HTTPServer(configuration) { request in
+                    guard request.path == "/metrics" else { return Response(status: 404, body: Data("only /metrics is served here\n".utf8)) }
+                    return Response(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Data(controller.metricsText().utf8))
+                }
+            } catch {
+                controller.stop()
+                throw UsageError("--metrics-port \(port): cannot listen on 127.0.0.1:\(port): \(error)")
+            }
+        }
+        console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\(metrics.map { ", metrics on http://127.0.0.1:\($0.port)/metrics" } ?? "")\n")
         waitForTermination()
+        metrics?.stop()
         controller.stop()
         console.out("tenantry controller: stopped\n")
         return Tenantry.ExitCode.success
@@ -93,6 +127,16 @@ enum ControllerCommand {
             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
             resyncInterval: flags.resync, workers: flags.workers, log: log)
         configuration.finished = finished
+        configuration.retentionInterval = flags.retentionInterval
+        if let root = flags.artifacts {
+            let store = LocalArtifactStore(root: root)
+            configuration.archive = { namespace, session, name, bytes in
+                _ = try store.put(try ArtifactKey(namespace: namespace, session: session, name: name), bytes: Array(bytes), contentType: "application/json")
+            }
+            configuration.expireArtifacts = { namespace, cutoff in
+                try store.deleteExpired(namespace: namespace, before: cutoff).map { "\($0.namespace)/\($0.session)/\($0.name)" }
+            }
+        }
         let controller = SessionController(client: KubeClient(config: cluster, fieldManager: "tenantry-controller"), configuration: configuration)
         controller.start()
         return controller

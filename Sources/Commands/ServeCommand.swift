@@ -274,6 +274,7 @@ public enum ServeCommand {
             if let url = flags.gitBaseURL { controllerFlags.gitBaseURL = url }
             controller = try ControllerCommand.start(controllerFlags, cluster: cluster,
                                                      finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: { line in if !quiet { stderr(line + "\n") } })
+            if let controller { server.metrics.append { controller.metricsText() } }
         }
 
         let queue = DispatchQueue(label: "tenantry.serve.signals")

@@ -117,11 +117,11 @@ extension SessionController {
                 }
             case .settleBudget(let reservation, let month, let actual):
                 try updateLedger(namespace: session.namespace) { ledger, now in
-                    ledger.settling(reservation: reservation, reservedIn: month, actual: actual, now: now)
+                    ledger.settling(reservation: reservation, reservedIn: month, actual: actual, now: now, session: session.uid)
                 }
             case .releaseBudget(let reservation, let month):
                 try updateLedger(namespace: session.namespace) { ledger, now in
-                    ledger.releasing(reservation: reservation, reservedIn: month, now: now)
+                    ledger.releasing(reservation: reservation, reservedIn: month, now: now, session: session.uid)
                 }
             }
         }
@@ -152,6 +152,8 @@ extension SessionController {
 
     /// Applies one ledger operation to `NamespacePolicy.status.budget` by compare-and-swap on the policy's
     /// resourceVersion: on 409 Conflict the policy is read again and the operation applied to what is there now.
+    /// The operation names the Session's uid, so a settlement already in the ledger (a controller killed before the
+    /// Session's status said so) is not applied twice; uids of Sessions whose final status is written are pruned.
     func updateLedger(namespace: String, _ operation: (BudgetLedger, Date) -> BudgetLedger) throws {
         guard let cached = policies.cache.all(namespace: namespace).first, let name = cached["metadata"]?["name"]?.stringValue else {
             configuration.log("namespace \(namespace): no NamespacePolicy to settle the budget in")
@@ -162,7 +164,12 @@ extension SessionController {
             guard let object = try client.get(reference) else { return }
             let policy = try PolicySnapshot(object: object)
             let now = configuration.clock()
-            let ledger = operation(policy.ledger ?? BudgetLedger.empty(monthly: policy.budget.monthly, now: now), now)
+            let before = policy.ledger ?? BudgetLedger.empty(monthly: policy.budget.monthly, now: now)
+            let ledger = operation(before, now).pruned { uid in settlementIsRecorded(uid, namespace: namespace) }
+            if ledger == before.rolled(to: now), policy.ledger != nil {
+                counters.withLock { $0.settlementsSkipped += 1 }
+                return
+            }
             guard case .object(let patch) = ledger.statusPatch(resourceVersion: policy.resourceVersion ?? "") else { return }
             let written: JSONObject
             do {
@@ -177,5 +184,12 @@ extension SessionController {
             return
         }
         throw ReconcileError(description: "NamespacePolicy \(namespace)/\(name): the budget moved 20 times while settling; retrying")
+    }
+
+    /// Whether a settled uid can leave the ledger's list: its Session's final status is written (the machine never
+    /// settles a final Session again) or the Session is gone.
+    func settlementIsRecorded(_ uid: String, namespace: String) -> Bool {
+        guard let session = sessions.cache.all(namespace: namespace, where: { $0["metadata"]?["uid"]?.stringValue == uid }).first else { return true }
+        return Self.isFinal(session)
     }
 }

@@ -24,6 +24,11 @@ public final class SessionController: Sendable {
         public var archive: (@Sendable (_ namespace: String, _ session: String, _ name: String, _ bytes: Data) throws -> Void)?
         /// Told when a Session reaches a final phase (after its status is written): the webhook admission frees its slot.
         public var finished: (@Sendable (_ namespace: String, _ name: String) -> Void)?
+        /// Removes a namespace's artifacts created before the cutoff (`retention.artifacts`); returns what went, as
+        /// `namespace/session/name`. Nil: no artifact store, nothing to remove.
+        public var expireArtifacts: (@Sendable (_ namespace: String, _ cutoff: Date) throws -> [String])?
+        /// How often retention runs (`enforceRetention`); 0 turns the timer off.
+        public var retentionInterval: TimeInterval = 600
         public var log: @Sendable (String) -> Void
         public var clock: @Sendable () -> Date
 
@@ -53,6 +58,10 @@ public final class SessionController: Sendable {
         public var budgetWrites = 0
         public var budgetConflicts = 0
         public var quotaRefusals = 0
+        /// Settlements found already in the ledger (a controller stopped between the ledger write and the status write).
+        public var settlementsSkipped = 0
+        public var sessionsDeleted = 0
+        public var artifactsDeleted = 0
     }
 
     /// The label every runner Job and Pod carries (`JobBuilder.labels`).
@@ -98,6 +107,7 @@ public final class SessionController: Sendable {
                 worker.start()
             }
             scheduleResync()
+            scheduleRetention()
         }
         thread.start()
     }
@@ -116,6 +126,15 @@ public final class SessionController: Sendable {
             guard let self, !self.isStopped else { return }
             for key in self.sessions.cache.all().map(ObjectCache.key) { self.queue.add(key) }
             self.scheduleResync()
+        }
+    }
+
+    private func scheduleRetention() {
+        guard configuration.retentionInterval > 0 else { return }
+        resync.asyncAfter(deadline: .now() + configuration.retentionInterval) { [weak self] in
+            guard let self, !self.isStopped else { return }
+            self.enforceRetention()
+            self.scheduleRetention()
         }
     }
 

@@ -76,6 +76,8 @@ public enum SessionMachine {
         public static let configError = "CreateContainerConfigError"
         public static let workloadConflict = "WorkloadConflict"
         public static let workloadDeleted = "WorkloadDeleted"
+        /// The runner would have nothing to run (a `script` Session without a command where the registry names none).
+        public static let noRunnerCommand = "NoRunnerCommand"
     }
 
     public static func reconcile(_ input: Input) -> Decision {
@@ -186,6 +188,10 @@ private struct Run {
         }
         if condition(Condition.policyValidated, .true, "Validated", "the session complies with the namespace's policy") {
             record("PolicyValidated", data: ["model": .string(model)])
+        }
+        if let missing = JobBuilder.nothingToRun(session.framework, environment: input.environment) {
+            fail(Reason.noRunnerCommand, missing, ran: false)
+            return
         }
         guard approve(policy) else { return }
         createWorkload()
