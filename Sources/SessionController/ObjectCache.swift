@@ -15,12 +15,13 @@ final class ObjectCache: Sendable {
 
     private static func version(_ object: JSONObject) -> Int? { object["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int($0) } }
 
-    /// Puts the object in unless a newer version is held; returns whether it went in.
+    /// Puts the object in unless the same or a newer version is held (the watch event of the controller's own write,
+    /// already remembered from the API's answer, changes nothing); returns whether it went in.
     @discardableResult
     func remember(_ object: JSONObject) -> Bool {
         let key = Self.key(object)
         return objects.withLock { objects in
-            if let held = objects[key], let old = Self.version(held), let new = Self.version(object), new < old { return false }
+            if let held = objects[key], let old = Self.version(held), let new = Self.version(object), new <= old { return false }
             objects[key] = object
             return true
         }

@@ -81,6 +81,23 @@ struct PolicyCounts: Hashable {
 }
 
 extension SessionController {
+    /// Counts are written at most every quarter second per namespace: a burst of transitions is one write, and the
+    /// budget's compare-and-swap writers meet fewer conflicts.
+    static let countsDelay: TimeInterval = 0.25
+
+    /// A Session of `namespace` may have changed phase: write its counts soon.
+    func countsChanged(namespace: String) {
+        guard countsDue.withLock({ $0.insert(namespace).inserted }) else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.countsDelay) { [weak self] in
+            guard let self, !self.isStopped else { return }
+            self.countsDue.withLock { _ = $0.remove(namespace) }
+            do { try self.refreshCounts(namespace: namespace) } catch {
+                self.configuration.log("namespace \(namespace): NamespacePolicy counts not written: \(error); trying again")
+                self.countsChanged(namespace: namespace)
+            }
+        }
+    }
+
     /// Brings the namespace's NamespacePolicy counts and conditions up to date with the Session cache.
     func refreshCounts(namespace: String) throws {
         guard let policy = policies.cache.all(namespace: namespace).first, let name = policy["metadata"]?["name"]?.stringValue else { return }

@@ -35,7 +35,7 @@ extension SessionController {
                 configuration.log("session \(key): \(session.status.phase.rawValue) → \(decision.status.phase.rawValue)\(decision.status.reason.isEmpty ? "" : " (\(decision.status.reason))")")
             }
         }
-        try refreshCounts(namespace: session.namespace)
+        countsChanged(namespace: session.namespace)
         if let delay = decision.requeueAfter { queue.add(key, after: delay) }
     }
 

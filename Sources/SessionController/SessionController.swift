@@ -75,6 +75,10 @@ public final class SessionController: Sendable {
     let pods: Informer
     let policies: Informer
     let counters = Mutex(Counters())
+    /// Namespaces whose NamespacePolicy counts are to be written (at most every `countsDelay`).
+    let countsDue = Mutex<Set<String>>([])
+    /// The last NamespacePolicy generation seen per namespace: only a spec change re-queues its Sessions.
+    private let policyGenerations = Mutex<[String: Int]>([:])
     private let stopped = Atomic(false)
     private let resync = DispatchQueue(label: "tenantry.session-controller.resync")
 
@@ -165,7 +169,7 @@ public final class SessionController: Sendable {
         case .session(.deleted(let object)):
             // A deleted Session needs no reconcile, but its namespace's counts change.
             guard let namespace = object["metadata"]?["namespace"]?.stringValue else { return }
-            do { try refreshCounts(namespace: namespace) } catch { configuration.log("namespace \(namespace): counts not written: \(error)") }
+            countsChanged(namespace: namespace)
         case .session(let change):
             queue.add(ObjectCache.key(change.object))
         case .workload(let change):
@@ -175,6 +179,16 @@ public final class SessionController: Sendable {
             queue.add("\(namespace)/\(session)")
         case .policy(let change):
             guard let namespace = change.object["metadata"]?["namespace"]?.stringValue else { return }
+            // The controller's own status writes (counts, the ledger) change nothing a Session is reconciled against
+            // after its start; only a change of the spec (a new generation) re-checks every unfinished Session.
+            if case .upserted(let policy) = change {
+                let generation = policy["metadata"]?["generation"]?.intValue ?? 0
+                let changed = policyGenerations.withLock { seen in
+                    defer { seen[namespace] = generation }
+                    return seen[namespace] != generation
+                }
+                guard changed else { return }
+            }
             for session in sessions.cache.all(namespace: namespace, where: { !Self.isFinal($0) }) { queue.add(ObjectCache.key(session)) }
         }
     }
