@@ -57,11 +57,12 @@ enum QuotaAdmission {
         return usage
     }
 
-    /// What the namespace's objects of `type` take now (Pods that ended take nothing).
+    /// What the namespace's objects of `type` take now (Pods that ended take nothing): Jobs are counted by the
+    /// store, and only live Pods are read.
     static func namespaceUsage(_ type: ResourceType, namespace: String, _ transaction: StoreTransaction) throws -> [String: Double] {
+        if type == .jobs { return ["count/jobs.batch": Double(try transaction.count(type, namespace: namespace))] }
         var total: [String: Double] = [:]
-        for object in try transaction.list(type, namespace: namespace, after: nil, limit: 1_000_000) {
-            if type == .pods, ["Succeeded", "Failed"].contains(object.value(at: ["status", "phase"])?.stringValue ?? "") { continue }
+        for object in try transaction.list(type, namespace: namespace, phaseNotIn: ["Succeeded", "Failed"]) {
             for (name, value) in usage(type, object) { total[name, default: 0] += value }
         }
         return total
