@@ -345,6 +345,12 @@ private struct Run {
             fail(Reason.budgetExceeded, "the runner stopped the agent when the session's budget was spent: \(summary!.summary)", ran: true, summary: summary)
             return
         }
+        if let pod, [.pending, .running].contains(pod.phase), pod.terminatedReason == nil, pod.reason == nil {
+            // The Job saw its Pod end before the Pod cache did (two watches): wait for the Pod's own update, whose
+            // event queues the Session again, to tell why (NodeLost, OOMKilled, the exit code).
+            requeueAfter = 1
+            return
+        }
         if pod?.terminatedReason == "OOMKilled" {
             fail(Reason.oomKilled, "the runner ran out of memory (limit \(input.environment.containers.defaultLimit.memory.text)); ask for a bigger limit", ran: true, summary: summary)
         } else if pod?.reason == "Evicted" {

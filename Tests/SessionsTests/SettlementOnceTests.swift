@@ -68,4 +68,17 @@ final class SettlementOnceTests: XCTestCase {
         XCTAssertTrue(refused.status.message.contains("framework \"aider\" has nothing to run here"), refused.status.message)
         XCTAssertTrue(refused.createdJobs.isEmpty)
     }
+
+    /// The Job's failure can arrive before its Pod's (two watches): the machine waits for the Pod to say why.
+    func testAFailedJobWhosePodTheCacheStillShowsRunningWaitsForThePod() {
+        let session = Fixture.session()
+        let created = Fixture.applying(SessionMachine.reconcile(Fixture.input(session)), to: session)
+        let job = Fixture.job(created, failedReason: "BackoffLimitExceeded")
+        let stale = SessionMachine.reconcile(Fixture.input(created, job: job, pod: ObservedPod(name: Fixture.podName, phase: .running), at: 90))
+        XCTAssertEqual(stale.status.phase, .pending)
+        XCTAssertEqual(stale.requeueAfter, 1)
+        XCTAssertTrue(stale.budgetActions.isEmpty)
+        let lost = SessionMachine.reconcile(Fixture.input(created, job: job, pod: ObservedPod(name: Fixture.podName, phase: .failed, reason: "NodeLost"), at: 91))
+        XCTAssertEqual(lost.status.reason, SessionMachine.Reason.nodeLost)
+    }
 }
