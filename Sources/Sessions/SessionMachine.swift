@@ -292,6 +292,13 @@ private struct Run {
             }
         }
         let summary = parseSummary(pod)
+        if job.complete || job.failedReason != nil, job.failedReason != "DeadlineExceeded", let pod,
+           [.pending, .running].contains(pod.phase), pod.terminatedReason == nil, pod.reason == nil {
+            // The Job saw its Pod end before the Pod cache did (two watches): wait for the Pod's own update, whose
+            // event queues the Session again, for the runner's summary and why it ended (NodeLost, the exit code).
+            requeueAfter = 1
+            return
+        }
         if job.complete {
             complete(summary)
             return
@@ -343,12 +350,6 @@ private struct Run {
         }
         if summary?.result == .budgetExceeded {
             fail(Reason.budgetExceeded, "the runner stopped the agent when the session's budget was spent: \(summary!.summary)", ran: true, summary: summary)
-            return
-        }
-        if let pod, [.pending, .running].contains(pod.phase), pod.terminatedReason == nil, pod.reason == nil {
-            // The Job saw its Pod end before the Pod cache did (two watches): wait for the Pod's own update, whose
-            // event queues the Session again, to tell why (NodeLost, OOMKilled, the exit code).
-            requeueAfter = 1
             return
         }
         if pod?.terminatedReason == "OOMKilled" {
