@@ -59,7 +59,7 @@ let package = Package(
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
         // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Artifacts", "Notifications", "SessionController"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Notifications", "SessionController", "Artifacts", "HTTPServer"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPClient"], path: "Tests/HTTPServerTests"),
         .testTarget(name: "LocalClusterTests", dependencies: ["LocalCluster", "ApplyTestSupport", "HTTPServer", "Model", "Support", "TestKit", "TestSupport", "tenantry"], path: "Tests/LocalClusterTests"),
         .testTarget(name: "SessionsTests", dependencies: ["Sessions", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsTests"),
-        .testTarget(name: "SessionControllerTests", dependencies: ["SessionController", "Sessions", "Apply", "LocalCluster", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/SessionControllerTests"),
+        .testTarget(name: "SessionControllerTests", dependencies: ["SessionController", "Sessions", "Artifacts", "Apply", "LocalCluster", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/SessionControllerTests"),
         .testTarget(name: "ArtifactsTests", dependencies: ["Artifacts", "HTTPClient", "HTTPServer", "Model", "TestSupport"], path: "Tests/ArtifactsTests"),
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "GitHub", "HTTPClient", "HTTPServer", "Model", "Support", "TestKit", "Audit", "Apply", "LocalCluster", "Sessions", "TestSupport", "tenantry"], path: "Tests/NotificationsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),

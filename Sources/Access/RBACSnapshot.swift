@@ -104,7 +104,7 @@ public struct RBACSnapshot: Sendable {
                 rules.contains { $0.grants(verb, group: AccessRequest.group, resource: resource) }
             }
             let level: NamespacePermission.Level?
-            if may("update", "sessions/status") && may("create") { level = .admin }
+            if may("get", "sessions/audit") && may("create") { level = .admin }
             else if may("create") { level = .editor }
             else if may("list") { level = .viewer }
             else { level = nil }

@@ -14,6 +14,7 @@ enum BenchCommand {
            tenantry bench webhooks [--rate N] [--duration S] [--connections C] (see tenantry bench webhooks --help)
            tenantry bench cluster [--objects N]   (see tenantry bench cluster --help)
            tenantry bench api [--users N] [--namespaces N]   (see tenantry bench api --help)
+           tenantry bench sessions [--sessions N] [--hold]   (see tenantry bench sessions --help)
 
     Generates N synthetic tenants (default 10000: one to three namespaces, members, routing and triggers each)
     in a temporary tenant repo, renders them, and prints the time of each phase (load, validate, render,
@@ -30,6 +31,9 @@ enum BenchCommand {
         }
         if words.first == "cluster" {
             return try ClusterBenchCommand.run(Array(words.dropFirst()), stdout: console.out, stderr: console.err)
+        }
+        if words.first == "sessions" {
+            return try SessionBenchCommand.run(Array(words.dropFirst()), console)
         }
         if words.first == "api" {
             return try APIBenchCommand.run(Array(words.dropFirst()), console)

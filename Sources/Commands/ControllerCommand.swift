@@ -1,5 +1,7 @@
 import Apply
+import Artifacts
 import Foundation
+import HTTPServer
 import Model
 import Render
 import SessionController
@@ -29,6 +31,10 @@ enum ControllerCommand {
       --model-secret NAME      the Secret with the model API key in each tenant namespace (default model-credentials)
       --workers N              sessions reconciled at once (default 4)
       --resync S               seconds between full resyncs (default 60)
+      --artifacts DIR          the local artifact store: history past 1,000 entries is archived into it, and artifacts
+                               older than a namespace's retention.artifacts are removed from it (default: none)
+      --retention-interval S   seconds between retention passes (Sessions past retention.sessions deleted; default 600)
+      --metrics-port N         serve GET /metrics (Prometheus text) on 127.0.0.1:N
       --quiet                  no log line per transition
       --leader-elect           run the controller only while holding the Lease (replicas elect one; lease 15s, renew
                                deadline 10s, retry 2s; holder: $POD_NAME, else the host name); SIGTERM releases it
@@ -54,10 +60,13 @@ enum ControllerCommand {
         var quiet = false
         var leaderElection: LeaderElectionConfig?
         var notify = NotifyFlags.Flags()
+        var artifacts: String?
+        var retentionInterval: TimeInterval = 600
+        var metricsPort: UInt16?
     }
 
     static let valued = ["--kubeconfig", "--api-url", "--runner-command", "--model-secret", "--git-base-url", "--workers", "--resync",
-                         "--github-api", "--github-token-file"] + LeaderElectFlags.valued + NotifyFlags.valued
+                         "--github-api", "--github-token-file", "--artifacts", "--retention-interval", "--metrics-port"] + LeaderElectFlags.valued + NotifyFlags.valued
 
     static func parse(_ args: Arguments, repo positionals: [String]) throws(UsageError) -> Flags {
         var flags = Flags()
@@ -71,13 +80,21 @@ enum ControllerCommand {
             guard let count = Int(text), (1...64).contains(count) else { throw UsageError("--workers takes a whole number from 1 to 64, got \"\(text)\"") }
             flags.workers = count
         }
-        if let text = args.value("--resync") {
-            guard let seconds = TimeInterval(text), seconds >= 1 else { throw UsageError("--resync takes seconds (at least 1), got \"\(text)\"") }
-            flags.resync = seconds
+        func seconds(_ flag: String) throws(UsageError) -> TimeInterval? {
+            guard let text = args.value(flag) else { return nil }
+            guard let seconds = TimeInterval(text), seconds >= 1 else { throw UsageError("\(flag) takes seconds (at least 1), got \"\(text)\"") }
+            return seconds
         }
+        if let resync = try seconds("--resync") { flags.resync = resync }
+        if let interval = try seconds("--retention-interval") { flags.retentionInterval = interval }
         flags.quiet = args.isSet("--quiet")
         flags.leaderElection = try LeaderElectFlags.parse(args, defaultLease: LeaderElectFlags.sessionsLease)
         flags.notify = try NotifyFlags.parse(args)
+        flags.artifacts = args.value("--artifacts")
+        if let text = args.value("--metrics-port") {
+            guard let port = UInt16(text), port > 0 else { throw UsageError("--metrics-port takes a port from 1 to 65535, got \"\(text)\"") }
+            flags.metricsPort = port
+        }
         return flags
     }
 
@@ -98,7 +115,24 @@ enum ControllerCommand {
                                               failed: { error in console.err("error: \(error)\n"); end(Tenantry.ExitCode.failure) },
                                               lost: { end(Tenantry.ExitCode.findings) })  // 1, as the usage says
         console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\(flags.leaderElection == nil ? "" : " once it holds the Lease")\n")
+        var metrics: HTTPServer?
+        if let port = flags.metricsPort {
+            var configuration = HTTPServer.Configuration()
+            configuration.port = port
+            configuration.handlerThreads = 4
+            do {
+                metrics = try HTTPServer(configuration) { request in
+                    guard request.path == "/metrics" else { return Response(status: 404, body: Data("only /metrics is served here\n".utf8)) }
+                    return Response(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4"], body: Data(election.metricsText().utf8))
+                }
+            } catch {
+                election.stop()
+                throw UsageError("--metrics-port \(port): cannot listen on 127.0.0.1:\(port): \(error)")
+            }
+            console.out("tenantry controller: metrics on http://127.0.0.1:\(port)/metrics\n")
+        }
         waitForTermination(or: ended)
+        metrics?.stop()
         election.stop()
         if let code = outcome.withLock({ $0 }), code != Tenantry.ExitCode.success {
             console.err("tenantry controller: stopped: \(code == Tenantry.ExitCode.findings ? "leader election lost" : "could not start")\n")
@@ -106,6 +140,16 @@ enum ControllerCommand {
         }
         console.out("tenantry controller: stopped\n")
         return Tenantry.ExitCode.success
+    }
+
+    /// History past 1,000 entries archived to `store`, and artifacts past `retention.artifacts` removed from it.
+    static func useArtifacts(_ store: any ArtifactStore, in configuration: inout SessionController.Configuration) {
+        configuration.archive = { namespace, session, name, bytes in
+            _ = try store.put(try ArtifactKey(namespace: namespace, session: session, name: name), bytes: Array(bytes), contentType: "application/json")
+        }
+        configuration.expireArtifacts = { namespace, cutoff in
+            try store.deleteExpired(namespace: namespace, before: cutoff).map { "\($0.namespace)/\($0.session)/\($0.name)" }
+        }
     }
 
     /// The platform's runner registry, prices and limits, rendered from the tenant repo.
@@ -119,12 +163,14 @@ enum ControllerCommand {
 
     /// Renders the tenant repo for the platform's registry and starts a controller on `cluster`.
     static func start(_ flags: Flags, platform: Platform, cluster: ClusterConfig, finished: (@Sendable (String, String) -> Void)? = nil,
-                      log: @escaping @Sendable (String) -> Void) throws -> SessionController {
+                      artifacts: (any ArtifactStore)? = nil, log: @escaping @Sendable (String) -> Void) throws -> SessionController {
         var configuration = SessionController.Configuration(
             environment: environment(platform, flags: flags, cluster: cluster),
             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { first, _ in first }),
             resyncInterval: flags.resync, workers: flags.workers, log: log)
         configuration.finished = finished
+        configuration.retentionInterval = flags.retentionInterval
+        if let store = flags.artifacts.map({ LocalArtifactStore(root: $0) as any ArtifactStore }) ?? artifacts { useArtifacts(store, in: &configuration) }
         let client = KubeClient(config: cluster, fieldManager: "tenantry-controller")
         let box = ControllerBox()
         let notifications = try NotifyFlags.prepare(flags.notify, platform: platform, client: client, configuration: &configuration,

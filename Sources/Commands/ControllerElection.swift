@@ -49,6 +49,9 @@ final class ControllerElection: Sendable {
         session?.shutdown()
     }
 
+    /// The leading controller's metrics; empty on a replica that does not lead.
+    func metricsText() -> String { running.value.withLock { $0?.metricsText() } ?? "" }
+
     /// The controller running now, if this replica leads.
     private final class Slot: Sendable {
         let value = Mutex<SessionController?>(nil)

@@ -1,3 +1,4 @@
+import Artifacts
 import Audit
 import Apply
 import Foundation
@@ -6,7 +7,7 @@ import Webhooks
 
 /// `serve --controller`: the session controller beside the webhooks, on its own Lease with `--leader-elect`.
 extension ServeCommand {
-    static func startController(_ flags: Flags, cluster: ClusterConfig, server: WebhookServer, audit: AuditLog, stderr: @escaping @Sendable (String) -> Void,
+    static func startController(_ flags: Flags, cluster: ClusterConfig, server: WebhookServer, audit: AuditLog, artifacts: (any ArtifactStore)?, stderr: @escaping @Sendable (String) -> Void,
                                 lost: @escaping @Sendable () -> Void) throws -> ControllerElection {
         var controllerFlags = ControllerCommand.Flags()
         controllerFlags.repo = flags.repo
@@ -32,7 +33,7 @@ extension ServeCommand {
             election: election, cluster: cluster, log: stderr,
             make: { [controllerFlags] in
                 try ControllerCommand.start(controllerFlags, platform: platform, cluster: cluster,
-                                            finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, log: log)
+                                            finished: { namespace, name in server.sessionFinished(namespace: namespace, name: name) }, artifacts: artifacts, log: log)
             },
             failed: { error in
                 stderr("error: the session controller did not start: \(error)\n")

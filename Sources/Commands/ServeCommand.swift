@@ -320,11 +320,12 @@ public enum ServeCommand {
         var controller: ControllerElection?
         if flags.controller {
             let reconcileLoop = loop
-            controller = try startController(flags, cluster: cluster, server: server, audit: audit, stderr: stderr, lost: {
+            controller = try startController(flags, cluster: cluster, server: server, audit: audit, artifacts: api.artifacts, stderr: stderr, lost: {
                 reconcileLoop?.stop()
                 lostLease.withLock { $0 = true }
                 done.signal()
             })
+            if let controller { server.metrics.append { controller.metricsText() } }
         }
 
         let queue = DispatchQueue(label: "tenantry.serve.signals")

@@ -109,9 +109,9 @@ enum WorkloadBenchmark {
         return done
     }
 
-    /// VmRSS and VmHWM of this process, in KiB.
-    private static func residentMemory() -> (current: Int, peak: Int) {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    /// VmRSS and VmHWM of a process (this one by default), in KiB.
+    static func residentMemory(of process: String = "self") -> (current: Int, peak: Int) {
+        let status = (try? String(contentsOfFile: "/proc/\(process)/status", encoding: .utf8)) ?? ""
         func field(_ name: String) -> Int {
             let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
             return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0

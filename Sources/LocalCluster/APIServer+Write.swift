@@ -219,6 +219,7 @@ extension APIServer {
     /// last finalizer is gone.
     func commit(_ type: ResourceType, old: JSON?, _ object: JSON, _ transaction: StoreTransaction) throws -> JSON {
         var object = object
+        if old == nil { try QuotaAdmission.check(type, object, transaction) }
         object.setValue(.string(String(try transaction.nextResourceVersion())), at: ["metadata", "resourceVersion"])
         if object.isDeleting, object.finalizers.isEmpty, type != .namespaces, !object.awaitsGracefulTermination {
             try transaction.delete(type, object)

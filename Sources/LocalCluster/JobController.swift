@@ -91,11 +91,17 @@ final class JobController: ClusterController {
                         _ = try loop.api.deleteObject(.pods, pod, now: ControllerLoop.now, options: DeleteOptions(propagation: .background), transaction)
                     }
                 }
-                if plan.createPod { try createPod(for: stored, transaction, loop) }
+                var quotaRetry: Date?
+                if plan.createPod {
+                    do { try createPod(for: stored, transaction, loop) } catch let refusal as APIError where refusal.code == 403 {
+                        // The namespace's ResourceQuota is full: try again later, as the job controller does after FailedCreate.
+                        quotaRetry = Date().addingTimeInterval(1)
+                    }
+                }
                 if plan.deleteJob {
                     _ = try loop.api.deleteObject(.jobs, stored, now: ControllerLoop.now, options: DeleteOptions(propagation: .background), transaction)
                 }
-                return plan.requeueAt
+                return [plan.requeueAt, quotaRetry].compactMap { $0 }.min()
             }
             if let requeue { loop.enqueue(key, at: requeue) }
         } catch {

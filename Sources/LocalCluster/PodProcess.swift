@@ -79,9 +79,36 @@ struct PodProcess: Sendable {
         return signal == 0 ? .exited((status >> 8) & 0xff) : .signaled(signal)
     }
 
-    /// Signals every process of the group (the leader may already be gone; the rest still get it).
+    /// Signals every process of the group (the leader may already be gone; the rest still get it). SIGKILL also
+    /// reaches every descendant of the leader in other groups (an agent its runner started in a group of its own),
+    /// as the kubelet's cgroup kill does on a real node: nothing a container started outlives it.
     static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+        if signal == SIGKILL {
+            for descendant in descendants(of: pid) {
+                kill(-descendant, SIGKILL)
+                kill(descendant, SIGKILL)
+            }
+        }
         kill(-pid, signal)
+    }
+
+    /// The processes below `pid` (children, theirs, …), from `/proc`.
+    static func descendants(of pid: pid_t) -> [pid_t] {
+        var children: [pid_t: [pid_t]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // After the command name: state, then the parent's pid.
+            if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(child) }
+        }
+        var found: [pid_t] = []
+        var next = children[pid] ?? []
+        while let process = next.popLast() {
+            found.append(process)
+            next += children[process] ?? []
+        }
+        return found
     }
 
     /// The kernel's start time of a process (clock ticks since boot), to tell a recorded pid from a reused one.

@@ -157,6 +157,21 @@ struct StoreTransaction {
         return try database.query(sql, parameters).compactMap { try $0.first?.text.map { StoredForm.served(try JSON(parsing: $0), as: type) } }
     }
 
+    /// How many objects of a type a namespace holds.
+    func count(_ type: ResourceType, namespace: String) throws -> Int {
+        Int(try database.query("SELECT COUNT(*) FROM objects WHERE resource = ? AND namespace = ?",
+                               [.text(type.storageKey), .text(namespace)]).first?.first?.integer ?? 0)
+    }
+
+    /// A namespace's objects whose `status.phase` is none of `phases` (SQLite reads the phase, so ended Pods are
+    /// never parsed: quota admission stays proportional to the live ones).
+    func list(_ type: ResourceType, namespace: String, phaseNotIn phases: [String]) throws -> [JSON] {
+        let marks = phases.map { _ in "?" }.joined(separator: ", ")
+        let rows = try database.query("SELECT body FROM objects WHERE resource = ? AND namespace = ? AND coalesce(json_extract(body, '$.status.phase'), '') NOT IN (\(marks))",
+                                      [.text(type.storageKey), .text(namespace)] + phases.map { .text($0) })
+        return try rows.compactMap { try $0.first?.text.map { StoredForm.served(try JSON(parsing: $0), as: type) } }
+    }
+
     /// Storage keys of every resource that has objects in a namespace.
     func resources(inNamespace namespace: String) throws -> [String] {
         try database.query("SELECT DISTINCT resource FROM objects WHERE namespace = ?", [.text(namespace)]).compactMap { $0.first?.text }

@@ -20,7 +20,8 @@ enum PlatformObjects {
 
     /// viewer reads sessions, policies, pods and logs (and, through the Sessions API, a session's logs and
     /// artifacts: the subresources it asks a SubjectAccessReview for); editor also starts and stops sessions;
-    /// admin also reads the namespace's audit trail, writes status and deletes stuck runner pods.
+    /// admin also reads the namespace's audit trail and deletes stuck runner pods. Nobody but the session controller
+    /// writes `sessions/status` (people act through the spec: stop, approval), so no tenant role grants it.
     private static func clusterRole(_ role: Role) -> JSONObject {
         var rules: [JSON] = [
             Kube.rule(["ambient.ai"], ["sessions", "namespacepolicies"], ["get", "list", "watch"]),
@@ -31,7 +32,6 @@ enum PlatformObjects {
             rules.append(Kube.rule(["ambient.ai"], ["sessions"], ["create", "update", "patch", "delete"]))
         }
         if role >= .admin {
-            rules.append(Kube.rule(["ambient.ai"], ["sessions/status"], ["get", "update", "patch"]))
             rules.append(Kube.rule(["ambient.ai"], ["sessions/audit"], ["get"]))
             rules.append(Kube.rule([""], ["pods"], ["delete"]))
         }
@@ -208,6 +208,8 @@ enum CRDSchemas {
             ("reserved", string(pattern: decimal)),
             ("spent", string(pattern: decimal)),
             ("remaining", string(pattern: decimal)),
+            ("settled", ["type": "array", "items": ["type": "string"], "maxItems": 10000,
+                         "description": "Sessions (uids) settled into this ledger whose final status may not be written yet."]),
         ])),
         // Shared by the webhook receivers (`serve --admission cluster`): the sessions holding a reservation and a slot
         // until the controller settles them, and the admissions of the last minute (sessionsPerMinute).

@@ -15,13 +15,23 @@ final class ObjectCache: Sendable {
 
     private static func version(_ object: JSONObject) -> Int? { object["metadata"]?["resourceVersion"]?.stringValue.flatMap { Int($0) } }
 
-    /// Puts the object in unless a newer version is held; returns whether it went in.
+    /// What is kept of an object: all but `metadata.managedFields`, which the controller never reads and which is
+    /// often the larger part of an object (client-go informers drop it with a transform for the same reason).
+    static func trimmed(_ object: JSONObject) -> JSONObject {
+        guard object["metadata"]?["managedFields"] != nil else { return object }
+        var trimmed = object
+        trimmed.update("metadata") { $0.updateObject { $0["managedFields"] = nil } }
+        return trimmed
+    }
+
+    /// Puts the object in unless the same or a newer version is held (the watch event of the controller's own write,
+    /// already remembered from the API's answer, changes nothing); returns whether it went in.
     @discardableResult
     func remember(_ object: JSONObject) -> Bool {
         let key = Self.key(object)
         return objects.withLock { objects in
-            if let held = objects[key], let old = Self.version(held), let new = Self.version(object), new < old { return false }
-            objects[key] = object
+            if let held = objects[key], let old = Self.version(held), let new = Self.version(object), new <= old { return false }
+            objects[key] = Self.trimmed(object)
             return true
         }
     }
@@ -31,7 +41,7 @@ final class ObjectCache: Sendable {
     /// Replaces everything (after a relist); returns the objects that went missing (deleted meanwhile).
     func replace(with items: [JSONObject]) -> [JSONObject] {
         objects.withLock { objects in
-            let fresh = Dictionary(items.map { (Self.key($0), $0) }, uniquingKeysWith: { $1 })
+            let fresh = Dictionary(items.map { (Self.key($0), Self.trimmed($0)) }, uniquingKeysWith: { $1 })
             let gone = objects.filter { fresh[$0.key] == nil }.map(\.value)
             objects = fresh
             return gone

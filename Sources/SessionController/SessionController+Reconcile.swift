@@ -38,7 +38,7 @@ extension SessionController {
                 configuration.log("session \(key): \(session.status.phase.rawValue) → \(decision.status.phase.rawValue)\(decision.status.reason.isEmpty ? "" : " (\(decision.status.reason))")")
             }
         }
-        try refreshCounts(namespace: session.namespace)
+        countsChanged(namespace: session.namespace)
         if let delay = decision.requeueAfter { queue.add(key, after: delay) }
     }
 
@@ -162,8 +162,16 @@ extension SessionController {
             guard let object = try client.get(reference) else { return }
             let policy = try PolicySnapshot(object: object)
             let now = configuration.clock()
-            guard let ledger = operation(try SharedLedger(status: object["status"], monthly: policy.budget.monthly, now: now), now),
-                  case .object(let patch) = ledger.statusPatch(resourceVersion: policy.resourceVersion ?? "") else { return }
+            let before = try SharedLedger(status: object["status"], monthly: policy.budget.monthly, now: now)
+            guard var ledger = operation(before, now) else { return }
+            ledger.budget = ledger.budget.pruned { uid in settlementIsRecorded(uid, namespace: namespace) }
+            var unchanged = before
+            unchanged.budget = before.budget.rolled(to: now)
+            if ledger == unchanged, object["status"]?["budget"] != nil, object["status"]?["budget"] != .null {
+                counters.withLock { $0.settlementsSkipped += 1 }
+                return
+            }
+            guard case .object(let patch) = ledger.statusPatch(resourceVersion: policy.resourceVersion ?? "") else { return }
             let written: JSONObject
             do {
                 written = try client.mergePatchStatus(reference, patch: patch)
@@ -177,5 +185,12 @@ extension SessionController {
             return
         }
         throw ReconcileError(description: "NamespacePolicy \(namespace)/\(name): the budget moved 20 times while settling; retrying")
+    }
+
+    /// Whether a settled uid can leave the ledger's list: its Session's final status is written (the machine never
+    /// settles a final Session again) or the Session is gone.
+    func settlementIsRecorded(_ uid: String, namespace: String) -> Bool {
+        guard let session = sessions.cache.all(namespace: namespace, where: { $0["metadata"]?["uid"]?.stringValue == uid }).first else { return true }
+        return Self.isFinal(session)
     }
 }

@@ -15,9 +15,9 @@ extension SessionController {
         let object = sessions.cache.get("\(session.namespace)/\(session.name)")
         let shared = object?["metadata"]?["annotations"]?[Self.sharedAdmissionAnnotation]?.stringValue == "cluster"
         try updateLedger(namespace: session.namespace) { ledger, now in
-            if ledger.isLive(session.name) || shared { return ledger.finishing(session.name, actual: actual, now: now) }
+            if ledger.isLive(session.name) || shared { return ledger.finishing(session.name, actual: actual, now: now, uid: session.uid) }
             var next = ledger
-            next.budget = ledger.budget.settling(reservation: reservation, reservedIn: month, actual: actual ?? Amount(micros: 0), now: now)
+            next.budget = ledger.budget.settling(reservation: reservation, reservedIn: month, actual: actual ?? Amount(micros: 0), now: now, session: session.uid)
             return next
         }
     }

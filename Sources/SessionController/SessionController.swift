@@ -27,6 +27,11 @@ public final class SessionController: Sendable {
         /// Told of each step (a status change) before it is written, so what it records is durable first; it must be
         /// idempotent (a step re-derived after a restart is told again). The notifications outbox (`SessionController+Steps.swift`).
         public var steps: (@Sendable (SessionStep) throws -> Void)?
+        /// Removes a namespace's artifacts created before the cutoff (`retention.artifacts`); returns what went, as
+        /// `namespace/session/name`. Nil: no artifact store, nothing to remove.
+        public var expireArtifacts: (@Sendable (_ namespace: String, _ cutoff: Date) throws -> [String])?
+        /// How often retention runs (`enforceRetention`); 0 turns the timer off.
+        public var retentionInterval: TimeInterval = 600
         public var log: @Sendable (String) -> Void
         public var clock: @Sendable () -> Date
 
@@ -56,6 +61,10 @@ public final class SessionController: Sendable {
         public var budgetWrites = 0
         public var budgetConflicts = 0
         public var quotaRefusals = 0
+        /// Settlements found already in the ledger (a controller stopped between the ledger write and the status write).
+        public var settlementsSkipped = 0
+        public var sessionsDeleted = 0
+        public var artifactsDeleted = 0
     }
 
     /// The label every runner Job and Pod carries (`JobBuilder.labels`).
@@ -70,6 +79,10 @@ public final class SessionController: Sendable {
     let policies: Informer
     let counters = Mutex(Counters())
     let notes = HistoryNotes()
+    /// Namespaces whose NamespacePolicy counts are to be written (at most every `countsDelay`).
+    let countsDue = Mutex<Set<String>>([])
+    /// The last NamespacePolicy generation seen per namespace: only a spec change re-queues its Sessions.
+    private let policyGenerations = Mutex<[String: Int]>([:])
     private let stopped = Atomic(false)
     /// The worker threads running (a leader that stops waits for them before it lets its Lease go).
     private let working = DispatchGroup()
@@ -108,6 +121,7 @@ public final class SessionController: Sendable {
                 worker.start()
             }
             scheduleResync()
+            scheduleRetention()
         }
         thread.start()
     }
@@ -129,6 +143,15 @@ public final class SessionController: Sendable {
             guard let self, !self.isStopped else { return }
             for key in self.sessions.cache.all().map(ObjectCache.key) { self.queue.add(key) }
             self.scheduleResync()
+        }
+    }
+
+    private func scheduleRetention() {
+        guard configuration.retentionInterval > 0 else { return }
+        resync.asyncAfter(deadline: .now() + configuration.retentionInterval) { [weak self] in
+            guard let self, !self.isStopped else { return }
+            self.enforceRetention()
+            self.scheduleRetention()
         }
     }
 
@@ -159,7 +182,7 @@ public final class SessionController: Sendable {
         case .session(.deleted(let object)):
             // A deleted Session needs no reconcile, but its namespace's counts change.
             guard let namespace = object["metadata"]?["namespace"]?.stringValue else { return }
-            do { try refreshCounts(namespace: namespace) } catch { configuration.log("namespace \(namespace): counts not written: \(error)") }
+            countsChanged(namespace: namespace)
         case .session(let change):
             queue.add(ObjectCache.key(change.object))
         case .workload(let change):
@@ -169,6 +192,16 @@ public final class SessionController: Sendable {
             queue.add("\(namespace)/\(session)")
         case .policy(let change):
             guard let namespace = change.object["metadata"]?["namespace"]?.stringValue else { return }
+            // The controller's own status writes (counts, the ledger) change nothing a Session is reconciled against
+            // after its start; only a change of the spec (a new generation) re-checks every unfinished Session.
+            if case .upserted(let policy) = change {
+                let generation = policy["metadata"]?["generation"]?.intValue ?? 0
+                let changed = policyGenerations.withLock { seen in
+                    defer { seen[namespace] = generation }
+                    return seen[namespace] != generation
+                }
+                guard changed else { return }
+            }
             for session in sessions.cache.all(namespace: namespace, where: { !Self.isFinal($0) }) { queue.add(ObjectCache.key(session)) }
         }
     }

@@ -13,12 +13,17 @@ public struct BudgetLedger: Sendable, Hashable {
     /// Estimates of sessions admitted and not yet settled.
     public var reserved: Amount
     public var spent: Amount
+    /// The uids of Sessions whose settlement (or release) is already in this ledger while their own status may not
+    /// say so yet: a controller killed between the ledger write and the Session's status write settles again on its
+    /// next reconcile, and finds the uid here. Kept across months; pruned once the Session's final status is written.
+    public var settled: [String]
 
-    public init(month: String, monthly: Amount, reserved: Amount = Amount(micros: 0), spent: Amount = Amount(micros: 0)) {
+    public init(month: String, monthly: Amount, reserved: Amount = Amount(micros: 0), spent: Amount = Amount(micros: 0), settled: [String] = []) {
         self.month = month
         self.monthly = monthly
         self.reserved = reserved
         self.spent = spent
+        self.settled = settled
     }
 
     /// A fresh ledger for the month of `now`.
@@ -42,7 +47,7 @@ public struct BudgetLedger: Sendable, Hashable {
     /// with it; their settlements are charged to the month they happen in).
     public func rolled(to now: Date) -> BudgetLedger {
         let current = Timestamp.month(now)
-        return current == month ? self : BudgetLedger(month: current, monthly: monthly)
+        return current == month ? self : BudgetLedger(month: current, monthly: monthly, settled: settled)
     }
 
     /// Reserves a session's estimate, or refuses when it does not fit in what is left.
@@ -57,8 +62,13 @@ public struct BudgetLedger: Sendable, Hashable {
 
     /// Moves a finished session's reservation to spent at its actual cost. A reservation from an earlier month
     /// is gone with that month; the actual cost is charged to the current one.
-    public func settling(reservation: Amount, reservedIn reservationMonth: String, actual: Amount, now: Date) -> BudgetLedger {
+    /// With `session` (its uid) the operation happens once: a ledger that already lists the uid is returned as it is.
+    public func settling(reservation: Amount, reservedIn reservationMonth: String, actual: Amount, now: Date, session: String? = nil) -> BudgetLedger {
         var next = rolled(to: now)
+        if let session {
+            guard !next.settled.contains(session) else { return next }
+            next.settled.append(session)
+        }
         if reservationMonth == next.month {
             next.reserved = Amount(micros: max(0, next.reserved.micros - reservation.micros))
         }
@@ -67,21 +77,34 @@ public struct BudgetLedger: Sendable, Hashable {
     }
 
     /// Gives a reservation back unspent (the session never ran: policy violation, rejection, approval timeout).
-    public func releasing(reservation: Amount, reservedIn reservationMonth: String, now: Date) -> BudgetLedger {
-        settling(reservation: reservation, reservedIn: reservationMonth, actual: Amount(micros: 0), now: now)
+    public func releasing(reservation: Amount, reservedIn reservationMonth: String, now: Date, session: String? = nil) -> BudgetLedger {
+        settling(reservation: reservation, reservedIn: reservationMonth, actual: Amount(micros: 0), now: now, session: session)
+    }
+
+    /// The ledger without the settled uids `isDone` says no longer need remembering (their Session's final status is
+    /// written, or the Session is gone).
+    public func pruned(_ isDone: (String) -> Bool) -> BudgetLedger {
+        var next = self
+        next.settled.removeAll(where: isDone)
+        return next
     }
 
     // MARK: JSON
 
     public var json: JSON {
-        ["month": .string(month), "reserved": .string(reserved.description), "spent": .string(spent.description),
-         "remaining": .string(remaining.description)]
+        var object: JSONObject = ["month": .string(month), "reserved": .string(reserved.description), "spent": .string(spent.description),
+                                  "remaining": .string(remaining.description)]
+        if !settled.isEmpty { object["settled"] = .strings(settled) }
+        return .object(object)
     }
 
     /// A JSON merge patch for `namespacepolicies/policy/status` that applies only while the object is still at
     /// `resourceVersion` (the API server answers 409 Conflict otherwise: re-read and apply the operation again).
     public func statusPatch(resourceVersion: String) -> JSON {
-        ["metadata": ["resourceVersion": .string(resourceVersion)], "status": ["budget": json]]
+        var budget = json
+        // Written even when empty: a merge patch leaves out what it does not name, so an emptied list must be sent.
+        if budget["settled"] == nil, case .object(var object) = budget { object["settled"] = []; budget = .object(object) }
+        return ["metadata": ["resourceVersion": .string(resourceVersion)], "status": ["budget": budget]]
     }
 
     public struct ParseError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -99,6 +122,7 @@ public struct BudgetLedger: Sendable, Hashable {
             guard let value = Amount(text) else { throw ParseError(description: "\(key): Invalid value: \"\(text)\": a decimal amount") }
             return value
         }
-        self.init(month: month, monthly: monthly, reserved: try amount("reserved"), spent: try amount("spent"))
+        self.init(month: month, monthly: monthly, reserved: try amount("reserved"), spent: try amount("spent"),
+                  settled: json["settled"]?.arrayValue?.compactMap(\.stringValue) ?? [])
     }
 }

@@ -36,7 +36,7 @@ public struct Condition: Sendable, Hashable {
          "lastTransitionTime": .string(Timestamp.rfc3339(lastTransitionTime)), "observedGeneration": .int(observedGeneration)]
     }
 
-    init?(json: JSON) {
+    public init?(json: JSON) {
         guard let type = json["type"]?.stringValue, let status = json["status"]?.stringValue.flatMap(Status.init(rawValue:)),
               let time = json["lastTransitionTime"]?.stringValue.flatMap(Timestamp.parse) else { return nil }
         self.init(type: type, status: status, reason: json["reason"]?.stringValue ?? "", message: json["message"]?.stringValue ?? "",
@@ -48,8 +48,10 @@ extension [Condition] {
     public subscript(type: String) -> Condition? { first { $0.type == type } }
 
     /// Sets a condition; its transition time stays as it was unless the status changes. Returns whether the status changed.
+    /// `order`: the types in the order they are kept (a Session's by default).
     @discardableResult
-    mutating func set(_ type: String, _ status: Condition.Status, reason: String, message: String, now: Date, generation: Int) -> Bool {
+    public mutating func set(_ type: String, _ status: Condition.Status, reason: String, message: String, now: Date, generation: Int,
+                             order: [String] = Condition.order) -> Bool {
         if let index = firstIndex(where: { $0.type == type }) {
             let changed = self[index].status != status
             self[index].status = status
@@ -60,7 +62,7 @@ extension [Condition] {
             return changed
         }
         append(Condition(type: type, status: status, reason: reason, message: message, lastTransitionTime: now, observedGeneration: generation))
-        sort { (Condition.order.firstIndex(of: $0.type) ?? Int.max) < (Condition.order.firstIndex(of: $1.type) ?? Int.max) }
+        sort { (order.firstIndex(of: $0.type) ?? Int.max) < (order.firstIndex(of: $1.type) ?? Int.max) }
         return true
     }
 }

@@ -51,6 +51,23 @@ public enum JobBuilder {
         return "\(runner.image):\(version)"
     }
 
+    /// The frameworks the reference runner (`tenantry runner`) knows how to run.
+    public static let referenceFrameworks = ["claude-code", "script"]
+
+    /// Why a runner started for this framework would have nothing to run, before any Job exists: a `script` Session
+    /// naming no `framework.config.command` where the platform's registry entry names no `command` either; or, where
+    /// the runner is Tenantry's own executable (the embedded cluster), a framework it does not run. Nil when it can run.
+    public static func nothingToRun(_ framework: Session.Framework, environment: RunnerEnvironment) -> String? {
+        let registered = environment.runners.first { $0.type == framework.type }
+        if framework.type == "script", (framework.config["command"]?.stringValue ?? "").isEmpty, (registered?.command ?? "").isEmpty {
+            return "the \"script\" runner has nothing to run: the session sets no framework.config.command and the platform's runner registry entry \"script\" names no command; add `command:` to runners[script] in platform.yaml, or create the session with framework.config.command"
+        }
+        if environment.runnerCommand != nil, !referenceFrameworks.contains(framework.type) {
+            return "framework \"\(framework.type)\" has nothing to run here: this cluster runs Tenantry's reference runner (\(environment.runnerCommand!.joined(separator: " "))), which runs \(referenceFrameworks.joined(separator: " and ")); register the framework on a cluster that pulls its image \(registered.map { "(\($0.image))" } ?? "")"
+        }
+        return nil
+    }
+
     /// The session file the runner reads.
     public static func sessionFile(_ session: SessionObject, policy: PolicySnapshot, environment: RunnerEnvironment,
                                    budget: Amount?) -> SessionFile {

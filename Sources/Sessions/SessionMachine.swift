@@ -78,6 +78,8 @@ public enum SessionMachine {
         public static let configError = "CreateContainerConfigError"
         public static let workloadConflict = "WorkloadConflict"
         public static let workloadDeleted = "WorkloadDeleted"
+        /// The runner would have nothing to run (a `script` Session without a command where the registry names none).
+        public static let noRunnerCommand = "NoRunnerCommand"
     }
 
     public static func reconcile(_ input: Input) -> Decision {
@@ -190,6 +192,10 @@ private struct Run {
         if condition(Condition.policyValidated, .true, "Validated", "the session complies with the namespace's policy") {
             record("PolicyValidated", data: ["model": .string(model)])
         }
+        if let missing = JobBuilder.nothingToRun(session.framework, environment: input.environment) {
+            fail(Reason.noRunnerCommand, missing, ran: false)
+            return
+        }
         guard approve(policy) else { return }
         createWorkload()
     }
@@ -289,6 +295,13 @@ private struct Run {
             }
         }
         let summary = parseSummary(pod)
+        if job.complete || job.failedReason != nil, job.failedReason != "DeadlineExceeded", let pod,
+           [.pending, .running].contains(pod.phase), pod.terminatedReason == nil, pod.reason == nil {
+            // The Job saw its Pod end before the Pod cache did (two watches): wait for the Pod's own update, whose
+            // event queues the Session again, for the runner's summary and why it ended (NodeLost, the exit code).
+            requeueAfter = 1
+            return
+        }
         if job.complete {
             complete(summary)
             return

@@ -88,11 +88,13 @@ public struct SharedLedger: Sendable, Hashable {
 
     /// The session reached a final phase: its reservation moves to spent at `actual` (nil: released, it never ran)
     /// and its slot frees. Nil when it holds no reservation any more (settled already): nothing to write.
-    public func finishing(_ session: String, actual: Amount?, now: Date) -> SharedLedger? {
+    /// With `uid`, the budget remembers the settlement (`BudgetLedger.settled`), as a journal-admitted Session's is.
+    public func finishing(_ session: String, actual: Amount?, now: Date, uid: String? = nil) -> SharedLedger? {
         guard let index = live.firstIndex(where: { $0.session == session }) else { return nil }
         var next = self
         let reservation = next.live.remove(at: index)
-        next.budget = next.budget.settling(reservation: reservation.cost, reservedIn: reservation.month, actual: actual ?? Amount(micros: 0), now: now)
+        next.budget = next.budget.settling(reservation: reservation.cost, reservedIn: reservation.month, actual: actual ?? Amount(micros: 0), now: now,
+                                            session: uid)
         return next
     }
 
@@ -132,7 +134,9 @@ public struct SharedLedger: Sendable, Hashable {
     /// A merge patch of `status.budget` and `status.admission` that applies only at `resourceVersion` (409 otherwise).
     /// The lists are replaced whole (merge patch replaces arrays), so a removed entry is gone.
     public func statusPatch(resourceVersion: String) -> JSON {
-        ["metadata": ["resourceVersion": .string(resourceVersion)], "status": ["budget": budget.json, "admission": admissionJSON]]
+        // The budget as BudgetLedger patches it (an emptied `settled` list is sent, or the merge patch would keep the old one).
+        ["metadata": ["resourceVersion": .string(resourceVersion)],
+         "status": ["budget": budget.statusPatch(resourceVersion: resourceVersion)["status"]?["budget"] ?? budget.json, "admission": admissionJSON]]
     }
 
     /// Reads `status` of a NamespacePolicy whose monthly budget is `monthly` (a policy without one starts empty at `now`).

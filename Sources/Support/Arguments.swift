@@ -63,6 +63,13 @@ public struct Arguments: Sendable {
         return value
     }
 
+    /// The value of a flag that must be a whole number above zero.
+    public func positive(_ flag: String, default fallback: Int) throws(UsageError) -> Int {
+        guard let text = values[flag]?.last else { return fallback }
+        guard let value = Int(text), value > 0 else { throw UsageError("\(flag) must be a positive whole number, got \"\(text)\"") }
+        return value
+    }
+
     /// At most `count` positionals.
     public func positionals(max count: Int, usage: String) throws(UsageError) -> [String] {
         guard positionals.count <= count else {

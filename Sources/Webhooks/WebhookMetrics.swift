@@ -17,6 +17,10 @@ public final class WebhookMetrics: Sendable {
     }
 
     private let state = Mutex(State())
+    /// More metrics printed after these (the session controller's, when it runs in the same process).
+    private let appended = Mutex<[@Sendable () -> String]>([])
+
+    public func append(_ metrics: @escaping @Sendable () -> String) { appended.withLock { $0.append(metrics) } }
 
     public init() {}
 
@@ -80,6 +84,7 @@ public final class WebhookMetrics: Sendable {
         tenantry_webhook_ready \(ready ? 1 : 0)
 
         """
+        for metrics in appended.withLock({ $0 }) { out += metrics() }
         return out
     }
 }

@@ -123,6 +123,9 @@ public final class WebhookServer: Sendable {
     /// A Session reached a final phase: its slot under `maxConcurrentSessions` is free at once.
     public func sessionFinished(namespace: String, name: String) { service.journal.markFinished(namespace: namespace, session: name) }
 
+    /// What `/metrics` counts; `serve --controller` appends the session controller's.
+    public var metrics: WebhookMetrics { service.metrics }
+
     /// Connections open now (for benchmarks and tests).
     public var openConnections: Int { http.openConnections }
 

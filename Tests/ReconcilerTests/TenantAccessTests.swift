@@ -56,7 +56,7 @@ final class TenantAccessTests: XCTestCase {
         XCTAssertEqual(elsewhere.status, 1)
         XCTAssertTrue(elsewhere.stderr.contains(#"Error from server (Forbidden): sessions.ambient.ai is forbidden: User "sam@acme.example" cannot list resource "sessions" in API group "ambient.ai" in the namespace "docs""#),
                       elsewhere.stderr)
-        // An editor does not approve: the status subresource is the tenant admin's (kubectl reads it before patching).
+        // Nobody but the session controller writes a Session's status (kubectl reads it before patching).
         let approve = kubectl(token: editor, "patch", "session", "fix-login", "-n", "payments-prod", "--subresource=status", "--type=merge", "-p", #"{"status":{"phase":"Running"}}"#)
         XCTAssertEqual(approve.status, 1)
         XCTAssertTrue(approve.stderr.contains(#"sessions.ambient.ai "fix-login" is forbidden: User "sam@acme.example" cannot get resource "sessions/status" in API group "ambient.ai" in the namespace "payments-prod""#),
@@ -77,8 +77,12 @@ final class TenantAccessTests: XCTestCase {
         XCTAssertEqual(kubectl(token: viewer, "get", "sessions", "-n", "payments-staging").status, 1, "oncall views payments-prod only")
 
         let lead = try token(user: "lee@acme.example", groups: ["payments-leads"])
-        let approved = kubectl(token: lead, "patch", "session", "fix-login", "-n", "payments-prod", "--subresource=status", "--type=merge", "-p", #"{"status":{"phase":"Running"}}"#)
-        XCTAssertEqual(approved.status, 0, approved.stderr)
+        // An admin reads the audit trail, but the status is the session controller's alone, even for an admin.
+        XCTAssertEqual(kubectl(token: lead, "auth", "can-i", "get", "sessions", "--subresource=audit", "-n", "payments-prod").stdout, "yes\n")
+        let statusWrite = kubectl(token: lead, "patch", "session", "fix-login", "-n", "payments-prod", "--subresource=status", "--type=merge", "-p", #"{"status":{"phase":"Running"}}"#)
+        XCTAssertEqual(statusWrite.status, 1)
+        XCTAssertTrue(statusWrite.stderr.contains(#"User "lee@acme.example" cannot get resource "sessions/status" in API group "ambient.ai" in the namespace "payments-prod""#),
+                      statusWrite.stderr)
 
         // A user member: the contractor edits in staging only.
         let contractor = try token(user: "contractor.li@partner.example", groups: [])

@@ -15,7 +15,8 @@ import XCTest
 final class SessionHarness: @unchecked Sendable {
     static let namespace = "acme"
     let directory: String
-    let server: LocalClusterServer
+    private(set) var server: LocalClusterServer
+    let options: LocalClusterServer.Options
     let client: KubeClient
     let repo: TempRepo
     private(set) var controller: SessionController?
@@ -25,6 +26,7 @@ final class SessionHarness: @unchecked Sendable {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID().uuidString)").path
         var options = LocalClusterServer.Options()
         options.jobBackoffSeconds = 0.1
+        self.options = options
         server = try LocalClusterServer.start(directory: directory, options: options)
         let config = try Kubeconfig.load(paths: [server.kubeconfigPath]).resolve()
         client = KubeClient(config: config, fieldManager: "test",
@@ -78,15 +80,24 @@ final class SessionHarness: @unchecked Sendable {
         return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("tenantry").path
     }
 
+    /// Stops the local cluster (its Pods' processes die with it) and starts it again over the same directory and port,
+    /// as a machine restart would.
+    func restartCluster() throws {
+        let port = server.port
+        server.stop()
+        server = try LocalClusterServer.start(directory: directory, port: port, options: options)
+    }
+
     @discardableResult
-    func startController() throws -> SessionController {
+    func startController(_ configure: (inout SessionController.Configuration) -> Void = { _ in }) throws -> SessionController {
         let platform = try repo.render().platform
         let environment = RunnerEnvironment(runners: platform.runners, apiURL: "http://127.0.0.1:1", containers: platform.defaults.containers,
                                             runnerCommand: [Self.tenantry])
         let logs = self.logs
-        let configuration = SessionController.Configuration(environment: environment,
+        var configuration = SessionController.Configuration(environment: environment,
                                                             pricing: Dictionary(platform.models.map { ($0.name, $0.pricing) }, uniquingKeysWith: { a, _ in a }),
                                                             resyncInterval: 5, workers: 2, log: { logs.append($0) })
+        configure(&configuration)
         let controller = SessionController(client: client, configuration: configuration)
         controller.start()
         self.controller = controller
@@ -154,6 +165,14 @@ final class SessionHarness: @unchecked Sendable {
         let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
         return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? false)
     }
+}
+
+/// A clock a test moves forward by hand (retention, approval timeouts) instead of waiting.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var offset: TimeInterval = 0
+    var now: Date { lock.lock(); defer { lock.unlock() }; return Date().addingTimeInterval(offset) }
+    func advance(_ seconds: TimeInterval) { lock.lock(); offset += seconds; lock.unlock() }
 }
 
 final class LogLines: @unchecked Sendable {
