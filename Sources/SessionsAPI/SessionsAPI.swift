@@ -4,11 +4,10 @@ import Foundation
 import HTTPServer
 import Model
 
-/// The Sessions API endpoints that need no session controller: `GET /api/v1/whoami`,
-/// `GET /api/v1/user/namespaces` and `GET /api/v1/namespaces/{ns}/audit`, as a handler `serve` can mount
-/// (nil for paths that are not these). Every answer passes `AccessGate`; every call about a namespace is
-/// recorded in the audit trail (denials included) before it is answered, and an audit trail that cannot
-/// be written is a 503. Bodies follow specs/contracts/sessions.yaml.
+/// The Sessions API (specs/contracts/sessions.yaml) as a handler `serve` mounts: nil for paths that are not its
+/// own. Every answer passes `AccessGate`; every call about a namespace is recorded in the audit trail (denials
+/// included) before it is answered, and an audit trail that cannot be written is a 503. The endpoints are the
+/// `routes` table, each handler in a file of its own.
 public struct SessionsAPI: Sendable {
     /// What the tenant table says of a namespace, for `/user/namespaces`.
     public struct NamespaceInfo: Sendable, Hashable {
