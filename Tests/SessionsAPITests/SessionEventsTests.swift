@@ -75,6 +75,11 @@ final class SessionEventsTests: XCTestCase {
         _ = try harness.client.delete(ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: "acme", name: "before"))
         eventually("the deletion") { stale.events.contains { $0.name == "deleted" && $0.data["session"]?["id"] == "before" } }
 
+        let bodies = (first.events + resumed.events + stale.events).map(\.data)
+        let (code, output) = try ContractSchemas.validate(bodies, against: "SessionEvent")
+        XCTAssertEqual(code, 0, output)
+        XCTAssertTrue(output.contains("checked \(bodies.count) failures 0"), output)
+
         let subscriptions = try harness.audit.entries(namespace: "acme").filter { $0.record.resource == "sessions/events" }
         XCTAssertEqual(subscriptions.count, 4)
         XCTAssertEqual(Set(subscriptions.map(\.record.actor)), ["val@example.com"])

@@ -163,3 +163,29 @@ final class StreamReader: @unchecked Sendable {
 
     func stop() { lock.withLock { stopped = true } }
 }
+
+/// Checks bodies against a schema of specs/contracts/sessions.yaml's components (jsonschema, as the contract's
+/// other checks do); returns what python printed and its exit code.
+enum ContractSchemas {
+    static func validate(_ bodies: [JSON], against schema: String) throws -> (code: Int32, output: String) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-events-\(UUID().uuidString).json")
+        try JSON.array(bodies).compactText.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let script = """
+        import json, sys, yaml, jsonschema
+        spec = yaml.safe_load(open(sys.argv[1]))
+        schema = dict(spec['components']['schemas'][sys.argv[3]])
+        schema['components'] = spec['components']
+        failures = 0
+        for body in json.load(open(sys.argv[2])):
+            try:
+                jsonschema.validate(body, schema, cls=jsonschema.Draft4Validator)
+            except jsonschema.ValidationError as error:
+                failures += 1
+                print(error.message)
+        print('checked', len(json.load(open(sys.argv[2]))), 'failures', failures)
+        sys.exit(1 if failures else 0)
+        """
+        return try Tool.run("python3", ["-c", script, PackagePaths.root.appendingPathComponent("specs/contracts/sessions.yaml").path, file.path, schema])
+    }
+}
