@@ -25,7 +25,7 @@ extension SessionsAPI {
         var details: JSONObject = [:]
         if let lastEventID { details["lastEventId"] = .string(String(lastEventID.prefix(40))) }
         do {
-            try audit.append(AuditRecord(namespace: namespace, actor: caller.user, action: "list", resource: "sessions/events", outcome: "succeeded",
+            try audit.appendSoon(AuditRecord(namespace: namespace, actor: caller.user, action: "list", resource: "sessions/events", outcome: "succeeded",
                                          details: details, traceID: traceID))
         } catch {
             return unavailable("the audit trail cannot be written: \(error)", traceID)

@@ -42,7 +42,7 @@ extension SessionsAPI {
         case .unreadable(let message): return unavailable(message, traceID)
         }
         do {
-            try audit.append(AuditRecord(namespace: namespace, session: name, actor: caller.user, action: "view", resource: "sessions/logs",
+            try audit.appendSoon(AuditRecord(namespace: namespace, session: name, actor: caller.user, action: "view", resource: "sessions/logs",
                                          outcome: "succeeded", details: ["follow": .bool(follow)], traceID: traceID))
         } catch {
             return unavailable("the audit trail cannot be written: \(error)", traceID)

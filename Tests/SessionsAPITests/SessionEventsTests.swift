@@ -80,8 +80,11 @@ final class SessionEventsTests: XCTestCase {
         XCTAssertEqual(code, 0, output)
         XCTAssertTrue(output.contains("checked \(bodies.count) failures 0"), output)
 
+        // Reads are queued for the trail (appendSoon): every subscription is there once the queue is written.
+        eventually("the four subscriptions are in the audit trail") {
+            ((try? harness.audit.entries(namespace: "acme")) ?? []).filter { $0.record.resource == "sessions/events" }.count == 4
+        }
         let subscriptions = try harness.audit.entries(namespace: "acme").filter { $0.record.resource == "sessions/events" }
-        XCTAssertEqual(subscriptions.count, 4)
         XCTAssertEqual(Set(subscriptions.map(\.record.actor)), ["val@example.com"])
     }
 

@@ -63,6 +63,9 @@ final class SessionLogsTests: XCTestCase {
         XCTAssertEqual(try JSON(parsing: missing.text)["error"], "not_found")
         XCTAssertEqual(try harness.get("/api/v1/namespaces/acme/sessions/logged/logs?follow=maybe", token: viewer).status, 400)
 
+        eventually("the reads are in the audit trail") {
+            ((try? harness.audit.entries(namespace: "acme", session: "logged")) ?? []).filter { $0.record.resource == "sessions/logs" }.count == 5
+        }
         let reads = try harness.audit.entries(namespace: "acme", session: "logged").filter { $0.record.resource == "sessions/logs" }
         XCTAssertEqual(reads.map(\.record.outcome).sorted(), ["denied", "succeeded", "succeeded", "succeeded", "succeeded"])
     }
