@@ -10,7 +10,7 @@ import Model
 extension SessionsAPI {
     func sessionEvents(_ call: APICall) -> Response {
         let (namespace, traceID) = (call.namespace, call.traceID)
-        guard let streams else { return unavailable("live session events are not served here: the API has no cluster to watch", traceID) }
+        guard let streams, cluster != nil else { return unavailable("live session events are not served here: the API has no cluster to watch", traceID) }
         let caller: Caller
         switch gate.caller(authorization: call.authorization) {
         case .success(let found): caller = found

@@ -15,7 +15,7 @@ extension SessionsAPI {
 
     func sessionLogs(_ call: APICall) -> Response {
         let (namespace, name, traceID) = (call.namespace, call.session, call.traceID)
-        guard let streams else { return unavailable("session logs are not served here: the API has no cluster to read them from", traceID) }
+        guard let streams, let cluster else { return unavailable("session logs are not served here: the API has no cluster to read them from", traceID) }
         let caller: Caller
         switch gate.caller(authorization: call.authorization) {
         case .success(let found): caller = found
@@ -34,7 +34,7 @@ extension SessionsAPI {
             follow = value
         }
         let session: SessionObject
-        switch LogSource.session(streams.client, namespace: namespace, name: name) {
+        switch LogSource.session(cluster, namespace: namespace, name: name) {
         case .found(let found): session = found
         case .missing:
             return answer(AccessFailure(status: 404, error: "not_found", message: "session \"\(name.prefix(253))\" not found in namespace \"\(namespace)\"",
@@ -47,7 +47,7 @@ extension SessionsAPI {
         } catch {
             return unavailable("the audit trail cannot be written: \(error)", traceID)
         }
-        let source = LogSource(client: streams.client, artifacts: streams.artifacts, podPoll: streams.options.podPoll)
+        let source = LogSource(client: cluster, artifacts: artifacts, podPoll: streams.options.podPoll)
         let headers = ["Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "X-Trace-Id": traceID, "X-Content-Type-Options": "nosniff"]
         guard follow else {
             switch source.whole(session) {

@@ -1,10 +1,7 @@
-import Apply
-import Artifacts
 import Foundation
 
-/// What the streaming endpoints (`…/events`, `…/sessions/{id}/logs`) need besides the gate and the audit trail:
-/// the cluster (Sessions, Pods and their logs), the artifact store (a finished session's log) and the shared
-/// watches.
+/// What the streaming endpoints (`…/events`, `…/sessions/{id}/logs`) need besides what every endpoint has (the
+/// gate, the audit trail, the cluster, the artifact store): the shared watches and their timings.
 public final class SessionStreams: Sendable {
     public struct Options: Sendable, Hashable {
         /// A comment line after this long without an event.
@@ -24,15 +21,11 @@ public final class SessionStreams: Sendable {
         }
     }
 
-    public let client: KubeClient
-    public let artifacts: (any ArtifactStore)?
     public let feeds: SessionFeeds
     public let options: Options
 
-    public init(client: KubeClient, artifacts: (any ArtifactStore)?, feeds: SessionFeeds? = nil, options: Options = Options()) {
-        self.client = client
-        self.artifacts = artifacts
-        self.feeds = feeds ?? SessionFeeds(client: client)
+    public init(feeds: SessionFeeds, options: Options = Options()) {
+        self.feeds = feeds
         self.options = options
     }
 }
