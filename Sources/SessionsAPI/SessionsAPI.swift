@@ -52,6 +52,8 @@ public struct SessionsAPI: Sendable {
     public var runnerTokens: TokenReviewer? = nil
     /// The shared watches and timings of the streaming endpoints (events, logs); nil: they answer 503.
     public var streams: SessionStreams? = nil
+    /// Every Session from one watch, for list and get; nil (or not yet in step): they ask the cluster.
+    public var sessionIndex: SessionIndex? = nil
 
     public init(gate: AccessGate, permissions: NamespacePermissions, audit: AuditLog, namespaces: @escaping @Sendable () -> [String: NamespaceInfo]) {
         self.gate = gate
