@@ -93,7 +93,7 @@ let package = Package(
         // the one poll helper (`eventually`) and the one git helper (`GitCLI`, git found on PATH).
         .target(name: "TestKit", path: "Tests/TestKit"),
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process (re-exports TestKit).
-        .target(name: "TestSupport", dependencies: ["TestKit", "Commands", "Render", "Model"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TestKit", "Commands", "Render", "Model", "Apply", "LocalCluster", "Sessions", "SessionController"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model"], path: "Tests/ModelTests"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
@@ -114,8 +114,8 @@ let package = Package(
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "GitHub", "HTTPClient", "HTTPServer", "Model", "Support", "TestKit", "Audit", "Apply", "LocalCluster", "Sessions", "TestSupport", "tenantry"], path: "Tests/NotificationsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
-        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "Apply", "ApplyTestSupport", "Commands", "Webhooks", "Sessions", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/SessionsAPITests"),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "Model", "Support"], path: "Tests/AuditTests"),
+        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "Apply", "ApplyTestSupport", "Commands", "Webhooks", "Sessions", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "Artifacts", "tenantry"], path: "Tests/SessionsAPITests"),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Model", "Support", "TestKit"], path: "Tests/AuditTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,11 +14,13 @@ public final class AuditLog: @unchecked Sendable {
     public let path: String
     /// Each appended entry as a JSON line (for cluster log collection), after it is on disk.
     private let lines: (@Sendable (String) -> Void)?
+    private var queue: AuditQueue!
 
     public init(path: String, jsonLines: (@Sendable (String) -> Void)? = nil) throws(SQLiteError) {
         self.path = path
         lines = jsonLines
         database = try SQLiteDatabase(path: path)
+        queue = AuditQueue(log: self)
         try database.execute("""
             PRAGMA journal_mode=WAL;
             PRAGMA synchronous=FULL;
@@ -32,31 +34,52 @@ public final class AuditLog: @unchecked Sendable {
             """)
     }
 
-    /// Appends and returns the entry once it is durable.
+    /// Appends and returns the entry once it is durable. Appends that arrive while another commit is on its way
+    /// to disk are committed together, in one transaction and one fsync (group commit), so concurrent writers
+    /// share the disk's latency instead of queueing behind it one by one.
     @discardableResult
     public func append(_ record: AuditRecord) throws(SQLiteError) -> AuditEntry {
-        let entry = try locked { () throws(SQLiteError) -> AuditEntry in
+        try queue.append(record)
+    }
+
+    /// Queues the record of a read (which need not be durable before it is answered, unlike a write's) and
+    /// returns at once: a committer thread writes it with whatever else is queued, in order with every other
+    /// entry, within one commit. Throws, and queues nothing, while the trail is failing (the last commit failed),
+    /// so reads are refused rather than left unrecorded.
+    public func appendSoon(_ record: AuditRecord) throws(SQLiteError) {
+        try queue.appendSoon(record)
+    }
+
+    /// Writes `records` in order, chained, in one transaction; the JSON lines after the commit.
+    func commit(_ records: [AuditRecord]) throws(SQLiteError) -> [AuditEntry] {
+        let entries = try locked { () throws(SQLiteError) -> [AuditEntry] in
             try database.execute("BEGIN IMMEDIATE")
             do throws(SQLiteError) {
                 let head = try database.query("SELECT sequence, hash FROM audit_head WHERE id = 1").first
-                let sequence = (head?[0].integer ?? 0) + 1
-                let previous = head?[1].text ?? AuditChain.genesis
-                let text = JSON.object(AuditChain.canonical(sequence: sequence, record)).compactText
-                let hash = AuditChain.hash(previous: previous, canonicalText: text)
-                try database.query("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                    .integer(sequence), .text(AuditTime.format(record.timestamp)), .text(record.namespace), .text(record.session),
-                    .text(record.actor), .text(record.action), .text(record.outcome), .text(text), .text(previous), .text(hash),
-                ])
-                try database.query("INSERT OR REPLACE INTO audit_head VALUES (1, ?, ?)", [.integer(sequence), .text(hash)])
+                var sequence = head?[0].integer ?? 0
+                var previous = head?[1].text ?? AuditChain.genesis
+                var entries: [AuditEntry] = []
+                for record in records {
+                    sequence += 1
+                    let text = JSON.object(AuditChain.canonical(sequence: sequence, record)).compactText
+                    let hash = AuditChain.hash(previous: previous, canonicalText: text)
+                    try database.query("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                        .integer(sequence), .text(AuditTime.format(record.timestamp)), .text(record.namespace), .text(record.session),
+                        .text(record.actor), .text(record.action), .text(record.outcome), .text(text), .text(previous), .text(hash),
+                    ])
+                    entries.append(AuditEntry(sequence: sequence, record: record, previousHash: previous, hash: hash))
+                    previous = hash
+                }
+                try database.query("INSERT OR REPLACE INTO audit_head VALUES (1, ?, ?)", [.integer(sequence), .text(previous)])
                 try database.execute("COMMIT")
-                return AuditEntry(sequence: sequence, record: record, previousHash: previous, hash: hash)
+                return entries
             } catch {
                 try? database.execute("ROLLBACK")
                 throw error
             }
         }
-        lines?(entry.json.compactText + "\n")
-        return entry
+        for entry in entries { lines?(entry.json.compactText + "\n") }
+        return entries
     }
 
     /// A filtered page, newest first: entries with sequence below `before` (a continue point).

@@ -76,15 +76,7 @@ public enum AuditChain {
 
 /// RFC 3339 with milliseconds, UTC: sortable as text.
 enum AuditTime {
-    static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
+    static func format(_ date: Date) -> String { Timestamp.iso8601(fractionalSeconds: true).string(from: date) }
 
-    static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
-    }
+    static func parse(_ text: String) -> Date? { Timestamp.iso8601(fractionalSeconds: true).date(from: text) }
 }

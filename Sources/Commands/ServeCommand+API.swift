@@ -135,6 +135,10 @@ extension ServeCommand {
         api.cluster = client
         api.artifacts = try artifactStore(flags, document: document, environment: environment)
         api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: [runnerAudience]))
+        // GET …/events and …/logs: one Session watch per namespace with listeners.
+        api.streams = SessionStreams(feeds: SessionFeeds(client: client))
+        // list and get from one watch of every Session (started by serve, which stops it when it returns).
+        api.sessionIndex = SessionIndex(client: client)
         api.admit = { request in
             switch service.admitManual(namespace: request.namespace, trigger: request.trigger, framework: request.framework,
                                        labels: request.labels, annotations: request.annotations) {

@@ -279,6 +279,11 @@ public enum ServeCommand {
         let server = try WebhookServer(options: options, table: table)
         let api = try sessionsAPI(flags, cluster: cluster, embedded: ControllerCommand.isEmbedded(cluster), audit: audit, server: server, environment: environment)
         server.mount { api.handle($0) }
+        api.sessionIndex?.start()
+        defer {
+            api.streams?.feeds.stop()
+            api.sessionIndex?.stop()
+        }
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
         let tables = table.map { "revision \($0.revision), \($0.policies.count) namespaces" } ?? "tenant table after the first reconcile"

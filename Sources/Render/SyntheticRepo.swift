@@ -2,7 +2,8 @@ import Foundation
 
 /// A generated tenant repo of realistic shape, for benchmarks and scale tests.
 public enum SyntheticRepo {
-    public static func write(tenants count: Int, to directory: URL) throws {
+    /// `namespacesPerTenant`: each tenant gets exactly this many namespaces (else one to three, by index).
+    public static func write(tenants count: Int, to directory: URL, namespacesPerTenant: Int? = nil) throws {
         let fm = FileManager.default
         try? fm.removeItem(at: directory)
         let tenants = directory.appendingPathComponent("tenants")
@@ -10,7 +11,7 @@ public enum SyntheticRepo {
         try Data(platform.utf8).write(to: directory.appendingPathComponent("platform.yaml"))
         for index in 0..<count {
             let name = String(format: "t%05d", index)
-            try Data(tenant(name, index: index).utf8).write(to: tenants.appendingPathComponent(name + ".yaml"))
+            try Data(tenant(name, index: index, namespaces: namespacesPerTenant ?? 1 + index % 3).utf8).write(to: tenants.appendingPathComponent(name + ".yaml"))
         }
     }
 
@@ -45,8 +46,8 @@ public enum SyntheticRepo {
 
     """
 
-    static func tenant(_ name: String, index: Int) -> String {
-        let namespaces = (0..<(1 + index % 3)).map { "  - name: \(name)-ns\($0)\n" }.joined()
+    static func tenant(_ name: String, index: Int, namespaces count: Int) -> String {
+        let namespaces = (0..<count).map { "  - name: \(name)-ns\($0)\n" }.joined()
         return """
         apiVersion: tenantry.dev/v1alpha1
         kind: Tenant

@@ -55,14 +55,19 @@ extension SessionsAPI {
         }
     }
 
-    /// The Session, or the answer to send (404 not found, 503 cluster).
-    func fetch(_ call: APICall, _ cluster: KubeClient) -> Result<SessionView, Answered> {
+    /// The Session, or the answer to send (404 not found, 503 cluster). `cached`: from the session index when it
+    /// is in step (reads); steering reads the cluster.
+    func fetch(_ call: APICall, _ cluster: KubeClient, cached: Bool = false) -> Result<SessionView, Answered> {
         let reference = ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: call.namespace, name: call.session)
         let object: JSONObject?
-        do {
-            object = try cluster.get(reference)
-        } catch {
-            return .failure(clusterFailure(error, call.traceID))
+        if cached, let known = sessionIndex?.session(call.namespace, call.session) {
+            object = known
+        } else {
+            do {
+                object = try cluster.get(reference)
+            } catch {
+                return .failure(clusterFailure(error, call.traceID))
+            }
         }
         guard let object else {
             return .failure(answer(AccessFailure(status: 404, error: "not_found", message: "sessions.ambient.ai \"\(call.session)\" not found in namespace \(call.namespace)",
@@ -125,11 +130,15 @@ extension SessionsAPI {
             guard let date = Timestamp.parse(text) else { return invalid("since", "since must be an RFC 3339 time such as 2026-12-01T09:00:00Z", traceID) }
             since = date
         }
-        let objects: [JSONObject]
-        do {
-            objects = try admitted.cluster.list(apiVersion: Session.apiVersion, kind: Session.kind, namespace: call.namespace)
-        } catch {
-            return clusterFailure(error, traceID)
+        var objects: [JSONObject]
+        if let cached = sessionIndex?.sessions(in: call.namespace) {
+            objects = cached
+        } else {
+            do {
+                objects = try admitted.cluster.list(apiVersion: Session.apiVersion, kind: Session.kind, namespace: call.namespace)
+            } catch {
+                return clusterFailure(error, traceID)
+            }
         }
         let views = objects.compactMap { try? SessionView(object: $0) }
             .filter { view in
@@ -161,7 +170,7 @@ extension SessionsAPI {
             return invalid(field.name, "\(field.name) must be true or false", call.traceID)
         }
         let view: SessionView
-        switch fetch(call, admitted.cluster) {
+        switch fetch(call, admitted.cluster, cached: true) {
         case .success(let found): view = found
         case .failure(let refused): return refused.response
         }

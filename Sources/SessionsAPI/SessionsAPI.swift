@@ -50,6 +50,10 @@ public struct SessionsAPI: Sendable {
     public var admit: SessionAdmitter? = nil
     /// TokenReview for the runners' projected tokens (audience `tenantry`), for the artifact upload.
     public var runnerTokens: TokenReviewer? = nil
+    /// The shared watches and timings of the streaming endpoints (events, logs); nil: they answer 503.
+    public var streams: SessionStreams? = nil
+    /// Every Session from one watch, for list and get; nil (or not yet in step): they ask the cluster.
+    public var sessionIndex: SessionIndex? = nil
 
     public init(gate: AccessGate, permissions: NamespacePermissions, audit: AuditLog, namespaces: @escaping @Sendable () -> [String: NamespaceInfo]) {
         self.gate = gate
@@ -73,6 +77,8 @@ public struct SessionsAPI: Sendable {
         Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/artifacts") { $0.listArtifacts($1) },
         Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/artifacts/{name}") { $0.getArtifact($1) },
         Route("PUT", "/api/v1/namespaces/{namespace}/sessions/{session}/artifacts/{name}") { $0.putArtifact($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/events") { $0.sessionEvents($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/logs") { $0.sessionLogs($1) },
     ]
 
     /// The answer, or nil for a path no route has (another handler's). A path that has routes but not for this

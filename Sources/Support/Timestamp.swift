@@ -20,11 +20,19 @@ public enum Timestamp {
 
     /// Accepts whole and fractional seconds (`…T09:00:00.123456Z`), as an API server may send either.
     public static func parse(_ text: String) -> Date? {
+        iso8601(fractionalSeconds: false).date(from: text) ?? iso8601(fractionalSeconds: true).date(from: text)
+    }
+
+    /// An RFC 3339 formatter kept per thread: making one costs far more than using it (an ICU formatter is
+    /// built each time: a third of a Sessions API list went there), and one is not to be shared across threads.
+    public static func iso8601(fractionalSeconds: Bool) -> ISO8601DateFormatter {
+        let key = fractionalSeconds ? "tenantry.timestamp.iso8601.fractional" : "tenantry.timestamp.iso8601"
+        let cache = Thread.current.threadDictionary
+        if let formatter = cache[key] as? ISO8601DateFormatter { return formatter }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)
+        formatter.formatOptions = fractionalSeconds ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
+        cache[key] = formatter
+        return formatter
     }
 
     /// The UTC calendar month of a time, `2026-12`: the budget ledger's key.
