@@ -55,14 +55,17 @@ final class SchemathesisTests: XCTestCase {
         return try XCTUnwrap(port, "serve printed no port: \(banner)")
     }
 
-    /// The contract's operations no route serves yet (another branch's endpoints), so schemathesis is not asked about them.
-    private func unrouted() throws -> [String] {
+    /// The operations schemathesis is not asked about: those marked `x-streaming` (an open stream never ends, so a
+    /// schemathesis call would wait on it forever; SessionEventsTests and SessionLogsTests check them against the
+    /// contract instead), and any no route serves.
+    private func excluded() throws -> [String] {
         let spec = try XCTUnwrap(try YAML.parseDocument(Array(try Data(contentsOf: PackagePaths.root.appendingPathComponent("specs/contracts/sessions.yaml"))))?.json)
         let routed = Set(SessionsAPI.routes.map { "\($0.method.lowercased()) \($0.template)" })
         var missing: [String] = []
         for (path, item) in (spec["paths"]?.objectValue ?? [:]).pairs {
             for (method, operation) in (item.objectValue ?? [:]).pairs where method != "parameters" {
-                if !routed.contains("\(method) \(path)"), let id = operation["operationId"]?.stringValue { missing.append(id) }
+                let streaming = operation["x-streaming"] != nil
+                if streaming || !routed.contains("\(method) \(path)"), let id = operation["operationId"]?.stringValue { missing.append(id) }
             }
         }
         return missing.sorted()
@@ -70,8 +73,8 @@ final class SchemathesisTests: XCTestCase {
 
     func testTheRunningServerKeepsItsContractForAViewerAndAnEditor() throws {
         let port = try startServe()
-        let missing = try unrouted()
-        XCTAssertTrue(Set(missing).isSubset(of: ["getSessionLogs", "watchSessionEvents"]), "only the streaming endpoints may be unrouted: \(missing)")
+        let missing = try excluded()
+        XCTAssertEqual(missing, ["getSessionLogs", "watchSessionEvents"], "only the streaming endpoints are left to their own tests")
         let users: [(String, String, [String])] = [("viewer", "oncall@acme.example", ["payments-engineers-oncall"]),
                                                    ("editor", "sam@acme.example", ["payments-engineers"])]
         for (role, user, groups) in users {
