@@ -35,7 +35,7 @@ extension WebUI {
         <form method="post" action="/login" class="stack">
         \(Layout.csrfField(inner))
         <label for="token">Token</label>
-        <textarea id="token" name="token" rows="4" required autocomplete="off" spellcheck="false"\(error == nil ? "" : " aria-describedby=\"token-error\" aria-invalid=\"true\"")></textarea>
+        <textarea id="token" name="token" rows="4" required autocomplete="off" spellcheck="false"\(error == nil ? "" : " aria-describedby=\"token-error\" aria-invalid=\"true\"" as HTML)></textarea>
         <button type="submit">Log in</button>
         </form></section>
         """

@@ -105,7 +105,7 @@ extension WebUI {
 
     private func actionForm(_ context: Context, _ base: String, _ action: String, _ label: String, danger: Bool = false) -> HTML {
         """
-        <form method="post" action="\(base)/\(action)">\(Layout.csrfField(context))<button type="submit" name="action" value="\(action)"\(danger ? " class=\"danger\"" : "")>\(label)</button></form>
+        <form method="post" action="\(base)/\(action)">\(Layout.csrfField(context))<button type="submit" name="action" value="\(action)"\(danger ? " class=\"danger\"" : "" as HTML)>\(label)</button></form>
         """
     }
 

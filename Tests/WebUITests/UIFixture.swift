@@ -94,8 +94,15 @@ final class UIFixture: @unchecked Sendable {
 
     static func contractSessions(_ request: Request, gate: AccessGate, sessions: [String: [JSON]]) -> Response? {
         let parts = request.path.split(separator: "/").map(String.init)
-        guard parts.count >= 5, parts[0] == "api", parts[1] == "v1", parts[2] == "namespaces", parts[4] == "sessions", request.method == "GET" else { return nil }
+        guard parts.count >= 5, parts[0] == "api", parts[1] == "v1", parts[2] == "namespaces", parts[4] == "sessions" else { return nil }
         let namespace = parts[3]
+        if request.method == "POST", parts.count == 7, let action = SessionAction(rawValue: parts[6]), [.stop, .approve, .reject].contains(action) {
+            if case .failure(let failure) = gate.admit(authorization: request.headers["authorization"], action, namespace: namespace, session: parts[5]) {
+                return json(failure.status, failure.body(traceID: "t"))
+            }
+            return (sessions[namespace] ?? []).first { $0["id"]?.stringValue == parts[5] }.map { json(202, summary($0)) }
+        }
+        guard request.method == "GET" else { return nil }
         let action: SessionAction = parts.count == 5 ? .list : parts.count == 6 ? .get : parts[6] == "logs" ? .logs : .artifacts
         if case .failure(let failure) = gate.admit(authorization: request.headers["authorization"], action, namespace: namespace) {
             return json(failure.status, failure.body(traceID: "t"))

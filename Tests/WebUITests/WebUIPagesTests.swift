@@ -64,6 +64,7 @@ final class WebUIPagesTests: XCTestCase {
         let refused = try fixture.send("POST", "/login", cookie: cookie, form: [("csrf", csrf), ("token", "not-a-token")])
         XCTAssertEqual(refused.status, 401)
         XCTAssertTrue(refused.text.contains("did not accept this token"), refused.text)
+        XCTAssertTrue(refused.text.contains("aria-describedby=\"token-error\" aria-invalid=\"true\""), "the error is tied to the field")
 
         let accepted = try fixture.send("POST", "/login", cookie: cookie, form: [("csrf", csrf), ("token", sam)])
         XCTAssertEqual(accepted.status, 303)
@@ -139,6 +140,7 @@ final class WebUIPagesTests: XCTestCase {
         XCTAssertTrue(detail.text.contains("running: echo &quot;&lt;b&gt;hi&lt;/b&gt;&quot;"), "the log, escaped")
         XCTAssertTrue(detail.text.contains("data-follow=\"/namespaces/payments-prod/sessions/gh-hostile/log?follow=true\""))
         XCTAssertTrue(detail.text.contains("action=\"/namespaces/payments-prod/sessions/gh-hostile/stop\""), "an editor may stop a running one")
+        XCTAssertTrue(detail.text.contains("value=\"stop\" class=\"danger\">Stop</button>"), "markup of our own is not escaped")
         XCTAssertFalse(detail.text.contains("/approve\""), "sam is not an approver")
         XCTAssertTrue(detail.text.contains("/artifacts/summary.md?view=1"))
 
