@@ -40,9 +40,6 @@ public final class WebhookServer: Sendable {
         /// When a delivery is answered 202 (`serve --ack-after`), and how long `.cluster` waits for the Session.
         public var ackAfter: AckAfter = .journal
         public var clusterAckTimeout: TimeInterval = 10
-        /// Handlers mounted beside the webhooks (the Sessions API, the web UI), asked in order before the webhook
-        /// service; nil from one means "not my path".
-        public var mounted: [@Sendable (Request) -> Response?] = []
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
             self.journalPath = journalPath
@@ -94,11 +91,7 @@ public final class WebhookServer: Sendable {
         let log = options.log
         http.refusal = { refusal in WebhookFailure.answer(to: refusal, log: log) }
         do {
-            let mounted = options.mounted
-            self.http = try HTTPServer(http) { request in
-                for handler in mounted { if let answer = handler(request) { return answer } }
-                return service.handle(request)
-            }
+            self.http = try HTTPServer(http) { request in service.handle(request) }
         } catch {
             creator.stop()
             journal.close()
