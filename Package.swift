@@ -82,7 +82,7 @@ let package = Package(
         // The append-only, hash-chained audit trail of the Sessions API in SQLite.
         .target(name: "Audit", dependencies: ["Model", "Support"], path: "Sources/Audit"),
         // The Sessions API endpoints that need no session controller (whoami, user/namespaces, audit), as a handler for serve.
-        .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "HTTPServer", "Model"], path: "Sources/SessionsAPI"),
+        .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "HTTPServer", "Model", "Apply", "Sessions", "Artifacts", "Support"], path: "Sources/SessionsAPI"),
         // The web UI `serve` answers at /: pages rendered from the Sessions API's answers (called in process with the
         // user's token from a sealed cookie), token and OIDC login, embedded CSS and script modules.
         .target(name: "WebUI", dependencies: ["HTTPServer", "HTTPClient", "Model", "Support"], path: "Sources/WebUI", resources: [.embedInCode("Assets/app.css"), .embedInCode("Assets/live.js"), .embedInCode("Assets/log.js")]),
@@ -96,7 +96,7 @@ let package = Package(
         // the one poll helper (`eventually`) and the one git helper (`GitCLI`, git found on PATH).
         .target(name: "TestKit", path: "Tests/TestKit"),
         // Fixtures shared by the test targets: temporary tenant repos, the CLI run in-process (re-exports TestKit).
-        .target(name: "TestSupport", dependencies: ["TestKit", "Commands", "Render", "Model"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["TestKit", "Commands", "Render", "Model", "Apply", "LocalCluster", "Sessions", "SessionController"], path: "Tests/TestSupport"),
         .testTarget(name: "ModelTests", dependencies: ["Model"], path: "Tests/ModelTests"),
         .testTarget(name: "SupportTests", dependencies: ["Support", "Model"], path: "Tests/SupportTests"),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Support", "Model", "TestSupport"], path: "Tests/RenderTests"),
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "GitHub", "HTTPClient", "HTTPServer", "Model", "Support", "TestKit"], path: "Tests/NotificationsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
-        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/SessionsAPITests"),
+        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "Apply", "Artifacts", "Sessions", "tenantry"], path: "Tests/SessionsAPITests"),
         .testTarget(name: "WebUITests", dependencies: ["WebUI", "SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/WebUITests"),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Commands", "Model", "Support", "TestSupport"], path: "Tests/AuditTests"),
     ],

@@ -81,6 +81,12 @@ static inline CURLcode ctenantry_curl_setopt_write_function(CURL *curl, CURLopti
                                                             size_t (*callback)(char *, size_t, size_t, void *)) {
     return curl_easy_setopt(curl, option, callback);
 }
+/// CURLOPT_XFERINFOFUNCTION: called about once a second while a transfer runs; non-zero aborts it (a stream the
+/// caller no longer wants, even while no bytes arrive).
+static inline CURLcode ctenantry_curl_setopt_xferinfo_function(CURL *curl,
+                                                               int (*callback)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
+    return curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, callback);
+}
 static inline CURLcode ctenantry_curl_getinfo_long(CURL *curl, CURLINFO info, long *value) {
     return curl_easy_getinfo(curl, info, value);
 }

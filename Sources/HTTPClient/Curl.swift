@@ -47,7 +47,16 @@ public final class HTTPClient: @unchecked Sendable {
     /// `onData` returns false to stop. Returns the status and headers.
     public func stream(_ request: HTTPRequest, onData: @escaping (ArraySlice<UInt8>) -> Bool) throws(HTTPClientError)
         -> (status: Int, headers: [String: String]) {
-        let sink = ResponseSink(onData: onData)
+        try stream(request, isCancelled: nil) { _, bytes in onData(bytes) }
+    }
+
+    /// As `stream`, with the answer's status known to `onData` before its first byte (so an error body is not
+    /// taken for content), and `isCancelled` asked about once a second: true ends the transfer quietly even while
+    /// the server sends nothing (a followed log that has gone quiet, whose reader left).
+    public func stream(_ request: HTTPRequest, isCancelled: (@Sendable () -> Bool)?,
+                       onData: @escaping (_ status: Int, ArraySlice<UInt8>) -> Bool) throws(HTTPClientError)
+        -> (status: Int, headers: [String: String]) {
+        let sink = ResponseSink(onData: onData, isCancelled: isCancelled)
         do {
             let status = try perform(request, sink)
             return (status, sink.headers)
@@ -135,6 +144,15 @@ public final class HTTPClient: @unchecked Sendable {
             return size * count
         }))
         try check(ctenantry_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context))
+        // Always set: a pooled handle must not keep a previous transfer's callback.
+        try check(ctenantry_curl_setopt_long(handle, CURLOPT_NOPROGRESS, sink.isCancelled == nil ? 1 : 0))
+        if sink.isCancelled != nil {
+            try check(ctenantry_curl_setopt_xferinfo_function(handle, { context, _, _, _, _ in
+                guard let context else { return 0 }
+                return Unmanaged<ResponseSink>.fromOpaque(context).takeUnretainedValue().cancelled() ? 1 : 0
+            }))
+            try check(ctenantry_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context))
+        }
 
         if let body = request.body {
             // COPYPOSTFIELDS copies the bytes; the size must be set first (bodies may hold NUL bytes).
@@ -186,20 +204,31 @@ public final class HTTPClient: @unchecked Sendable {
 
 /// Collects one response: headers as they come, the body whole or handed on piece by piece.
 private final class ResponseSink {
-    let onData: ((ArraySlice<UInt8>) -> Bool)?
+    let onData: ((Int, ArraySlice<UInt8>) -> Bool)?
+    let isCancelled: (@Sendable () -> Bool)?
     var body: [UInt8] = []
     var headers: [String: String] = [:]
     var status = 0
     var stoppedByReceiver = false
 
-    init(onData: ((ArraySlice<UInt8>) -> Bool)?) { self.onData = onData }
+    init(onData: ((Int, ArraySlice<UInt8>) -> Bool)?, isCancelled: (@Sendable () -> Bool)? = nil) {
+        self.onData = onData
+        self.isCancelled = isCancelled
+    }
+
+    /// The progress callback's question; a cancelled transfer counts as stopped by the receiver.
+    func cancelled() -> Bool {
+        guard isCancelled?() == true else { return false }
+        stoppedByReceiver = true
+        return true
+    }
 
     func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let onData else {
             body.append(contentsOf: bytes)
             return true
         }
-        if !onData(ArraySlice(bytes)) {
+        if !onData(status, ArraySlice(bytes)) {
             stoppedByReceiver = true
             return false
         }

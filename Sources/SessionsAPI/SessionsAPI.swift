@@ -4,11 +4,10 @@ import Foundation
 import HTTPServer
 import Model
 
-/// The Sessions API endpoints that need no session controller: `GET /api/v1/whoami`,
-/// `GET /api/v1/user/namespaces` and `GET /api/v1/namespaces/{ns}/audit`, as a handler `serve` can mount
-/// (nil for paths that are not these). Every answer passes `AccessGate`; every call about a namespace is
-/// recorded in the audit trail (denials included) before it is answered, and an audit trail that cannot
-/// be written is a 503. Bodies follow specs/contracts/sessions.yaml.
+/// The Sessions API (specs/contracts/sessions.yaml) as a handler `serve` mounts: nil for paths that are not its
+/// own. Every answer passes `AccessGate`; every call about a namespace is recorded in the audit trail (denials
+/// included) before it is answered, and an audit trail that cannot be written is a 503. The endpoints are the
+/// `routes` table, each handler in a file of its own.
 public struct SessionsAPI: Sendable {
     /// What the tenant table says of a namespace, for `/user/namespaces`.
     public struct NamespaceInfo: Sendable, Hashable {
@@ -40,6 +39,8 @@ public struct SessionsAPI: Sendable {
     public let audit: AuditLog
     /// The tenant namespaces now (the tenant table, which follows the tenant repo).
     public let namespaces: @Sendable () -> [String: NamespaceInfo]
+    /// The cluster, artifact store and shared watches the streaming endpoints (events, logs) read; nil: 503.
+    public var streams: SessionStreams?
 
     public init(gate: AccessGate, permissions: NamespacePermissions, audit: AuditLog, namespaces: @escaping @Sendable () -> [String: NamespaceInfo]) {
         self.gate = gate
@@ -48,35 +49,45 @@ public struct SessionsAPI: Sendable {
         self.namespaces = namespaces
     }
 
+    /// Every endpoint: method, path template, handler. A new endpoint is one line here.
+    public static let routes: [Route] = [
+        Route("GET", "/api/v1/whoami") { $0.whoami($1) },
+        Route("GET", "/api/v1/user/namespaces") { $0.userNamespaces($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/audit") { $0.auditPage($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/events") { $0.sessionEvents($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/logs") { $0.sessionLogs($1) },
+    ]
+
+    /// The answer, or nil for a path no route has (another handler's). A path that has routes but not for this
+    /// method is 405 with `Allow`.
     public func handle(_ request: Request) -> Response? {
-        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: false)
         let traceID = request.headers["x-request-id"].flatMap { $0.count <= 128 ? $0 : nil } ?? UUID().uuidString.lowercased()
-        switch parts {
-        case ["", "api", "v1", "whoami"]:
-            guard request.method == "GET" else { return methodNotAllowed(request, traceID) }
-            return whoami(request, traceID)
-        case ["", "api", "v1", "user", "namespaces"]:
-            guard request.method == "GET" else { return methodNotAllowed(request, traceID) }
-            return userNamespaces(request, traceID)
-        default:
-            guard parts.count == 6, parts[0].isEmpty, parts[1] == "api", parts[2] == "v1", parts[3] == "namespaces", parts[5] == "audit" else { return nil }
-            guard request.method == "GET" else { return methodNotAllowed(request, traceID) }
-            return auditPage(request, namespace: parts[4], traceID)
+        var allowed: [String] = []
+        for route in Self.routes {
+            guard let parameters = route.match(parts) else { continue }
+            if route.method == request.method {
+                return route.handler(self, APICall(request: request, parameters: parameters, traceID: traceID))
+            }
+            allowed.append(route.method)
         }
+        return allowed.isEmpty ? nil : methodNotAllowed(request, allow: allowed, traceID)
     }
 
     // MARK: - Endpoints
 
-    private func whoami(_ request: Request, _ traceID: String) -> Response {
-        switch gate.caller(authorization: request.headers["authorization"]) {
+    func whoami(_ call: APICall) -> Response {
+        let traceID = call.traceID
+        switch gate.caller(authorization: call.authorization) {
         case .success(let caller): return json(200, caller.json, traceID)
         case .failure(let failure): return answer(failure, traceID)
         }
     }
 
-    private func userNamespaces(_ request: Request, _ traceID: String) -> Response {
+    func userNamespaces(_ call: APICall) -> Response {
+        let traceID = call.traceID
         let caller: Caller
-        switch gate.caller(authorization: request.headers["authorization"]) {
+        switch gate.caller(authorization: call.authorization) {
         case .success(let found): caller = found
         case .failure(let failure): return answer(failure, traceID)
         }
@@ -100,14 +111,15 @@ public struct SessionsAPI: Sendable {
         return json(200, ["namespaces": .array(items)], traceID)
     }
 
-    private func auditPage(_ request: Request, namespace: String, _ traceID: String) -> Response {
+    func auditPage(_ call: APICall) -> Response {
+        let (request, namespace, traceID) = (call.request, call.namespace, call.traceID)
         let caller: Caller
-        switch gate.caller(authorization: request.headers["authorization"]) {
+        switch gate.caller(authorization: call.authorization) {
         case .success(let found): caller = found
         case .failure(let failure): return answer(failure, traceID)
         }
         if case .failure(let failure) = gate.authorize(caller, .audit, namespace: namespace) {
-            return failure.status == 403 ? recorded(failure, namespace: namespace, actor: caller.user, traceID) : answer(failure, traceID)
+            return failure.status == 403 ? recorded(failure, namespace: namespace, actor: caller.user, action: "view", resource: "sessions/audit", traceID) : answer(failure, traceID)
         }
         var limit = 100
         if let text = request.query["limit"] {
@@ -132,43 +144,7 @@ public struct SessionsAPI: Sendable {
             if page.count > limit, let last = page.prefix(limit).last { body["continue"] = .string(String(last.sequence)) }
             return json(200, .object(body), traceID)
         } catch {
-            return answer(AccessFailure(status: 503, error: "unavailable", message: "the audit trail cannot be read or written: \(error)", details: [:],
-                                        headers: ["Retry-After": "1"]), traceID)
+            return unavailable("the audit trail cannot be read or written: \(error)", traceID)
         }
-    }
-
-    // MARK: - Answers
-
-    /// A denial, recorded before it is answered (a trail that cannot be written turns it into a 503).
-    private func recorded(_ failure: AccessFailure, namespace: String, actor: String, _ traceID: String) -> Response {
-        do {
-            try audit.append(AuditRecord(namespace: namespace, actor: actor, action: "view", resource: "sessions/audit", outcome: "denied",
-                                         details: ["message": .string(failure.message)], traceID: traceID))
-        } catch {
-            return answer(AccessFailure(status: 503, error: "unavailable", message: "the audit trail cannot be written: \(error)", details: [:],
-                                        headers: ["Retry-After": "1"]), traceID)
-        }
-        return answer(failure, traceID)
-    }
-
-    private func invalid(_ field: String, _ message: String, _ traceID: String) -> Response {
-        answer(AccessFailure(status: 400, error: "invalid_request", message: message, details: ["fields": .strings([field])], headers: [:]), traceID)
-    }
-
-    private func methodNotAllowed(_ request: Request, _ traceID: String) -> Response {
-        var response = answer(AccessFailure(status: 405, error: "method_not_allowed", message: "\(request.method.prefix(16)) is not served on \(request.path); use GET",
-                                            details: [:], headers: [:]), traceID)
-        response.headers["Allow"] = "GET"
-        return response
-    }
-
-    private func answer(_ failure: AccessFailure, _ traceID: String) -> Response {
-        var response = json(failure.status, failure.body(traceID: traceID), traceID)
-        for (name, value) in failure.headers { response.headers[name] = value }
-        return response
-    }
-
-    private func json(_ status: Int, _ body: JSON, _ traceID: String) -> Response {
-        Response(status: status, headers: ["Content-Type": "application/json", "X-Trace-Id": traceID, "Cache-Control": "no-store"], body: Data(body.compactBytes))
     }
 }
