@@ -43,7 +43,7 @@ final class UIFixture: @unchecked Sendable {
         self.sessions = sessions
         let known = sessions
         let handler: @Sendable (Request) -> Response? = { request in
-            api.handle(request) ?? UIFixture.contractSessions(request, gate: gate, sessions: known)
+            UIFixture.contractSessions(request, gate: gate, sessions: known) ?? api.handle(request)
         }
         var options = WebUI.Options(api: handler, key: key)
         options.catalog = { WebUI.Catalog(frameworks: ["script", "claude-code"], estimates: ["claude-sonnet-4-5": Amount("2.50")!], currency: "USD") }
