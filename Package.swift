@@ -59,7 +59,7 @@ let package = Package(
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
         // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "WebUI", "Notifications", "SessionController"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Artifacts", "WebUI", "Notifications", "SessionController"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -81,8 +81,8 @@ let package = Package(
         .target(name: "Access", dependencies: ["Model", "Support", "HTTPClient", "Apply"], path: "Sources/Access"),
         // The append-only, hash-chained audit trail of the Sessions API in SQLite.
         .target(name: "Audit", dependencies: ["Model", "Support"], path: "Sources/Audit"),
-        // The Sessions API endpoints that need no session controller (whoami, user/namespaces, audit), as a handler for serve.
-        .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "HTTPServer", "Model", "Apply", "Sessions", "Artifacts", "Support"], path: "Sources/SessionsAPI"),
+        // The Sessions API endpoints (a route table) as a handler for serve; admission of creates is injected (the webhooks').
+        .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "Apply", "Artifacts", "Sessions", "HTTPServer", "Model", "Support"], path: "Sources/SessionsAPI"),
         // The web UI `serve` answers at /: pages rendered from the Sessions API's answers (called in process with the
         // user's token from a sealed cookie), token and OIDC login, embedded CSS and script modules.
         .target(name: "WebUI", dependencies: ["HTTPServer", "HTTPClient", "Model", "Support"], path: "Sources/WebUI", resources: [.embedInCode("Assets/app.css"), .embedInCode("Assets/live.js"), .embedInCode("Assets/log.js")]),
@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "GitHub", "HTTPClient", "HTTPServer", "Model", "Support", "TestKit"], path: "Tests/NotificationsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
-        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "Apply", "Artifacts", "Sessions", "tenantry"], path: "Tests/SessionsAPITests"),
+        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "Apply", "ApplyTestSupport", "Commands", "Webhooks", "Sessions", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "Artifacts", "tenantry"], path: "Tests/SessionsAPITests"),
         .testTarget(name: "WebUITests", dependencies: ["WebUI", "SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/WebUITests"),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Commands", "Model", "Support", "TestSupport"], path: "Tests/AuditTests"),
     ],

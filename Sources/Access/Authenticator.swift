@@ -35,7 +35,7 @@ public final class Authenticator: Sendable {
     }
 
     /// `Bearer <token>` (RFC 6750 §2.1: the scheme is case-insensitive; the token is b64token characters).
-    static func bearerToken(_ header: String?) throws(AuthenticationError) -> String {
+    public static func bearerToken(_ header: String?) throws(AuthenticationError) -> String {
         guard let header, !header.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw AuthenticationError(.unauthenticated, "no credentials: send Authorization: Bearer <token> (an OIDC ID token, or a Kubernetes token for this API's audience)")
         }

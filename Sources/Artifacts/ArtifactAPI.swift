@@ -84,7 +84,7 @@ public struct ArtifactAPI: Sendable {
         do {
             let key = try ArtifactKey(namespace: namespace, session: session, name: name)
             let info = try store.put(key, bytes: Array(request.body), contentType: request.headers["content-type"] ?? "application/octet-stream")
-            return json(201, entry(info))
+            return json(201, Self.entry(info))
         } catch {
             return failure(error, name: name)
         }
@@ -92,28 +92,33 @@ public struct ArtifactAPI: Sendable {
 
     private func get(_ namespace: String, _ session: String, _ name: String, _ request: Request) -> Response {
         do {
-            let key = try ArtifactKey(namespace: namespace, session: session, name: name)
-            let range = try request.headers["range"].map { header throws(ArtifactError) in try ByteRange(header: header) }
-            let content = try store.get(key, range: range)
-            var headers = ["Content-Type": content.info.contentType, "Accept-Ranges": "bytes"]
-            guard let offsets = content.range else { return Response(status: 200, headers: headers, body: Data(content.bytes)) }
-            headers["Content-Range"] = "bytes \(offsets.lowerBound)-\(offsets.upperBound)/\(content.info.size)"
-            return Response(status: 206, headers: headers, body: Data(content.bytes))
+            return try Self.download(store, try ArtifactKey(namespace: namespace, session: session, name: name), range: request.headers["range"])
         } catch {
             return failure(error, name: name)
         }
     }
 
+    /// The artifact's bytes: 200 whole, or 206 with `Content-Range` for a `Range` header (one range).
+    public static func download(_ store: any ArtifactStore, _ key: ArtifactKey, range header: String?) throws(ArtifactError) -> Response {
+        let range = try header.map { header throws(ArtifactError) in try ByteRange(header: header) }
+        let content = try store.get(key, range: range)
+        var headers = ["Content-Type": content.info.contentType, "Accept-Ranges": "bytes"]
+        guard let offsets = content.range else { return Response(status: 200, headers: headers, body: Data(content.bytes)) }
+        headers["Content-Range"] = "bytes \(offsets.lowerBound)-\(offsets.upperBound)/\(content.info.size)"
+        return Response(status: 206, headers: headers, body: Data(content.bytes))
+    }
+
     private func list(_ namespace: String, _ session: String) -> Response {
         do {
             let items = try store.list(namespace: namespace, session: session)
-            return json(200, ["artifacts": .array(items.map(entry))])
+            return json(200, ["artifacts": .array(items.map(Self.entry))])
         } catch {
             return failure(error, name: session)
         }
     }
 
-    private func entry(_ info: ArtifactInfo) -> JSON {
+    /// The contract's Artifact: name, size, content type, when, and where to download it.
+    public static func entry(_ info: ArtifactInfo) -> JSON {
         let formatter = ISO8601DateFormatter()
         let base = "/api/v1/namespaces/\(info.key.namespace)/sessions/\(info.key.session)/artifacts/"
         return ["name": .string(info.key.name), "size": .int(info.size), "contentType": .string(info.contentType),

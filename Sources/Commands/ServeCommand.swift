@@ -1,4 +1,5 @@
 import Apply
+import Artifacts
 import Foundation
 import GitHub
 import GitSync
@@ -27,7 +28,9 @@ public enum ServeCommand {
     created yet stay in the journal and are replayed at the next start.
 
     Endpoints: POST /api/v1/webhooks/{github|jira|slack|generic}[/validate], GET /healthz, /readyz, /metrics
-    (contract: specs/contracts/webhooks.yaml).
+    (contract: specs/contracts/webhooks.yaml), and the Sessions API under /api/v1 (whoami, user/namespaces,
+    namespaces/{ns}/sessions…, artifacts, audit; contract: specs/contracts/sessions.yaml), authenticated by the
+    auth: section of --config (OIDC issuers) and TokenReview, authorized by SubjectAccessReview.
 
     Flags:
       --listen ADDR            127.0.0.1 (default) or 0.0.0.0 (every IPv4 address)
@@ -66,6 +69,18 @@ public enum ServeCommand {
       --leader-elect-lease N   the Lease's name (default tenantry-reconciler)
       --leader-elect-namespace NS  the Lease's namespace (default tenantry-system)
 
+    Sessions API flags:
+      --audience AUD           TokenReview audience a Kubernetes token must carry (repeatable; replaces
+                               auth.kubernetes.audiences, default tenantry; on the embedded local cluster its own
+                               audience https://kubernetes.default.svc.cluster.local is added, so `tenantry cluster
+                               token` and `kubectl create token` tokens work there)
+      --audit-db PATH          the audit trail (default tenantry-audit.db next to --journal); webhook admission
+                               decisions and every API read or write of a session are recorded before the answer
+      --audit-stdout           also print each audit entry as a JSON line
+      --artifacts-dir DIR      where runner artifacts are kept (default tenantry-artifacts next to --journal, unless
+                               --config has artifacts.s3 {endpoint, bucket, region, prefix}; keys from
+                               AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
+
     Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
     """
 
@@ -89,13 +104,14 @@ public enum ServeCommand {
         var ackAfter: AckAfter = .journal
         var controller = false
         var gitBaseURL: String?
+        var api = APIFlags()
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued,
-                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches)
+                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued + apiValued,
+                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches + apiSwitches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
@@ -151,6 +167,7 @@ public enum ServeCommand {
         flags.controller = args.isSet("--controller")
         flags.gitBaseURL = args.value("--git-base-url")
         if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
+        flags.api = try parseAPI(args)
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
@@ -205,11 +222,14 @@ public enum ServeCommand {
         }
         for name in table?.invalidTenants ?? [] { stderr("warning: tenant \(name) is invalid and left out; its webhooks are ignored until it is fixed\n") }
         let cluster = try clusterConfig(flags.kubeconfig, environment: environment)
+        let audit = try openAudit(flags, stdout: stdout)
         var options = WebhookServer.Options(journalPath: flags.journal, secrets: secrets, writer: KubeSessionWriter(config: cluster))
         options.port = flags.port
         options.loopbackOnly = flags.loopbackOnly
         options.refreshInterval = flags.refreshInterval
         options.ackAfter = flags.ackAfter
+        options.admissionDecided = auditAdmissions(audit)
+        options.mountedBodyLimit = ArtifactLimits.defaultMaxBytes
         if !flags.bodyLimits.isEmpty {
             var limits = WebhookService.Configuration(secrets: secrets).bodyLimits
             for (source, bytes) in flags.bodyLimits { limits[source] = bytes }
@@ -227,6 +247,8 @@ public enum ServeCommand {
         // Ignored signals are inherited by processes started later; restore them when serve returns.
         defer { for number in [SIGTERM, SIGINT, SIGHUP] { signal(number, SIG_DFL) } }
         let server = try WebhookServer(options: options, table: table)
+        let api = try sessionsAPI(flags, cluster: cluster, embedded: ControllerCommand.isEmbedded(cluster), audit: audit, server: server, environment: environment)
+        server.mount { api.handle($0) }
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
         let tables = table.map { "revision \($0.revision), \($0.policies.count) namespaces" } ?? "tenant table after the first reconcile"

@@ -6,8 +6,9 @@ import Model
 /// API has authenticated them and a SubjectAccessReview allowed `requiredVerb` on `sessions.ambient.ai`. Users
 /// express intent here; only the controller writes status.
 public enum SessionIntent {
-    /// The verb the SubjectAccessReview must allow: `approve` (the custom verb of `tenantry:approver`), `patch`.
-    public static func requiredVerb(approval: Bool) -> String { approval ? "approve" : "patch" }
+    /// The verb the SubjectAccessReview must allow: `approve` (the custom verb of `tenantry:approver`), `update` for stop.
+    /// Agrees with `Access.SessionAction`: the rendered editor role grants `update` on sessions, the approver role `approve`.
+    public static func requiredVerb(approval: Bool) -> String { approval ? "approve" : "update" }
 
     /// Why the intent is refused, as a Kubernetes Status would say it (409 Conflict: the Session is past it).
     public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {

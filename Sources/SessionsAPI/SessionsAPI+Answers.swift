@@ -45,3 +45,12 @@ extension SessionsAPI {
         Response(status: status, headers: ["Content-Type": "application/json", "X-Trace-Id": traceID, "Cache-Control": "no-store"], body: Data(body.compactBytes))
     }
 }
+
+/// An answer that ends an endpoint early (a refusal, a 404, a 503), as the failure of a step's `Result`.
+struct Answered: Error {
+    let response: Response
+}
+
+extension Result where Failure == Answered {
+    static func failure(_ response: Response) -> Self { .failure(Answered(response: response)) }
+}

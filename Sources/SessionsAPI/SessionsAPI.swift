@@ -1,4 +1,6 @@
 import Access
+import Apply
+import Artifacts
 import Audit
 import Foundation
 import HTTPServer
@@ -41,6 +43,15 @@ public struct SessionsAPI: Sendable {
     public let namespaces: @Sendable () -> [String: NamespaceInfo]
     /// The cluster, artifact store and shared watches the streaming endpoints (events, logs) read; nil: 503.
     public var streams: SessionStreams?
+    /// Where Sessions are read and intents (stop, approval) written; nil: the session endpoints answer 503.
+    public var cluster: KubeClient? = nil
+    /// Where the runners' artifacts are kept; nil: the artifact endpoints answer 503.
+    public var artifacts: (any ArtifactStore)? = nil
+    /// The webhooks' admission (models, tools, concurrency, rate, budget, approval), injected by `serve`, that
+    /// creates and reruns go through; nil: they answer 503.
+    public var admit: SessionAdmitter? = nil
+    /// TokenReview for the runners' projected tokens (audience `tenantry`), for the artifact upload.
+    public var runnerTokens: TokenReviewer? = nil
 
     public init(gate: AccessGate, permissions: NamespacePermissions, audit: AuditLog, namespaces: @escaping @Sendable () -> [String: NamespaceInfo]) {
         self.gate = gate
@@ -54,6 +65,16 @@ public struct SessionsAPI: Sendable {
         Route("GET", "/api/v1/whoami") { $0.whoami($1) },
         Route("GET", "/api/v1/user/namespaces") { $0.userNamespaces($1) },
         Route("GET", "/api/v1/namespaces/{namespace}/audit") { $0.auditPage($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/sessions") { $0.listSessions($1) },
+        Route("POST", "/api/v1/namespaces/{namespace}/sessions") { $0.createSession($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}") { $0.getSession($1) },
+        Route("POST", "/api/v1/namespaces/{namespace}/sessions/{session}/stop") { $0.stopSession($1) },
+        Route("POST", "/api/v1/namespaces/{namespace}/sessions/{session}/approve") { $0.decide($1, .approved) },
+        Route("POST", "/api/v1/namespaces/{namespace}/sessions/{session}/reject") { $0.decide($1, .rejected) },
+        Route("POST", "/api/v1/namespaces/{namespace}/sessions/{session}/rerun") { $0.rerunSession($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/artifacts") { $0.listArtifacts($1) },
+        Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/artifacts/{name}") { $0.getArtifact($1) },
+        Route("PUT", "/api/v1/namespaces/{namespace}/sessions/{session}/artifacts/{name}") { $0.putArtifact($1) },
         Route("GET", "/api/v1/namespaces/{namespace}/events") { $0.sessionEvents($1) },
         Route("GET", "/api/v1/namespaces/{namespace}/sessions/{session}/logs") { $0.sessionLogs($1) },
     ]

@@ -40,6 +40,10 @@ public final class WebhookServer: Sendable {
         /// When a delivery is answered 202 (`serve --ack-after`), and how long `.cluster` waits for the Session.
         public var ackAfter: AckAfter = .journal
         public var clusterAckTimeout: TimeInterval = 10
+        /// Told every admission decision before the delivery is answered (serve: the audit trail).
+        public var admissionDecided: AdmissionDecided? = nil
+        /// The largest request body of any handler mounted beside the webhooks (the runners' artifact uploads).
+        public var mountedBodyLimit = 0
 
         public init(journalPath: String, secrets: WebhookSecrets, writer: any SessionWriter) {
             self.journalPath = journalPath
@@ -55,6 +59,7 @@ public final class WebhookServer: Sendable {
     private let http: HTTPServer
     private let refresher: Refresher?
     private let stopped = Mutex(false)
+    private let mounted: MountedHandlers
 
     public init(options: Options, table: TenantTable?) throws {
         let journal = try Journal(path: options.journalPath)
@@ -68,6 +73,7 @@ public final class WebhookServer: Sendable {
         configuration.repositoryPushed = options.repositoryPushed
         configuration.ackAfter = options.ackAfter
         configuration.clusterAckTimeout = options.clusterAckTimeout
+        configuration.admissionDecided = options.admissionDecided
         let service = WebhookService(configuration: configuration, journal: journal, creator: creator, metrics: metrics)
         if let table { service.replaceTenantTable(table) }
         do {
@@ -81,7 +87,7 @@ public final class WebhookServer: Sendable {
         var http = HTTPServer.Configuration()
         http.port = options.port
         http.loopbackOnly = options.loopbackOnly
-        http.maxBodyBytes = configuration.largestBodyLimit
+        http.maxBodyBytes = max(configuration.largestBodyLimit, options.mountedBodyLimit)
         http.idleTimeoutSeconds = options.idleTimeoutSeconds
         http.handlerThreads = options.workerThreads
         http.headerTimeoutSeconds = options.headerTimeoutSeconds
@@ -90,8 +96,13 @@ public final class WebhookServer: Sendable {
         http.maxConnectionsPerClient = options.loopbackOnly ? options.maxConnections : options.maxConnectionsPerClient
         let log = options.log
         http.refusal = { refusal in WebhookFailure.answer(to: refusal, log: log) }
+        let mounted = MountedHandlers()
+        self.mounted = mounted
         do {
-            self.http = try HTTPServer(http) { request in service.handle(request) }
+            self.http = try HTTPServer(http) { request in
+                for handler in mounted.handlers.withLock({ $0 }) { if let answer = handler(request) { return answer } }
+                return service.handle(request)
+            }
         } catch {
             creator.stop()
             journal.close()
@@ -101,6 +112,10 @@ public final class WebhookServer: Sendable {
         port = self.http.port
         refresher = options.refreshInterval > 0 ? Refresher(interval: options.refreshInterval) { service.refreshLiveSessions(using: options.writer) } : nil
     }
+
+    /// Serves another handler's paths (it answers nil for those it does not have) before the webhooks' own, e.g.
+    /// the Sessions API; handlers are asked in the order mounted.
+    public func mount(_ handler: @escaping @Sendable (Request) -> Response?) { mounted.handlers.withLock { $0.append(handler) } }
 
     /// A Session reached a final phase: its slot under `maxConcurrentSessions` is free at once.
     public func sessionFinished(namespace: String, name: String) { service.journal.markFinished(namespace: namespace, session: name) }
@@ -122,6 +137,11 @@ public final class WebhookServer: Sendable {
     }
 
     deinit { stop() }
+}
+
+/// The handlers mounted beside the webhooks (shared by the server and the HTTP callback).
+final class MountedHandlers: Sendable {
+    let handlers = Mutex<[@Sendable (Request) -> Response?]>([])
 }
 
 /// Calls `body` every `interval` seconds on its own thread until stopped.

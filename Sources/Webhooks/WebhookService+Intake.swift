@@ -212,13 +212,19 @@ extension WebhookService {
     private func record(_ request: AdmissionRequest, _ triggered: Triggered, _ delivery: Delivery) throws(WebhookFailure) -> Answer {
         let routed = triggered.routed
         let (event, namespace) = (routed.event, routed.target.namespace)
+        let decided = AdmissionDecisionRecord(source: delivery.source, event: event.event, deliveryID: event.deliveryID, namespace: namespace,
+                                              session: request.sessionName, rule: triggered.rule, traceID: delivery.traceID, failure: nil)
         switch journal.submit(request) {
         case .refused(let failure):
+            var refused = decided
+            refused.failure = failure
+            try tell(refused)
             throw failure
         case .admitted(let session):
             let entry = JournalEntry(deliveryKey: request.deliveryKey, session: session, namespace: namespace, tenant: routed.target.tenant,
                                      object: request.object, approvalRequired: routed.policy.policy.approval.required)
             creator.enqueue(entry)
+            try tell(decided)
             try awaitCluster(session, namespace: namespace)
             let outcome = acceptedOutcome()
             configuration.log?(DeliveryLog.line(delivery.source, event: event.event, delivery: event.deliveryID, trace: delivery.traceID, "\(outcome.label) Session/\(namespace)/\(session)"))
@@ -230,6 +236,16 @@ extension WebhookService {
             var body = acceptedBody(session: session, namespace: namespace, outcome: outcome, now: Date())
             body["duplicate"] = true
             return Answer(response: json(202, .object(body)), outcome: .duplicate)
+        }
+    }
+
+    /// The decision to `admissionDecided` (the audit trail) before the answer; a hook that fails is a 503.
+    private func tell(_ record: AdmissionDecisionRecord) throws(WebhookFailure) {
+        guard let hook = configuration.admissionDecided else { return }
+        do {
+            try hook(record)
+        } catch {
+            throw WebhookFailure(503, .unavailable, "the admission decision cannot be recorded (\(error)); retry: a redelivery is deduplicated", retryAfter: 5)
         }
     }
 

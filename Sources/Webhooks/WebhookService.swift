@@ -30,6 +30,9 @@ public final class WebhookService: Sendable {
         public var ackAfter: AckAfter = .journal
         /// With `.cluster`, how long a request waits for its Session before it is answered 503 (the journal keeps it).
         public var clusterAckTimeout: TimeInterval = 10
+        /// Told every admission decision (admitted, refused with the rule) before the delivery is answered, e.g. the
+        /// audit trail; when it throws the delivery is answered 503 (the sender retries; a redelivery is deduplicated).
+        public var admissionDecided: AdmissionDecided? = nil
 
         public init(secrets: WebhookSecrets) { self.secrets = secrets }
 
@@ -164,17 +167,23 @@ public final class WebhookService: Sendable {
 
     func sessionObject(name: String, target: TenantTable.Target, event: InboundEvent, policy: NamespacePolicy, model: String,
                                tools: [String], rule: String, cost: Amount) -> JSONObject {
+        sessionObject(name: name, target: target,
+                      trigger: Session.Trigger(source: Session.Source(rawValue: event.source.rawValue) ?? .generic, event: event.event,
+                                               deliveryID: event.deliveryID, payload: event.payload),
+                      policy: policy, config: ["model": .string(model), "tools": .strings(tools)], rule: rule, cost: cost)
+    }
+
+    /// The Session a delivery or a manual request asks for, with the policy's constraints copied in.
+    func sessionObject(name: String, target: TenantTable.Target, trigger: Session.Trigger, policy: NamespacePolicy, config: JSONObject,
+                       rule: String, cost: Amount) -> JSONObject {
         let session = Session(
-            name: name, namespace: target.namespace,
-            trigger: Session.Trigger(source: Session.Source(rawValue: event.source.rawValue) ?? .generic, event: event.event,
-                                     deliveryID: event.deliveryID, payload: event.payload),
-            framework: Session.Framework(type: policy.policy.runner.type, version: policy.policy.runner.version,
-                                         config: ["model": .string(model), "tools": .strings(tools)]),
+            name: name, namespace: target.namespace, trigger: trigger,
+            framework: Session.Framework(type: policy.policy.runner.type, version: policy.policy.runner.version, config: config),
             constraints: Session.Constraints(allowedModels: policy.policy.models.allowed, budget: policy.policy.budget.monthly,
                                              allowedTools: policy.policy.tools.allowed, approvalRequired: policy.policy.approval.required))
         var object = session.object
         var metadata = object["metadata"]?.objectValue ?? [:]
-        var labels: JSONObject = ["tenantry.dev/tenant": .string(target.tenant), "ambient.ai/source": .string(event.source.rawValue)]
+        var labels: JSONObject = ["tenantry.dev/tenant": .string(target.tenant), "ambient.ai/source": .string(trigger.source.rawValue)]
         if policy.policy.approval.required { labels["ambient.ai/approval"] = "pending" }
         metadata["labels"] = .object(labels)
         metadata["annotations"] = ["tenantry.dev/trigger": .string(rule), "tenantry.dev/estimated-cost": .string(cost.description)]

@@ -10,6 +10,7 @@ final class SessionIntentTests: XCTestCase {
         let patch = try SessionIntent.approval(.approved, by: "alice@acme.example", at: Fixture.created, session: waiting, policy: policy)
         XCTAssertEqual(patch, ["spec": ["approval": ["decision": "approved", "by": "alice@acme.example", "at": "2026-11-30T00:53:20Z"]]])
         XCTAssertEqual(SessionIntent.requiredVerb(approval: true), "approve")
+        XCTAssertEqual(SessionIntent.requiredVerb(approval: false), "update", "the verb Access asks for a stop, which the editor role grants")
 
         // The patch, applied, is what the state machine reads.
         var object = Session(name: waiting.name, namespace: waiting.namespace, trigger: waiting.trigger, framework: waiting.framework,
