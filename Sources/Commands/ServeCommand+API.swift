@@ -135,6 +135,8 @@ extension ServeCommand {
         api.cluster = client
         api.artifacts = try artifactStore(flags, document: document, environment: environment)
         api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: [runnerAudience]))
+        // The events (SSE, one shared watch per namespace) and logs endpoints, which the web UI's live pages use.
+        api.streams = SessionStreams(client: client, artifacts: api.artifacts, feeds: SessionFeeds(client: client))
         api.admit = { request in
             switch service.admitManual(namespace: request.namespace, trigger: request.trigger, framework: request.framework,
                                        labels: request.labels, annotations: request.annotations) {

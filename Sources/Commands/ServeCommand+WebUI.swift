@@ -1,3 +1,4 @@
+import Access
 import Foundation
 import HTTPServer
 import Model
@@ -9,7 +10,7 @@ import WebUI
 /// table's runners and model estimates, which follow the tenant repo).
 extension ServeCommand {
     static let webUIUsage = """
-      --ui-key-file PATH       32 bytes (raw or 64 hex digits) that seal the web UI's session cookie; replicas behind one
+    --ui-key-file PATH       32 bytes (raw or 64 hex digits) that seal the web UI's session cookie; replicas behind one
                                address need the same file. Without it a key is generated at start (logins end at a restart)
       --ui-oidc-client-id ID   log people in with the first auth.issuers entry of --config (authorization code + PKCE)
       --ui-oidc-client-secret-file F  the client secret, for a confidential client
@@ -37,6 +38,13 @@ extension ServeCommand {
             }
         }
         init() {}
+    }
+
+    /// The OIDC issuer the API trusts first (tenantry.yaml `auth.issuers[0]`), for the UI's login.
+    static func firstIssuer(_ flags: Flags) throws -> (url: String, certificateAuthority: String?)? {
+        guard FileManager.default.fileExists(atPath: flags.config) else { return nil }
+        guard let issuer = try AuthConfiguration.load(file: flags.config).issuers.first else { return nil }
+        return (issuer.url, issuer.certificateAuthority)
     }
 
     /// The UI over `api`, the handler serve mounts under /api/v1. `issuer` is the OIDC issuer the API trusts.

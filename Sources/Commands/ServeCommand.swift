@@ -81,6 +81,9 @@ public enum ServeCommand {
                                --config has artifacts.s3 {endpoint, bucket, region, prefix}; keys from
                                AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
 
+    Web UI flags (the UI is served at / on the same port; specs/web-ui.md):
+      \(webUIUsage)
+
     Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
     """
 
@@ -105,13 +108,14 @@ public enum ServeCommand {
         var controller = false
         var gitBaseURL: String?
         var api = APIFlags()
+        var webUI = WebUIFlags()
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
-                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued + apiValued,
-                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches + apiSwitches)
+                                                     "--github-token-file", "--github-api", "--ack-after", "--git-base-url"] + LeaderElectFlags.valued + apiValued + webUIValued,
+                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches + apiSwitches + webUISwitches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
@@ -168,6 +172,7 @@ public enum ServeCommand {
         flags.gitBaseURL = args.value("--git-base-url")
         if flags.controller && flags.reconcile { throw UsageError("--controller reads the platform from REPO; run `tenantry controller` beside `serve --reconcile` instead") }
         flags.api = try parseAPI(args)
+        flags.webUI = try WebUIFlags(args)
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         let positionals = try args.positionals(max: 1, usage: "tenantry serve [REPO] [flags]")
@@ -249,6 +254,9 @@ public enum ServeCommand {
         let server = try WebhookServer(options: options, table: table)
         let api = try sessionsAPI(flags, cluster: cluster, embedded: ControllerCommand.isEmbedded(cluster), audit: audit, server: server, environment: environment)
         server.mount { api.handle($0) }
+        // The web UI at /, after the API: it answers every path that is not the API's or the webhooks'.
+        let ui = try webUI(flags.webUI, api: { api.handle($0) }, issuer: firstIssuer(flags), table: { server.service.tenantTable })
+        server.mount { ui.handle($0) }
         let missing = [WebhookSource.github, .jira, .slack].filter { secrets.secret(for: $0) == nil }.map(\.rawValue)
         if !missing.isEmpty { stderr("warning: no webhook secret for \(missing.joined(separator: ", ")): those deliveries will be refused with 401\n") }
         let tables = table.map { "revision \($0.revision), \($0.policies.count) namespaces" } ?? "tenant table after the first reconcile"
