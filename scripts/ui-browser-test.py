@@ -15,7 +15,7 @@ import sys
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -60,7 +60,9 @@ class Run:
 
     def wait(self, condition, what):
         try:
-            return WebDriverWait(self.driver, WAIT, poll_frequency=0.2).until(condition)
+            # Live updates replace elements while a condition reads them: a stale or missing element is "not yet".
+            return WebDriverWait(self.driver, WAIT, poll_frequency=0.2,
+                                 ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(condition)
         except TimeoutException:
             raise Failed("timed out waiting for " + what)
 
@@ -98,10 +100,11 @@ class Run:
         """The list of a namespace shows exactly `sessions` (ids), and no others."""
         self.driver.get(self.url("/namespaces/%s/sessions" % step["namespace"]))
         self.wait(EC.presence_of_element_located((By.ID, "session-rows")), "the sessions table")
-        if step.get("wait"):
-            self.wait(lambda d: set(self.row_ids()) == set(step["sessions"]), "rows %s (have %s)" % (step["sessions"], self.row_ids()))
         ids = self.row_ids()
-        check(set(ids) == set(step["sessions"]), "rows %s, expected %s" % (ids, step["sessions"]))
+        if "sessions" in step:
+            check(set(ids) == set(step["sessions"]), "rows %s, expected %s" % (ids, step["sessions"]))
+        if "count" in step:
+            check(len(ids) == step["count"], "%d rows (%s), expected %d" % (len(ids), ids, step["count"]))
         for absent in step.get("absent", []):
             check(absent not in self.driver.page_source, "%s is on the page" % absent)
         check(("New session" in self.text()) == step.get("create", True), "New session button shown: %s" % ("New session" in self.text()))
@@ -174,18 +177,32 @@ class Run:
     def step_forged_post(self, step):
         """A form post the page does not offer (with the page's CSRF token) gets the API's 403."""
         self.driver.get(self.url(step["page"]))
+        path = step["path"]
+        if "@first" in path:
+            rows = self.row_ids()
+            check(rows, "no row to forge a post for")
+            path = path.replace("@first", rows[0])
         status = self.driver.execute_async_script("""
             const [path, body, done] = arguments;
             const csrf = document.querySelector("input[name=csrf]").value;
             fetch(path, {method: "POST", credentials: "same-origin", redirect: "manual",
                          headers: {"Content-Type": "application/x-www-form-urlencoded"},
                          body: "csrf=" + encodeURIComponent(csrf) + "&" + body}).then(r => done(r.status), e => done(String(e)));
-        """, step["path"], step.get("body", ""))
+        """, path, step.get("body", ""))
         check(status == 403, "the forged post answered %s" % status)
+
+    def step_get_status(self, step):
+        """A page the caller may not see answers `status` (the API's refusal)."""
+        self.driver.get(self.url(step["path"]))
+        status = self.driver.execute_async_script("""
+            const [path, done] = arguments;
+            fetch(path, {credentials: "same-origin", redirect: "manual"}).then(r => done(r.status), e => done(String(e)));
+        """, step["path"])
+        check(status == step["status"], "%s answered %s" % (step["path"], status))
 
     def step_approve(self, step):
         """An approver presses Approve on a pending session; the page then shows `after`."""
-        self.driver.get(self.url("/namespaces/%s/sessions/%s" % (step["namespace"], step["session"])))
+        self.driver.get(self.url("/namespaces/%s/sessions/%s" % (step["namespace"], step.get("session") or self.result)))
         button = self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, "form[action$='/approve'] button")), "the Approve button")
         button.click()
         self.wait(lambda d: step["after"] in self.text(), "%r after approving (page: %s)" % (step["after"], self.text()[:300]))
@@ -219,9 +236,10 @@ class Run:
                 path = self.shot(step.get("name", name))
                 passed += 1
                 print("ok   %s (%s)" % (step.get("name", name), os.path.basename(path)), flush=True)
-        except Failed as failure:
+        except Exception as failure:  # a Failed check, or selenium's own (an element not found)
             path = self.shot("failed-" + step.get("name", name))
-            print("FAIL %s: %s (screenshot %s, at %s)" % (step.get("name", name), failure, path, self.driver.current_url), flush=True)
+            print("FAIL %s: %s (screenshot %s, at %s)" % (step.get("name", name), str(failure).splitlines()[0] if str(failure) else repr(failure), path, self.driver.current_url), flush=True)
+            print("page text: " + self.text()[:4000].replace("\n", " | "), flush=True)
             return 1
         finally:
             self.driver.quit()

@@ -24,9 +24,11 @@ extension WebUI {
         let payload = spec?["trigger"]?["payload"]
         let tools = (spec?["policy"]?["toolConstraints"]?["allowed"]?.arrayValue ?? []).compactMap(\.stringValue)
         let title = payload?["title"]?.stringValue ?? session["description"]?.stringValue ?? ""
+        let awaitingDecision = phase == "Pending" && session["approvalRequired"]?.boolValue == true && session["approval"]?["decision"] == nil
+        let approvalBadge: HTML = awaitingDecision ? " <span class=\"badge approval\">needs approval</span>" : ""
         let summary: HTML = """
         <dl class="facts">
-        <dt>Phase</dt><dd>\(Layout.badge(phase))</dd>
+        <dt>Phase</dt><dd>\(Layout.badge(phase))\(approvalBadge)</dd>
         <dt>Trigger</dt><dd>\(Format.trigger(source: session["source"]?.stringValue, event: session["event"]?.stringValue, url: payload?["url"]?.stringValue))</dd>
         <dt>Framework</dt><dd>\(session["framework"]?.stringValue ?? "—")</dd>
         <dt>Model</dt><dd>\(session["model"]?.stringValue ?? "—")</dd>
@@ -77,7 +79,6 @@ extension WebUI {
         let log = logTail(context, token: token, namespace: namespace, id: id)
         let editor = Permission.atLeastEditor(entry)
         var buttons: [HTML] = []
-        let awaitingDecision = phase == "Pending" && session["approvalRequired"]?.boolValue == true && session["approval"]?["decision"] == nil
         if editor && running { buttons.append(actionForm(context, base, "stop", "Stop", danger: true)) }
         if Permission.canApprove(entry) && awaitingDecision {
             buttons.append(actionForm(context, base, "approve", "Approve"))

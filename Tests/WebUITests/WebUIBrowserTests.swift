@@ -5,7 +5,7 @@ import XCTest
 
 /// The UI in headless chromium through selenium (scripts/ui-browser-test.py; scripts/setup.sh installs chromium,
 /// chromium-driver and selenium). Screenshots of every step go to .build/ui-screenshots/; with
-/// TENANTRY_UI_DOCS=1 the list and detail are also written to docs/ for the README.
+/// TENANTRY_UI_DOCS=1, WebUIServeBrowserTests also writes the list and detail to docs/ for the README.
 final class WebUIBrowserTests: XCTestCase {
     static let hostile = "Fix <script>window.__xss=1</script> rounding"
 
@@ -53,14 +53,14 @@ final class WebUIBrowserTests: XCTestCase {
         let editor = try fixture.token("sam@acme.example", ["payments-engineers"])
         let viewer = try fixture.token("vic@acme.example", ["payments-engineers-oncall"])
         let plan: JSON = [
-            "base": .string(fixture.base), "screenshots": .string(Self.screenshots("pages")), "docs": Self.docs,
+            "base": .string(fixture.base), "screenshots": .string(Self.screenshots("pages")),
             "steps": [
                 ["do": "login", "token": .string(editor), "namespaces": ["payments-prod", "payments-staging"]],
                 ["do": "list", "namespace": "payments-prod", "sessions": ["gh-script-title", "gh-done", "manual-waiting"],
-                 "absent": ["docs-one", "gh-staging", "Another tenant"], "docs": true],
+                 "absent": ["docs-one", "gh-staging", "Another tenant"]],
                 ["do": "script_title", "name": "script-title-as-text", "path": "/namespaces/payments-prod/sessions", "title": .string(Self.hostile)],
                 ["do": "detail", "namespace": "payments-prod", "session": "gh-script-title", "texts": [.string(Self.hostile), "claude-sonnet-4-5", "git, shell"],
-                 "log": "running: echo \"<b>hi</b>\"", "artifact": "summary.md", "artifactText": "fixed one bug <img src=x onerror=alert(1)>", "docs": true],
+                 "log": "running: echo \"<b>hi</b>\"", "artifact": "summary.md", "artifactText": "fixed one bug <img src=x onerror=alert(1)>"],
                 ["do": "phone", "path": "/namespaces/payments-prod/sessions"],
                 ["do": "login", "name": "viewer-login", "token": .string(viewer), "namespaces": ["payments-prod"]],
                 ["do": "list", "name": "viewer-list", "namespace": "payments-prod", "sessions": ["gh-script-title", "gh-done", "manual-waiting"], "create": false],
