@@ -26,7 +26,8 @@ final class UIFixture: @unchecked Sendable {
     let sessions: [String: [JSON]]
     var base: String { "http://127.0.0.1:\(server.port)" }
 
-    init(sessions: [String: [JSON]] = [:]) throws {
+    /// With `oidc`, the API trusts that issuer and the UI logs people in with it.
+    init(sessions: [String: [JSON]] = [:], oidc: (issuer: OIDCIssuerConfiguration, login: OIDCLogin.Configuration)? = nil) throws {
         cluster = try TestAPIServer()
         let client = try cluster.client()
         let result = try Reconciler(client: client).reconcile(Reconciler.desired(try Examples.rendered()), frozen: [])
@@ -37,7 +38,8 @@ final class UIFixture: @unchecked Sendable {
         }
         let frozen = table
         let reviewer = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: ["tenantry", ServiceAccountTokenIssuer.issuer]))
-        let gate = AccessGate(authenticator: Authenticator(issuers: [], tokenReviewer: reviewer), reviewer: AccessReviewer(client: client))
+        let gate = AccessGate(authenticator: Authenticator(issuers: oidc.map { [OIDCIssuer($0.issuer)] } ?? [], tokenReviewer: reviewer),
+                              reviewer: AccessReviewer(client: client))
         let api = SessionsAPI(gate: gate, permissions: NamespacePermissions(client: client, maxAge: 0.001),
                               audit: try AuditLog(path: cluster.directory + "/audit.db"), namespaces: { frozen })
         self.sessions = sessions
@@ -47,6 +49,7 @@ final class UIFixture: @unchecked Sendable {
         }
         var options = WebUI.Options(api: handler, key: key)
         options.catalog = { WebUI.Catalog(frameworks: ["script", "claude-code"], estimates: ["claude-sonnet-4-5": Amount("2.50")!], currency: "USD") }
+        options.oidc = oidc.map { OIDCLogin($0.login) }
         let ui = WebUI(options)
         server = try HTTPServer(HTTPServer.Configuration()) { request in handler(request) ?? ui.handle(request) ?? Response(status: 404) }
     }
