@@ -196,4 +196,37 @@ final class WebUIPagesTests: XCTestCase {
         let file = try String(contentsOf: PackagePaths.root.appendingPathComponent("Sources/WebUI/Assets/app.css"), encoding: .utf8)
         XCTAssertEqual(style.text, file, "the binary carries the file as it is in the repo")
     }
+
+    func testTheNewSessionFormOffersOnlyThePolicysModelsAndToolsWithEstimates() throws {
+        let (cookie, _) = try fixture.logIn(try fixture.token("sam@acme.example", ["payments-engineers"]))
+        let form = try fixture.send("GET", "/namespaces/payments-prod/sessions/new", cookie: cookie)
+        XCTAssertEqual(form.status, 200, form.text)
+        assertSecured(form)
+        XCTAssertTrue(form.text.contains("<option value=\"claude-sonnet-4-5\" selected>claude-sonnet-4-5 — about 2.50 USD a session</option>"), form.text)
+        XCTAssertTrue(form.text.contains("<option value=\"claude-opus-4-1\">"))
+        XCTAssertFalse(form.text.contains("claude-haiku-4-5"), "blocked by the policy")
+        XCTAssertTrue(form.text.contains("value=\"github-api\" checked"))
+        XCTAssertFalse(form.text.contains("web-fetch"), "a tool the policy blocks")
+        XCTAssertTrue(form.text.contains("<label for=\"description\">"), "labelled fields")
+        XCTAssertTrue(form.text.contains("Budget left this month: <strong>5000.00 USD</strong>"), form.text)
+    }
+
+    func testTheOverviewChartsTheMonthsSpendCountsPhasesAndQueuesApprovalsForApprovers() throws {
+        let (lead, _) = try fixture.logIn(try fixture.token("lee@acme.example", ["payments-leads"]))
+        let page = try fixture.send("GET", "/namespaces/payments-prod/overview", cookie: lead)
+        XCTAssertEqual(page.status, 200, page.text)
+        assertSecured(page)
+        XCTAssertTrue(page.text.contains("<svg viewBox=\"0 0 600.0 200.0\" role=\"img\""), page.text)
+        XCTAssertTrue(page.text.contains("<rect class=\"spent\""))
+        XCTAssertTrue(page.text.contains("<line class=\"limit\""))
+        XCTAssertTrue(page.text.contains("Spent so far 2.50 USD"), "the completed session's cost")
+        XCTAssertTrue(page.text.contains("reserved by live sessions <strong>5.00 USD</strong>"), "two live sessions at the model's estimate")
+        XCTAssertTrue(page.text.contains("phase-running\">Running</span> <strong>1</strong>"))
+        XCTAssertTrue(page.text.contains("Waiting for your approval"))
+        XCTAssertTrue(page.text.contains("action=\"/namespaces/payments-prod/sessions/manual-waiting/approve\""))
+
+        let (engineer, _) = try fixture.logIn(try fixture.token("sam@acme.example", ["payments-engineers"]))
+        XCTAssertFalse(try fixture.send("GET", "/namespaces/payments-prod/overview", cookie: engineer).text.contains("Waiting for your approval"))
+        XCTAssertEqual(try fixture.send("GET", "/namespaces/docs-prod/overview", cookie: engineer).status, 403)
+    }
 }
