@@ -134,10 +134,7 @@ extension ServeCommand {
         })
         api.cluster = client
         api.artifacts = try artifactStore(flags, document: document, environment: environment)
-        // The embedded cluster's node does not honour a projected token's audience (specs/local-cluster.md): there the
-        // runner's token carries the cluster's own audience. The upload still checks the session's Pod and ServiceAccount.
-        api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(
-            audiences: embedded ? [runnerAudience, ServiceAccountTokenIssuer.issuer] : [runnerAudience]))
+        api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: [runnerAudience]))
         // The events (SSE, one shared watch per namespace) and logs endpoints, which the web UI's live pages use.
         api.streams = SessionStreams(client: client, artifacts: api.artifacts, feeds: SessionFeeds(client: client))
         api.admit = { request in

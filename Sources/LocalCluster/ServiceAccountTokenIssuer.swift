@@ -38,9 +38,9 @@ public final class ServiceAccountTokenIssuer: Sendable {
 
     /// A Pod's projected token (one hour, bound to the Pod so it dies with it), or nil when the Pod's
     /// ServiceAccount does not exist: the kubelet then writes no `token` file.
-    func issueIfAccountExists(namespace: String, serviceAccount: String, boundPod: (name: String, uid: String)) throws -> String? {
+    func issueIfAccountExists(namespace: String, serviceAccount: String, boundPod: (name: String, uid: String), audiences: [String] = []) throws -> String? {
         guard let account = try store.read({ try $0.get(.serviceAccounts, namespace: namespace, name: serviceAccount) }) else { return nil }
-        return try issue(account: account, audiences: [], expirationSeconds: 3600,
+        return try issue(account: account, audiences: audiences, expirationSeconds: 3600,
                          binding: BoundObject(kind: "Pod", name: boundPod.name, uid: boundPod.uid)).token
     }
 

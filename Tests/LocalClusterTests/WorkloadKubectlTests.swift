@@ -14,7 +14,7 @@ final class WorkloadKubectlTests: XCTestCase {
             // Kubernetes waits 10 s, then 20 s, before replacing a failed Pod; the tests need not.
             options.jobBackoffSeconds = 0.1
             options.crashLoopBackOffSeconds = 0.1
-            options.serviceAccountToken = { namespace, account, pod, _ in "token-for-\(namespace)-\(account)-\(pod)" }
+            options.serviceAccountToken = { namespace, account, pod, _, _ in "token-for-\(namespace)-\(account)-\(pod)" }
         }
     }
 

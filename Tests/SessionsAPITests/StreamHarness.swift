@@ -60,16 +60,13 @@ final class StreamHarness: @unchecked Sendable {
                               reviewer: AccessReviewer(client: client, configuration: AuthorizationCacheConfiguration(allowedTTL: decisionTTL, deniedTTL: decisionTTL)))
         var api = SessionsAPI(gate: gate, permissions: NamespacePermissions(client: client), audit: audit, namespaces: { [:] })
         api.streams = SessionStreams(client: client, artifacts: store, feeds: feeds, options: options)
-        // The runner's upload, as `serve` mounts it: its projected ServiceAccount token, from the Pod running the session.
-        let uploads = ArtifactAPI(store: store, authenticate: { token in
-            guard let caller = try? authenticator.authenticate(authorization: "Bearer \(token)") else { return nil }
-            return ArtifactAPI.Caller(username: caller.user, groups: caller.groups, podName: caller.extra["authentication.kubernetes.io/pod-name"]?.first)
-        }, session: { namespace, name in
-            guard let object = try? client.get(ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: namespace, name: name)) else { return .notFound }
-            return .found(podName: object["status"]?["workload"]?["podName"]?.stringValue)
-        }, mayRead: { _, _ in false })
+        // The runner's upload, as `serve` mounts it (the api branch's PUT route): its projected ServiceAccount token, from
+        // the Pod running the session.
+        api.cluster = client
+        api.artifacts = store
+        api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: ["tenantry"]))
         let mounted = api
-        server = try HTTPServer(HTTPServer.Configuration()) { request in mounted.handle(request) ?? uploads.handle(request) ?? Response(status: 404) }
+        server = try HTTPServer(HTTPServer.Configuration()) { request in mounted.handle(request) ?? Response(status: 404) }
     }
 
     deinit {

@@ -29,7 +29,6 @@ function listen() {
   const only = main.dataset.session;
   const source = new EventSource(url);
   let pending = null;
-  let snapshots = 0;
   const later = (changed) => {
     // Several events in a burst make one refetch.
     clearTimeout(pending);
@@ -42,8 +41,9 @@ function listen() {
     later(changed);
   };
   for (const name of ["created", "phase", "approval", "artifact", "deleted"]) source.addEventListener(name, onChange);
-  // The first snapshot is what the page already shows; a later one (after a reconnect the server could not resume) may not be.
-  source.addEventListener("snapshot", () => { if (snapshots++ > 0) later(null); });
+  // A snapshot (the first, or after a reconnect the server could not resume) may be newer than the page, which was
+  // rendered before the stream opened: a change in between would otherwise be missed.
+  source.addEventListener("snapshot", () => later(null));
   source.addEventListener("forbidden", () => { source.close(); document.body.dataset.live = "closed"; });
   document.body.dataset.live = "connecting";
   source.addEventListener("open", () => { document.body.dataset.live = "open"; });
