@@ -75,6 +75,13 @@ class Run:
     def text(self):
         return self.driver.find_element(By.TAG_NAME, "body").text
 
+    def click(self, selector, what):
+        """Clicks, again if a live refresh replaced the element between finding and clicking it."""
+        def attempt(driver):
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            return True
+        self.wait(attempt, what)
+
     def log_in(self, token):
         self.driver.delete_all_cookies()
         self.driver.get(self.url("/login"))
@@ -146,8 +153,7 @@ class Run:
             self.docs_shot("detail")
         if step.get("artifact"):
             self.wait(lambda d: d.find_elements(By.LINK_TEXT, step["artifact"]) or step["artifact"] in self.text(), "artifact %s listed" % step["artifact"])
-            link = self.driver.find_element(By.CSS_SELECTOR, "a[href$='/artifacts/%s?view=1']" % step["artifact"])
-            link.click()
+            self.click("a[href$='/artifacts/%s?view=1']" % step["artifact"], "the preview link of %s" % step["artifact"])
             self.wait(lambda d: step["artifactText"] in self.text(), "%r in the artifact preview" % step["artifactText"])
 
     def step_script_title(self, step):
@@ -203,8 +209,7 @@ class Run:
     def step_approve(self, step):
         """An approver presses Approve on a pending session; the page then shows `after`."""
         self.driver.get(self.url("/namespaces/%s/sessions/%s" % (step["namespace"], step.get("session") or self.result)))
-        button = self.wait(EC.element_to_be_clickable((By.CSS_SELECTOR, "form[action$='/approve'] button")), "the Approve button")
-        button.click()
+        self.click("form[action$='/approve'] button", "the Approve button")
         self.wait(lambda d: step["after"] in self.text(), "%r after approving (page: %s)" % (step["after"], self.text()[:300]))
 
     def step_phone(self, step):
