@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "NotificationsTests", dependencies: ["Notifications", "GitHub", "HTTPClient", "HTTPServer", "Model", "Support", "TestKit"], path: "Tests/NotificationsTests"),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Sessions", "Artifacts", "HTTPServer", "Model", "TestSupport"], path: "Tests/RunnerTests"),
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
-        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "Apply", "ApplyTestSupport", "Commands", "Webhooks", "Sessions", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "Artifacts", "tenantry"], path: "Tests/SessionsAPITests"),
+        .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "Apply", "ApplyTestSupport", "Commands", "Webhooks", "Sessions", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "tenantry"], path: "Tests/SessionsAPITests"),
         .testTarget(name: "WebUITests", dependencies: ["WebUI", "SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/WebUITests"),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Commands", "Model", "Support", "TestSupport"], path: "Tests/AuditTests"),
     ],

@@ -132,6 +132,16 @@ kubectl --kubeconfig "$kubeconfig" -n docs get namespacepolicy policy -o jsonpat
 echo
 grep "session docs/" "$work/serve.log" | sed 's/^/    /' || true
 
+echo "==> The Sessions API: the runner's upload, listed for the docs admin (a local cluster token), and the audit trail"
+admin_token="$("$tenantry" cluster token --user maria@acme.example)"
+artifacts="$(curl -sS -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$port/api/v1/namespaces/docs/sessions/$session/artifacts")"
+echo "    $artifacts"
+case "$artifacts" in *'"name":"runner.log"'*) ;; *) echo "the runner's log was not uploaded"; cat "$work/serve.log"; exit 1 ;; esac
+curl -sS -H "Authorization: Bearer $admin_token" "http://127.0.0.1:$port/api/v1/namespaces/docs/audit" | python3 -c '
+import json, sys
+for entry in reversed(json.load(sys.stdin)["entries"]):
+    print("    %s %s %s %s" % (entry["actor"], entry["action"], entry["resource"], entry["outcome"]))'
+
 echo "==> The status report's session counts (reconcile again; the controller keeps them in NamespacePolicy status)"
 kubectl --kubeconfig "$kubeconfig" -n docs get namespacepolicy policy -o jsonpath='    activeSessions {.status.activeSessions}, by phase {.status.sessions}'
 echo

@@ -12,6 +12,7 @@ per step and `browser: N steps passed`.
 import json
 import os
 import sys
+import time
 import urllib.request
 
 from selenium import webdriver
@@ -152,7 +153,13 @@ class Run:
         if step.get("docs"):
             self.docs_shot("detail")
         if step.get("artifact"):
-            self.wait(lambda d: d.find_elements(By.LINK_TEXT, step["artifact"]) or step["artifact"] in self.text(), "artifact %s listed" % step["artifact"])
+            # The runner uploads its log as it ends, which changes no Session field: reload until the API lists it.
+            selector = "a[href$='/artifacts/%s?view=1']" % step["artifact"]
+            deadline = time.time() + WAIT
+            while not self.driver.find_elements(By.CSS_SELECTOR, selector):
+                check(time.time() < deadline, "artifact %s listed" % step["artifact"])
+                time.sleep(1)
+                self.driver.refresh()
             self.click("a[href$='/artifacts/%s?view=1']" % step["artifact"], "the preview link of %s" % step["artifact"])
             self.wait(lambda d: step["artifactText"] in self.text(), "%r in the artifact preview" % step["artifactText"])
 

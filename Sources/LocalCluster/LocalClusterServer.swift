@@ -31,11 +31,11 @@ public final class LocalClusterServer: Sendable {
         public init() {}
     }
 
-    /// Makes a Pod's ServiceAccount token: (namespace, serviceAccount, podName, podUID, audience) → JWT; audience nil
-    /// is the API server's (the ServiceAccount directory), else a projected volume's `serviceAccountToken.audience`.
+    /// Makes a Pod's ServiceAccount token: (namespace, serviceAccount, podName, podUID) → JWT.
     /// nil when the Pod gets no token (its ServiceAccount does not exist).
+    /// `audiences` empty: the API server's own (the ServiceAccount directory); a projected source's `audience` otherwise.
     public typealias ServiceAccountTokenSource = @Sendable (_ namespace: String, _ serviceAccount: String, _ podName: String, _ podUID: String,
-                                                           _ audience: String?) throws -> String?
+                                                            _ audiences: [String]) throws -> String?
 
     /// `https://127.0.0.1:PORT` (or http:// without TLS)
     public let url: String
@@ -93,8 +93,8 @@ public final class LocalClusterServer: Sendable {
                             address: "127.0.0.1:\(http.port)")
         // A Pod's projected token is a real bound ServiceAccount token from the cluster's issuer, unless a test injects one.
         let issuer = serviceAccountTokens
-        let tokenSource = options.serviceAccountToken ?? { namespace, account, pod, uid, audience in
-            try issuer.issueIfAccountExists(namespace: namespace, serviceAccount: account, boundPod: (name: pod, uid: uid), audiences: audience.map { [$0] } ?? [])
+        let tokenSource = options.serviceAccountToken ?? { namespace, account, pod, uid, audiences in
+            try issuer.issueIfAccountExists(namespace: namespace, serviceAccount: account, boundPod: (name: pod, uid: uid), audiences: audiences)
         }
         (controllers, kubelet) = try Self.startControllers(api, options: options, tokenSource: tokenSource, port: http.port, certificatePEM: certificatePEM)
         box.server = api

@@ -352,15 +352,15 @@ final class PodRuntime: @unchecked Sendable {
         try Self.write(Data(pod.namespace.utf8), to: directory + "/namespace", mode: 0o644)
         if let certificate = context.certificatePEM { try Self.write(Data(certificate.utf8), to: directory + "/ca.crt", mode: 0o644) }
         let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
-        if let source = context.tokenSource, let token = try source(pod.namespace, account, pod.name, uid, nil) {
+        if let source = context.tokenSource, let token = try source(pod.namespace, account, pod.name, uid, []) {
             try Self.write(Data(token.utf8), to: directory + "/token", mode: 0o600)
         }
     }
 
     /// A projected volume of `serviceAccountToken` sources (what a session runner mounts): each `path` gets the
-    /// Pod's token from the token source, as the ServiceAccount directory does; without a token source the file is
-    /// left out. The token carries the source's `audience` (the API server's when it names none); the local node
-    /// does not honour `expirationSeconds` (an hour).
+    /// Pod's token from the token source, as the ServiceAccount directory does, for the source's `audience` (the API
+    /// server's when absent, as the kubelet does); without a token source the file is left out. `expirationSeconds`
+    /// is not honoured (an hour).
     private func writeProjectedTokens(_ projected: JSON, volume: String, into directory: String) throws {
         for source in projected["sources"]?.arrayValue ?? [] {
             guard source["serviceAccountToken"] != nil else {
@@ -374,8 +374,8 @@ final class PodRuntime: @unchecked Sendable {
             let account = pod.value(at: ["spec", "serviceAccountName"])?.stringValue ?? "default"
             let file = directory + "/" + path
             try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            let audience = source["serviceAccountToken"]?["audience"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-            guard let token = try tokenSource(pod.namespace, account, pod.name, uid, audience) else { continue }
+            let audiences = source["serviceAccountToken"]?["audience"]?.stringValue.map { [$0] } ?? []
+            guard let token = try tokenSource(pod.namespace, account, pod.name, uid, audiences) else { continue }
             try Self.write(Data(token.utf8), to: file, mode: 0o600)
         }
     }

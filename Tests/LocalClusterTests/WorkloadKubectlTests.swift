@@ -14,7 +14,9 @@ final class WorkloadKubectlTests: XCTestCase {
             // Kubernetes waits 10 s, then 20 s, before replacing a failed Pod; the tests need not.
             options.jobBackoffSeconds = 0.1
             options.crashLoopBackOffSeconds = 0.1
-            options.serviceAccountToken = { namespace, account, pod, _, _ in "token-for-\(namespace)-\(account)-\(pod)" }
+            options.serviceAccountToken = { namespace, account, pod, _, audiences in
+                "token-for-\(namespace)-\(account)-\(pod)" + audiences.map { "-for-" + $0 }.joined()
+            }
         }
     }
 
@@ -214,15 +216,18 @@ final class WorkloadKubectlTests: XCTestCase {
                       echo "secret=$(cat secret/password) $(stat -L -c %a secret/password)"
                       echo "config=$(cat config/mode) $(stat -L -c %a config/mode)"
                       echo "scratch=$(cat scratch/note)"
+                      echo "projected=$(cat projected/token)"
                       echo "cwd=$(basename "$OLDPWD")"
                     volumeMounts:
                     - {name: secret, mountPath: /secret}
                     - {name: config, mountPath: /config}
                     - {name: scratch, mountPath: /scratch}
+                    - {name: projected, mountPath: /projected}
                   volumes:
                   - {name: secret, secret: {secretName: creds}}
                   - {name: config, configMap: {name: settings}}
                   - {name: scratch, emptyDir: {}}
+                  - {name: projected, projected: {sources: [{serviceAccountToken: {audience: tenantry, expirationSeconds: 3600, path: token}}]}}
             """)
         let waited = run("wait", "--for=condition=complete", "job/reader", "--timeout=120s")
         XCTAssertEqual(waited.status, 0, waited.stderr + run("get", "pods", "-o", "yaml").stdout)
@@ -236,6 +241,7 @@ final class WorkloadKubectlTests: XCTestCase {
             secret=s3cret 600
             config=fast 644
             scratch=prepared
+            projected=token-for-default-default-\(pod)-for-tenantry
             cwd=work
 
             """)

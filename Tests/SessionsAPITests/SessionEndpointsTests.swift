@@ -171,14 +171,17 @@ final class SessionEndpointsTests: XCTestCase {
         XCTAssertNotEqual(rerun.body["id"], .string(id))
         XCTAssertEqual(rerun.body["spec"]?["trigger"]?["payload"], stored["spec"]?["trigger"]?["payload"])
 
-        // The list: newest first, paged by continue, filtered.
+        // The list: newest first (creation times are whole seconds; a tie goes by name, descending), paged by continue.
         let first = try call("GET", "\(staging)?limit=1", sam)
         XCTAssertEqual(first.body["total"], 2)
         XCTAssertEqual(first.body["hasMore"], true)
-        XCTAssertEqual(first.body["sessions"]?.arrayValue?.map { $0["id"] }, [rerun.body["id"]])
         let second = try call("GET", "\(staging)?limit=1&continue=\(first.body["continue"]?.stringValue ?? "")", sam)
-        XCTAssertEqual(second.body["sessions"]?.arrayValue?.map { $0["id"] }, [.string(id)])
         XCTAssertEqual(second.body["hasMore"], false)
+        let pages = ((first.body["sessions"]?.arrayValue ?? []) + (second.body["sessions"]?.arrayValue ?? [])).map {
+            ($0["createdAt"]?.stringValue ?? "", $0["id"]?.stringValue ?? "")
+        }
+        XCTAssertEqual(Set(pages.map(\.1)), [id, rerun.body["id"]?.stringValue ?? ""])
+        XCTAssertTrue(pages[0] > pages[1], "newest first: \(pages)")
         XCTAssertEqual(try call("GET", "\(staging)?source=github", sam).body["total"], 0)
         XCTAssertEqual(try call("GET", "\(staging)?limit=101", sam).body["details"]?["fields"], ["limit"])
 
