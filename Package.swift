@@ -24,6 +24,7 @@
 //        Audit                    the append-only, hash-chained audit trail (SQLite)
 //        SessionController        the session controller: list+watch of Sessions, Jobs, Pods, NamespacePolicies -> a Job per Session
 //     <- SessionsAPI              the Sessions API endpoints (Access + Audit) as a handler for serve
+//        WebUI                    the web UI at /: pages over the Sessions API, called in process with the user's token
 //     <- Commands                 the composition root: every command, its flags, logging set-up, the cluster
 //                                 choice (kubeconfig or the embedded local cluster), injected hooks, exit codes
 //     <- tenantry                 a thin @main
@@ -59,7 +60,7 @@ let package = Package(
         // The composition root: every command (validate, render, source, status, apply, diff, reconcile, plan, serve,
         // cluster, runner, bench), the cluster choice, what Webhooks gets injected, and the one place that maps errors
         // and outcomes to exit codes.
-        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Notifications", "SessionController", "Artifacts", "HTTPServer"], path: "Sources/Commands"),
+        .target(name: "Commands", dependencies: ["Model", "Support", "Render", "HTTPClient", "GitHub", "GitSync", "Plan", "Apply", "Reconciler", "Webhooks", "LocalCluster", "Sessions", "Runner", "Audit", "Access", "SessionsAPI", "Notifications", "SessionController", "Artifacts", "HTTPServer", "WebUI"], path: "Sources/Commands"),
         // The one wrapper over libmicrohttpd: Request values in, Response values (bytes or a stream) out.
         .target(name: "HTTPServer", dependencies: ["CTenantry", "Support"], path: "Sources/HTTPServer"),
         // A Kubernetes-compatible API server on SQLite: the embedded default target and the test cluster.
@@ -83,6 +84,9 @@ let package = Package(
         .target(name: "Audit", dependencies: ["Model", "Support"], path: "Sources/Audit"),
         // The Sessions API endpoints (a route table) as a handler for serve; admission of creates is injected (the webhooks').
         .target(name: "SessionsAPI", dependencies: ["Access", "Audit", "Apply", "Artifacts", "Sessions", "HTTPServer", "Model", "Support"], path: "Sources/SessionsAPI"),
+        // The web UI `serve` answers at /: pages rendered from the Sessions API's answers (called in process with the
+        // user's token from a sealed cookie), token and OIDC login, embedded CSS and script modules.
+        .target(name: "WebUI", dependencies: ["HTTPServer", "HTTPClient", "Model", "Support"], path: "Sources/WebUI", resources: [.embedInCode("Assets/app.css"), .embedInCode("Assets/live.js"), .embedInCode("Assets/log.js")]),
         // The session controller: list+watch of Sessions, runner Jobs and Pods, NamespacePolicies; a work queue → SessionMachine.
         .target(name: "SessionController", dependencies: ["Sessions", "Apply", "Model", "Support"], path: "Sources/SessionController"),
         .executableTarget(name: "tenantry", dependencies: ["Commands"], path: "Sources/tenantry"),
@@ -116,6 +120,7 @@ let package = Package(
         .testTarget(name: "AccessTests", dependencies: ["Access", "Apply", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/AccessTests"),
         .testTarget(name: "SessionsAPITests", dependencies: ["SessionsAPI", "Access", "Audit", "Apply", "ApplyTestSupport", "Commands", "Webhooks", "Sessions", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport", "Artifacts", "tenantry"], path: "Tests/SessionsAPITests"),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Model", "Support", "TestKit"], path: "Tests/AuditTests"),
+        .testTarget(name: "WebUITests", dependencies: ["WebUI", "SessionsAPI", "Access", "Audit", "ApplyTestSupport", "LocalCluster", "HTTPServer", "HTTPClient", "Reconciler", "Render", "Model", "Support", "TestSupport"], path: "Tests/WebUITests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,11 +5,13 @@
 #     the push-triggered refresh);
 #   - Reconciler does not start clusters: no LocalCluster, Webhooks or Plan;
 #   - the Sessions API, Access and the session controller reach Kubernetes through Apply's client, never LocalCluster;
-#   - the basics (Model, Support, HTTPClient, HTTPServer) import no domain module.
+#   - the basics (Model, Support, HTTPClient, HTTPServer) import no domain module;
+#   - WebUI never bypasses the Sessions API: no Access, Audit, SessionsAPI, Apply or Sessions (it calls the API's
+#     handler in process with the user's token, so authentication and authorization are the API's).
 # Usage: scripts/check-imports.sh [SOURCES_DIR]   (default: Sources next to this script)
 set -euo pipefail
 sources=${1:-"$(dirname "$0")/../Sources"}
-domain="GitHub Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Notifications Access Audit SessionsAPI SessionController"
+domain="GitHub Render GitSync Plan LocalCluster Apply Reconciler Webhooks Sessions Artifacts Runner Notifications Access Audit SessionsAPI SessionController WebUI"
 declare -A forbidden=(
     [Model]="Support HTTPClient HTTPServer $domain Commands"
     [Support]="HTTPClient HTTPServer $domain Commands"
@@ -29,6 +31,7 @@ declare -A forbidden=(
     [Audit]="Commands"
     [SessionsAPI]="Commands LocalCluster"
     [SessionController]="Commands LocalCluster Webhooks"
+    [WebUI]="Commands LocalCluster Access Audit SessionsAPI Apply Sessions"
     [GitHub]="Plan Render GitSync Commands"
     [Notifications]="Plan Render GitSync Apply Reconciler Webhooks LocalCluster Sessions Commands"
 )

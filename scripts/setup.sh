@@ -5,7 +5,8 @@
 # Sourced by run-example.sh and test.sh; safe to run again and again.
 set -euo pipefail
 
-TENANTRY_APT_PACKAGES=(git pkg-config libyaml-dev libssl-dev libgit2-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev)
+# chromium and chromium-driver: the web UI's browser test (WebUIBrowserTests, through selenium).
+TENANTRY_APT_PACKAGES=(git pkg-config libyaml-dev libssl-dev libgit2-dev libcurl4-openssl-dev libmicrohttpd-dev libsqlite3-dev chromium chromium-driver)
 
 tenantry_install_system_packages() {
     local missing=()
@@ -45,13 +46,13 @@ tenantry_install_kubectl() {
 }
 
 tenantry_install_test_tools() {
-    if python3 -c "import kubernetes_validate, jsonschema, yaml, openapi_spec_validator, moto, boto3, flask_cors, schemathesis" 2>/dev/null \
+    if python3 -c "import kubernetes_validate, jsonschema, yaml, openapi_spec_validator, moto, boto3, flask_cors, schemathesis, selenium" 2>/dev/null \
         && command -v kubernetes-validate >/dev/null && command -v moto_server >/dev/null && command -v schemathesis >/dev/null; then
-        echo "==> Python test tools already installed (kubernetes-validate, jsonschema, PyYAML, openapi-spec-validator, moto[server], schemathesis)"
+        echo "==> Python test tools already installed (kubernetes-validate, jsonschema, PyYAML, openapi-spec-validator, moto[server], schemathesis, selenium)"
         return
     fi
-    echo "==> Installing Python test tools with pip: kubernetes-validate (official Kubernetes schemas), jsonschema, PyYAML, openapi-spec-validator, moto[server] (an S3 server for the artifact store tests), schemathesis (the Sessions API against its contract)"
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore kubernetes-validate jsonschema pyyaml openapi-spec-validator 'moto[server]' schemathesis
+    echo "==> Installing Python test tools with pip: kubernetes-validate (official Kubernetes schemas), jsonschema, PyYAML, openapi-spec-validator, moto[server] (an S3 server for the artifact store tests), schemathesis (the Sessions API against its contract), selenium (drives chromium in the web UI's browser test)"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore kubernetes-validate jsonschema pyyaml openapi-spec-validator 'moto[server]' schemathesis selenium
 }
 
 tenantry_check_swift() {

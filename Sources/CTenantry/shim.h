@@ -26,6 +26,7 @@
 #include <openssl/rsa.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 
 // EVP_EC_gen is a macro over the variadic EVP_PKEY_Q_keygen: a new P-256 key (self-signed certificates).
 static inline EVP_PKEY *ctenantry_ec_p256_key(void) {

@@ -93,6 +93,9 @@ public enum ServeCommand {
                                --config has artifacts.s3 {endpoint, bucket, region, prefix}; keys from
                                AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
 
+    Web UI flags (the UI is served at / on the same port; specs/web-ui.md):
+      \(webUIUsage)
+
     Exit codes: 0 stopped by a signal; 1 leader election lost (the Lease could not be renewed in time); 2 bad flags, a broken tenant repo, or a port or journal that cannot be used.
     """
 
@@ -121,14 +124,15 @@ public enum ServeCommand {
         var apiURL: String?
         var notify = NotifyFlags.Flags()
         var api = APIFlags()
+        var webUI = WebUIFlags()
     }
 
     static func parse(_ arguments: [String]) throws(UsageError) -> Flags {
         let args = try Arguments(arguments, valued: ["--listen", "--port", "--secret-file", "--journal", "--kubeconfig", "--body-limit",
                                                      "--refresh-interval", "--estimated-tokens", "--plan-repo", "--config",
                                                      "--github-token-file", "--github-api", "--ack-after", "--git-base-url", "--admission", "--api-url",
-                                                     "--leader-elect-sessions-lease"] + LeaderElectFlags.valued + NotifyFlags.valued + apiValued,
-                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches + apiSwitches)
+                                                     "--leader-elect-sessions-lease"] + LeaderElectFlags.valued + NotifyFlags.valued + apiValued + webUIValued,
+                                 switches: ["--quiet", "--reconcile", "--controller"] + LeaderElectFlags.switches + apiSwitches + webUISwitches)
         var flags = Flags()
         func sourcePair(_ flag: String, _ text: String) throws(UsageError) -> (WebhookSource, String) {
             let parts = text.split(separator: "=", maxSplits: 1)
@@ -195,6 +199,7 @@ public enum ServeCommand {
             flags.sessionsLease = name
         }
         flags.api = try parseAPI(args)
+        flags.webUI = try WebUIFlags(args)
         flags.githubTokenFile = args.value("--github-token-file")
         if let api = args.value("--github-api") { flags.githubAPI = api }
         flags.notify = try NotifyFlags.parse(args)
@@ -279,6 +284,9 @@ public enum ServeCommand {
         let server = try WebhookServer(options: options, table: table)
         let api = try sessionsAPI(flags, cluster: cluster, embedded: ControllerCommand.isEmbedded(cluster), audit: audit, server: server, environment: environment)
         server.mount { api.handle($0) }
+        // The web UI at /, after the API: it answers every path that is not the API's or the webhooks'.
+        let ui = try webUI(flags.webUI, api: { api.handle($0) }, issuer: firstIssuer(flags), table: { server.service.tenantTable })
+        server.mount { ui.handle($0) }
         api.sessionIndex?.start()
         defer {
             api.streams?.feeds.stop()

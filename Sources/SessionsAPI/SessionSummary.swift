@@ -17,6 +17,7 @@ enum SessionSummary {
         if let text = payload["description"]?.stringValue ?? payload["title"]?.stringValue { object["description"] = .string(text) }
         if let model = session.framework.config["model"]?.stringValue { object["model"] = .string(model) }
         if let repository = payload["repository"]?.stringValue ?? payload["repository"]?["fullName"]?.stringValue { object["repository"] = .string(repository) }
+        if let url = payload["url"]?.stringValue { object["url"] = .string(url) }
         if let author = payload["author"]?.stringValue ?? payload["createdBy"]?.stringValue { object["createdBy"] = .string(author) }
         if let start = session.status.startTime { object["startedAt"] = .string(Timestamp.rfc3339(start)) }
         if let end = session.status.completionTime { object["completedAt"] = .string(Timestamp.rfc3339(end)) }

@@ -30,6 +30,7 @@ struct SessionView {
         if let text = payload["description"]?.stringValue ?? payload["title"]?.stringValue { body["description"] = .string(text) }
         if let model = session.framework.config["model"]?.stringValue { body["model"] = .string(model) }
         if let repository = payload["repository"]?.stringValue { body["repository"] = .string(repository) }
+        if let url = payload["url"]?.stringValue { body["url"] = .string(url) }
         if let by = annotations[Self.createdByAnnotation]?.stringValue { body["createdBy"] = .string(by) }
         if let parent = annotations[Self.parentAnnotation]?.stringValue { body["parent"] = .string(parent) }
         if let start = status.startTime { body["startedAt"] = .string(Timestamp.rfc3339(start)) }

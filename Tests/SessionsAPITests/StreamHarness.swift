@@ -62,9 +62,8 @@ final class StreamHarness: @unchecked Sendable {
         api.cluster = client
         api.artifacts = store
         api.streams = SessionStreams(feeds: feeds, options: options)
-        // The runner's upload, as `serve` mounts it. The local node does not honour a projected token's audience
-        // (PodRuntime): its tokens carry the cluster's, so that one is accepted besides tenantry.
-        api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: ["tenantry", ServiceAccountTokenIssuer.issuer]))
+        // The runner's upload, as `serve` mounts it: its projected ServiceAccount token, from the Pod running the session.
+        api.runnerTokens = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: ["tenantry"]))
         let mounted = api
         server = try HTTPServer(HTTPServer.Configuration()) { request in mounted.handle(request) ?? Response(status: 404) }
     }
