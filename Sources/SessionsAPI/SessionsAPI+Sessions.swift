@@ -103,7 +103,9 @@ extension SessionsAPI {
             limit = value
         }
         if let text = call.query("offset") {
-            guard let value = Int(text), value >= 0 else { return invalid("offset", "offset must be a whole number from 0, got \"\(text.prefix(40))\"", traceID) }
+            guard let value = Int(text), (0...999_999_999).contains(value) else {
+                return invalid("offset", "offset must be a whole number from 0 to 999999999, got \"\(text.prefix(40))\"", traceID)
+            }
             offset = value
         }
         // The continue token says where the next page starts: with it, offset is ignored.
