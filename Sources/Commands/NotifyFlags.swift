@@ -120,6 +120,11 @@ enum NotifyFlags {
         } else if let file = flags.githubTokenFile {
             throw UsageError("--github-token-file \(file) cannot be read; GitHub answers need the token")
         }
+        var unanswered: [String] = []
+        if github == nil { unanswered.append("GitHub (--github-token-file or $GITHUB_TOKEN)") }
+        if flags.jiraSite == nil || flags.jiraToken == nil { unanswered.append("Jira (--jira-site, --jira-token)") }
+        if flags.slackToken == nil { unanswered.append("Slack (--slack-token)") }
+        if !unanswered.isEmpty { log("notifications: no answers on the origin for \(unanswered.joined(separator: ", ")); tenant callbacks are sent") }
         let audit: AuditLog
         if let shared = flags.auditLog {
             audit = shared

@@ -83,7 +83,8 @@ public final class Notifier: Sendable {
                 rows.append((transition.intentKey, subject, transition.event, .webhook(url: webhook.url, secret: transition.signingSecret), body, nil))
             }
             if let origin = transition.origin, transition.event != .budgetThreshold {
-                for target in OriginAnswers.targets(for: origin, event: transition.event) {
+                // Only where this process holds the credential: no token means no answer there, not a failure per session.
+                for target in OriginAnswers.targets(for: origin, event: transition.event) where origins.canAnswer(target) {
                     rows.append((transition.intentKey, subject, transition.event, target, body, origin))
                 }
             }

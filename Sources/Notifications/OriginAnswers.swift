@@ -63,6 +63,16 @@ struct OriginAnswers: Sendable {
         }
     }
 
+    /// Whether this process was given what answering on `target` takes (a GitHub token, a Jira site, a Slack token).
+    func canAnswer(_ target: DeliveryTarget) -> Bool {
+        switch target {
+        case .github: github != nil
+        case .jira: jira != nil
+        case .slack: slack != nil
+        case .webhook: true
+        }
+    }
+
     func send(_ entry: OutboxEntry, now: Date) -> AttemptResult {
         guard let origin = entry.origin, let body = try? JSON(parsing: String(decoding: entry.body, as: UTF8.self)) else {
             return .final(status: nil, error: "the outbox row has no origin to answer")
