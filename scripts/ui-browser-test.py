@@ -60,6 +60,8 @@ class Run:
         return self.base + path
 
     def wait(self, condition, what):
+        # `what` is a plain string: reading the page to build it would race the navigation being waited for (a
+        # failure prints the page text anyway).
         try:
             # Live updates replace elements while a condition reads them: a stale or missing element is "not yet".
             return WebDriverWait(self.driver, WAIT, poll_frequency=0.2,
@@ -182,9 +184,9 @@ class Run:
             self.driver.find_element(By.ID, "repository").send_keys(step["repository"])
         self.driver.find_element(By.CSS_SELECTOR, "form[action$='/sessions'] button[type=submit]").click()
         self.wait(lambda d: "/sessions/" in d.current_url and not d.current_url.endswith("/new") and "/sessions/new" not in d.current_url,
-                  "the new session's page (at %s: %s)" % (self.driver.current_url, self.text()[:300]))
+                  "the new session's page")
         self.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "dl.facts .phase-%s" % step["phase"].lower()),
-                  "the session to reach %s (page says %s)" % (step["phase"], self.text()[:200]))
+                  "the session to reach %s" % step["phase"])
         self.result = self.driver.current_url.rsplit("/", 1)[-1]
 
     def step_forged_post(self, step):
@@ -217,7 +219,7 @@ class Run:
         """An approver presses Approve on a pending session; the page then shows `after`."""
         self.driver.get(self.url("/namespaces/%s/sessions/%s" % (step["namespace"], step.get("session") or self.result)))
         self.click("form[action$='/approve'] button", "the Approve button")
-        self.wait(lambda d: step["after"] in self.text(), "%r after approving (page: %s)" % (step["after"], self.text()[:300]))
+        self.wait(lambda d: step["after"] in self.text(), "%r after approving" % step["after"])
 
     def step_phone(self, step):
         """At phone width the page needs no sideways scrolling."""
