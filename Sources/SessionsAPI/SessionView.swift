@@ -29,9 +29,13 @@ struct SessionView {
         let payload = session.trigger.payload
         if let text = payload["description"]?.stringValue ?? payload["title"]?.stringValue { body["description"] = .string(text) }
         if let model = session.framework.config["model"]?.stringValue { body["model"] = .string(model) }
-        if let repository = payload["repository"]?.stringValue { body["repository"] = .string(repository) }
+        if let repository = payload["repository"]?.stringValue ?? payload["repository"]?["fullName"]?.stringValue { body["repository"] = .string(repository) }
         if let url = payload["url"]?.stringValue { body["url"] = .string(url) }
-        if let by = annotations[Self.createdByAnnotation]?.stringValue { body["createdBy"] = .string(by) }
+        // A person who created it through the API, else the author of the issue, comment or message that triggered it
+        // (as the events stream's SessionSummary says).
+        if let by = annotations[Self.createdByAnnotation]?.stringValue ?? payload["author"]?.stringValue ?? payload["createdBy"]?.stringValue {
+            body["createdBy"] = .string(by)
+        }
         if let parent = annotations[Self.parentAnnotation]?.stringValue { body["parent"] = .string(parent) }
         if let start = status.startTime { body["startedAt"] = .string(Timestamp.rfc3339(start)) }
         if let end = status.completionTime { body["completedAt"] = .string(Timestamp.rfc3339(end)) }
