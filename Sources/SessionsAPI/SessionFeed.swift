@@ -12,7 +12,8 @@ final class NamespaceFeed: @unchecked Sendable {
     let namespace: String
     private let capacity: Int
     private let condition = NSCondition()
-    private var sessions: [String: SessionObject] = [:]
+    /// The Sessions as listed and watched (with their metadata: the summary names who created it and what it reruns).
+    private var sessions: [String: SessionView] = [:]
     /// Oldest first; every change after `coverage` is here.
     private var changes: [SessionChange] = []
     private var coverage: Int64 = 0
@@ -61,9 +62,9 @@ final class NamespaceFeed: @unchecked Sendable {
         condition.withLock {
             switch event {
             case .added(let object), .modified(let object):
-                guard let session = try? SessionObject(object: object) else { break }
-                changes += SessionChanges.between(sessions[session.name], session, resourceVersion: at)
-                sessions[session.name] = session
+                guard let view = try? SessionView(object: object) else { break }
+                changes += SessionChanges.between(sessions[view.session.name], view, resourceVersion: at)
+                sessions[view.session.name] = view
             case .deleted(let object):
                 guard let name = object["metadata"]?["name"]?.stringValue, let old = sessions.removeValue(forKey: name) else { break }
                 changes += SessionChanges.between(old, nil, resourceVersion: at)
@@ -119,14 +120,14 @@ final class NamespaceFeed: @unchecked Sendable {
     func wake() { condition.withLock { condition.broadcast() } }
 
     private func snapshotFrame() -> Data {
-        let newestFirst = sessions.values.sorted { ($0.creationTimestamp, $0.name) > ($1.creationTimestamp, $1.name) }
+        let newestFirst = sessions.values.sorted { ($0.createdAt, $0.session.name) > ($1.createdAt, $1.session.name) }
         return ServerSentEvents.event(id: String(version), name: "snapshot",
-                                      data: ["resourceVersion": .string(String(version)), "sessions": .array(newestFirst.map(SessionSummary.json))])
+                                      data: ["resourceVersion": .string(String(version)), "sessions": .array(newestFirst.map { .object($0.summary) })])
     }
 
-    private static func parse(_ items: [JSONObject]) -> [String: SessionObject] {
-        var sessions: [String: SessionObject] = [:]
-        for item in items { if let session = try? SessionObject(object: item) { sessions[session.name] = session } }
+    private static func parse(_ items: [JSONObject]) -> [String: SessionView] {
+        var sessions: [String: SessionView] = [:]
+        for item in items { if let view = try? SessionView(object: item) { sessions[view.session.name] = view } }
         return sessions
     }
 }

@@ -5,7 +5,7 @@ import Support
 
 /// A Session as the API shows it (the contract's SessionSummary and SessionDetail), from the object the
 /// cluster holds. Who started it and what it reruns are the annotations the API writes at create.
-struct SessionView {
+struct SessionView: Sendable {
     static let createdByAnnotation = "ambient.ai/created-by"
     static let parentAnnotation = "ambient.ai/parent"
 
@@ -20,19 +20,20 @@ struct SessionView {
     var annotations: JSONObject { object["metadata"]?["annotations"]?.objectValue ?? [:] }
     var createdAt: Date { session.creationTimestamp }
 
+    /// The contract's SessionSummary: the one builder of what a list row, the detail and a live event (SSE) show of a
+    /// Session, so the three never disagree. "Started by" is the person who created it through the API (the
+    /// annotation the API writes), else the author of the issue, comment or message that triggered it.
     var summary: JSONObject {
         let status = session.status
+        let payload = session.trigger.payload
         var body: JSONObject = ["id": .string(session.name), "namespace": .string(session.namespace), "phase": .string(status.phase.rawValue),
                                 "source": .string(session.trigger.source.rawValue), "framework": .string(session.framework.type),
                                 "createdAt": .string(Timestamp.rfc3339(session.creationTimestamp))]
         if !session.trigger.event.isEmpty { body["event"] = .string(session.trigger.event) }
-        let payload = session.trigger.payload
         if let text = payload["description"]?.stringValue ?? payload["title"]?.stringValue { body["description"] = .string(text) }
         if let model = session.framework.config["model"]?.stringValue { body["model"] = .string(model) }
         if let repository = payload["repository"]?.stringValue ?? payload["repository"]?["fullName"]?.stringValue { body["repository"] = .string(repository) }
         if let url = payload["url"]?.stringValue { body["url"] = .string(url) }
-        // A person who created it through the API, else the author of the issue, comment or message that triggered it
-        // (as the events stream's SessionSummary says).
         if let by = annotations[Self.createdByAnnotation]?.stringValue ?? payload["author"]?.stringValue ?? payload["createdBy"]?.stringValue {
             body["createdBy"] = .string(by)
         }

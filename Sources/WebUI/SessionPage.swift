@@ -23,17 +23,19 @@ extension WebUI {
         let spec = session["spec"]
         let payload = spec?["trigger"]?["payload"]
         let tools = (spec?["policy"]?["toolConstraints"]?["allowed"]?.arrayValue ?? []).compactMap(\.stringValue)
-        let title = payload?["title"]?.stringValue ?? session["description"]?.stringValue ?? ""
+        // The summary's fields are the API's one SessionSummary (as the list and the live events show them); the spec
+        // adds only what the summary leaves out (the tools, the trigger's text).
+        let title = session["description"]?.stringValue ?? ""
         let awaitingDecision = phase == "Pending" && session["approvalRequired"]?.boolValue == true && session["approval"]?["decision"] == nil
         let approvalBadge: HTML = awaitingDecision ? " <span class=\"badge approval\">needs approval</span>" : ""
         let summary: HTML = """
         <dl class="facts">
         <dt>Phase</dt><dd>\(Layout.badge(phase))\(approvalBadge)</dd>
-        <dt>Trigger</dt><dd>\(Format.trigger(source: session["source"]?.stringValue, event: session["event"]?.stringValue, url: payload?["url"]?.stringValue))</dd>
+        <dt>Trigger</dt><dd>\(Format.trigger(source: session["source"]?.stringValue, event: session["event"]?.stringValue, url: session["url"]?.stringValue))</dd>
         <dt>Framework</dt><dd>\(session["framework"]?.stringValue ?? "—")</dd>
         <dt>Model</dt><dd>\(session["model"]?.stringValue ?? "—")</dd>
         <dt>Tools</dt><dd>\(tools.isEmpty ? "—" : tools.joined(separator: ", "))</dd>
-        <dt>Repository</dt><dd>\(session["repository"]?.stringValue ?? payload?["repository"]?.stringValue ?? "—")</dd>
+        <dt>Repository</dt><dd>\(session["repository"]?.stringValue ?? "—")</dd>
         <dt>Started by</dt><dd>\(session["createdBy"]?.stringValue ?? "—")</dd>
         <dt>Created</dt><dd>\(Format.time(Format.date(session["createdAt"]?.stringValue), now: Date()))</dd>
         <dt>Duration</dt><dd>\(Format.duration(from: Format.date(session["startedAt"]?.stringValue), to: Format.date(session["completedAt"]?.stringValue), now: Date()))</dd>

@@ -6,13 +6,19 @@ import XCTest
 
 /// The rules that turn one Session's change into live events, without a cluster.
 final class SessionChangesTests: XCTestCase {
+    /// A Session as the cluster holds it (read through SessionView, as the feed reads the watch's objects).
     private func session(_ phase: Session.Phase = .pending, approval: SessionObject.ApprovalDecision? = nil, conditions: [Condition] = [],
-                         artifacts: [SessionStatus.GeneratedArtifact] = []) -> SessionObject {
-        SessionObject(name: "s-1", namespace: "acme", uid: "u-1", creationTimestamp: Date(timeIntervalSince1970: 1_800_000_000),
-                      trigger: .init(source: .manual, event: "", payload: ["description": "Fix it\nnow"]),
-                      framework: .init(type: "script", version: "0.1.0", config: ["model": "claude-sonnet-4-5"]),
-                      constraints: .init(allowedModels: [], budget: nil, allowedTools: [], approvalRequired: true),
-                      approval: approval, status: SessionStatus(phase: phase, conditions: conditions, artifacts: artifacts))
+                         artifacts: [SessionStatus.GeneratedArtifact] = []) -> SessionView {
+        var spec: JSONObject = ["trigger": ["source": "manual", "event": "", "payload": ["description": "Fix it\nnow"]],
+                                "framework": ["type": "script", "version": "0.1.0", "config": ["model": "claude-sonnet-4-5"]],
+                                "policy": ["approvalRequired": true]]
+        if let approval { spec["approval"] = ["decision": .string(approval.decision.rawValue), "by": .string(approval.by)] }
+        let object: JSONObject = ["apiVersion": .string(Session.apiVersion), "kind": .string(Session.kind),
+                                  "metadata": ["name": "s-1", "namespace": "acme", "uid": "u-1", "creationTimestamp": "2027-01-15T08:00:00Z",
+                                               "annotations": [SessionView.createdByAnnotation: "sam@acme.example"]],
+                                  "spec": .object(spec),
+                                  "status": SessionStatus(phase: phase, conditions: conditions, artifacts: artifacts).json]
+        return try! SessionView(object: object)
     }
 
     private func approved(_ status: Condition.Status, _ reason: String) -> Condition {
@@ -37,7 +43,7 @@ final class SessionChangesTests: XCTestCase {
         XCTAssertEqual(decision.first?.data["approval"]?["by"], "lee@acme.example")
 
         let log = SessionStatus.GeneratedArtifact(type: .log, location: "acme/s-1/runner.log", createdAt: Date(timeIntervalSince1970: 1_800_000_100))
-        let finished = session(.completed, approval: decided.approval, conditions: decided.status.conditions, artifacts: [log])
+        let finished = session(.completed, approval: decided.session.approval, conditions: decided.session.status.conditions, artifacts: [log])
         let end = SessionChanges.between(decided, finished, resourceVersion: 12)
         XCTAssertEqual(end.map(\.name), ["phase", "artifact"])
         XCTAssertEqual(end.map(\.resourceVersion), [12, 12])
@@ -45,6 +51,8 @@ final class SessionChangesTests: XCTestCase {
         XCTAssertEqual(end.first?.data["to"], "Completed")
         XCTAssertEqual(end.last?.data["artifacts"]?.arrayValue?.count, 1)
         XCTAssertEqual(SessionChanges.between(finished, finished, resourceVersion: 13), [], "an artifact is reported once")
+        XCTAssertEqual(end.first?.data["session"], .object(finished.summary), "every event carries the summary the list shows")
+        XCTAssertEqual(end.first?.data["session"]?["createdBy"], "sam@acme.example", "who created it through the API, from the annotation")
     }
 
     func testAFrameIsOneEventWhateverTheSessionSays() {

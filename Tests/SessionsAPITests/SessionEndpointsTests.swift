@@ -200,21 +200,23 @@ final class SessionEndpointsTests: XCTestCase {
         XCTAssertTrue(try audit.verify().intact)
     }
 
+    /// A signed GitHub `issues.labeled` delivery (the example's, issue `number` of acme/payments-web, label agent).
+    private func delivery(_ number: Int) throws -> (status: Int, body: JSON, headers: [String: String]) {
+        var payload = try XCTUnwrap(try JSON(parsing: Data(contentsOf: PackagePaths.root.appendingPathComponent("examples/webhooks/github/issues.labeled.json"))).objectValue)
+        var repository = payload["repository"]?.objectValue ?? [:]
+        repository["full_name"] = "acme/payments-web"
+        payload["repository"] = .object(repository)
+        payload["label"] = ["name": "agent"]
+        var issue = payload["issue"]?.objectValue ?? [:]
+        issue["number"] = .int(number)
+        payload["issue"] = .object(issue)
+        let body = Array(JSON.object(payload).compactBytes)
+        return try call("POST", "/api/v1/webhooks/github", nil, raw: body, headers: [
+            ("X-GitHub-Event", "issues"), ("X-GitHub-Delivery", "delivery-\(number)"), ("Content-Type", "application/json"),
+            ("X-Hub-Signature-256", SenderVerification.githubSignature(body: body, secret: Self.githubSecret))])
+    }
+
     func testWebhookAdmissionsAndTheRateLimitAreAuditedAndShared() throws {
-        func delivery(_ number: Int) throws -> (status: Int, body: JSON, headers: [String: String]) {
-            var payload = try XCTUnwrap(try JSON(parsing: Data(contentsOf: PackagePaths.root.appendingPathComponent("examples/webhooks/github/issues.labeled.json"))).objectValue)
-            var repository = payload["repository"]?.objectValue ?? [:]
-            repository["full_name"] = "acme/payments-web"
-            payload["repository"] = .object(repository)
-            payload["label"] = ["name": "agent"]
-            var issue = payload["issue"]?.objectValue ?? [:]
-            issue["number"] = .int(number)
-            payload["issue"] = .object(issue)
-            let body = Array(JSON.object(payload).compactBytes)
-            return try call("POST", "/api/v1/webhooks/github", nil, raw: body, headers: [
-                ("X-GitHub-Event", "issues"), ("X-GitHub-Delivery", "delivery-\(number)"), ("Content-Type", "application/json"),
-                ("X-Hub-Signature-256", SenderVerification.githubSignature(body: body, secret: Self.githubSecret))])
-        }
         // payments allows 5 sessions a minute: five deliveries are admitted, the sixth refused, each recorded first.
         for number in 1...5 { XCTAssertEqual(try delivery(number).status, 202) }
         let sixth = try delivery(6)
@@ -234,6 +236,78 @@ final class SessionEndpointsTests: XCTestCase {
         XCTAssertNotNil(limited.headers["retry-after"].flatMap(Int.init))
         XCTAssertEqual(try records("payments-staging").first?.outcome, "refused")
         XCTAssertTrue(try audit.verify().intact)
+    }
+
+    /// One SessionSummary: a webhook session, a manual one and its rerun show the same fields in the list, in the
+    /// detail and in the live events (the created events and a later snapshot), each as the contract says.
+    func testTheListTheDetailAndTheLiveEventsShowOneSummary() throws {
+        let sam = try token("sam@acme.example", ["payments-engineers"])
+        let lee = try token("lee@acme.example", ["payments-leads"])
+        let base = "/api/v1/namespaces/payments-staging"
+        let live = StreamReader(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)\(base)/events",
+                                            headers: [("Authorization", "Bearer \(sam)")], timeout: 600))
+        defer { live.stop() }
+        eventually("the stream's snapshot") { live.events.first?.name == "snapshot" }
+
+        XCTAssertEqual(try delivery(41).status, 202)
+        let webhook = WebhookService.sessionName(source: .github, deliveryID: "delivery-41")
+        let created = try call("POST", "\(base)/sessions", sam, body: manual)
+        XCTAssertEqual(created.status, 201, "\(created.body)")
+        let manualID = try XCTUnwrap(created.body["id"]?.stringValue)
+        let rerun = try call("POST", "\(base)/sessions/\(manualID)/rerun", lee)
+        XCTAssertEqual(rerun.status, 201, "\(rerun.body)")
+        let rerunID = try XCTUnwrap(rerun.body["id"]?.stringValue)
+        let ids = [webhook, manualID, rerunID]
+        eventually("the three created events") {
+            Set(live.events.filter { $0.name == "created" }.compactMap { $0.data["session"]?["id"]?.stringValue }) == Set(ids)
+        }
+
+        let list = try call("GET", "\(base)/sessions", sam)
+        XCTAssertEqual(list.status, 200)
+        let rows = Dictionary((list.body["sessions"]?.arrayValue ?? []).compactMap { row in row["id"]?.stringValue.map { ($0, row) } }) { a, _ in a }
+        let after = StreamReader(HTTPRequest(method: "GET", url: "http://127.0.0.1:\(server.port)\(base)/events",
+                                             headers: [("Authorization", "Bearer \(sam)")], timeout: 600))
+        defer { after.stop() }
+        eventually("a second listener's snapshot") { after.events.first?.name == "snapshot" }
+        let snapshot = Dictionary((after.events.first?.data["sessions"]?.arrayValue ?? []).compactMap { row in row["id"]?.stringValue.map { ($0, row) } }) { a, _ in a }
+        let detailOnly: Set<String> = ["spec", "conditions", "history", "artifacts", "workload", "approval"]
+        var summaries: [JSON] = []
+        for id in ids {
+            let detail = try call("GET", "\(base)/sessions/\(id)", sam)
+            XCTAssertEqual(detail.status, 200, "\(detail.body)")
+            let fromDetail = JSON.object(JSONObject((detail.body.objectValue ?? [:]).pairs.filter { !detailOnly.contains($0.0) }))
+            let event = try XCTUnwrap(live.events.first { $0.name == "created" && $0.data["session"]?["id"]?.stringValue == id }?.data["session"])
+            XCTAssertEqual(rows[id], fromDetail, "\(id): the list row is the detail's summary")
+            XCTAssertEqual(snapshot[id], fromDetail, "\(id): the live snapshot is the detail's summary")
+            XCTAssertEqual(event, fromDetail, "\(id): the created event is the detail's summary (nothing wrote a status since)")
+            summaries.append(fromDetail)
+        }
+
+        // What each shows: the trigger's author for the webhook one, the API's caller for the manual one and its rerun.
+        let github = try XCTUnwrap(rows[webhook])
+        XCTAssertEqual(github["source"], "github")
+        XCTAssertEqual(github["event"], "issues.labeled")
+        XCTAssertEqual(github["createdBy"], "Codertocat", "the issue's author")
+        XCTAssertEqual(github["description"], "Spelling error in the README file")
+        XCTAssertEqual(github["repository"], "acme/payments-web")
+        XCTAssertEqual(github["url"], "https://github.com/Codertocat/Hello-World/issues/1")
+        XCTAssertNil(github["parent"])
+        let byHand = try XCTUnwrap(rows[manualID])
+        XCTAssertEqual(byHand["source"], "manual")
+        XCTAssertEqual(byHand["createdBy"], "sam@acme.example")
+        XCTAssertEqual(byHand["description"], "fix the flaky settlement test")
+        XCTAssertEqual(byHand["repository"], "acme/payments-web")
+        XCTAssertEqual(byHand["model"], "claude-sonnet-4-5")
+        XCTAssertEqual(byHand["framework"], "claude-code")
+        XCTAssertEqual(byHand["approvalRequired"], true)
+        XCTAssertNil(byHand["url"])
+        let again = try XCTUnwrap(rows[rerunID])
+        XCTAssertEqual(again["createdBy"], "lee@acme.example", "who asked for the rerun")
+        XCTAssertEqual(again["parent"], .string(manualID))
+        XCTAssertEqual(again["description"], "fix the flaky settlement test")
+        for summary in summaries { XCTAssertEqual(summary["phase"], "Pending"); XCTAssertNotNil(summary["createdAt"]) }
+        let (code, output) = try ContractSchemas.validate(summaries, against: "SessionSummary")
+        XCTAssertEqual(code, 0, output)
     }
 
     func testServiceAccountTokensAndOnlyTheSessionsOwnRunnerPodUploads() throws {

@@ -153,7 +153,7 @@ final class UIFixture: @unchecked Sendable {
         var object: JSONObject = [
             "id": .string(id), "namespace": .string(namespace), "phase": .string(phase), "source": .string(source), "event": "issues.labeled",
             "description": .string(title), "framework": "claude-code", "model": "claude-sonnet-4-5", "repository": "acme/payments",
-            "createdBy": .string(createdBy), "createdAt": .string(ISO8601DateFormatter().string(from: created)),
+            "url": "https://github.com/acme/payments/issues/7", "createdBy": .string(createdBy), "createdAt": .string(ISO8601DateFormatter().string(from: created)),
             "approvalRequired": .bool(approvalRequired),
             "spec": ["trigger": ["source": .string(source), "event": "issues.labeled",
                                  "payload": ["title": .string(title), "body": "Steps: <iframe src=//evil>", "url": "https://github.com/acme/payments/issues/7",
