@@ -30,7 +30,7 @@ extension KubeClient {
     /// stream (its `timeoutSeconds`), the watch resumes from the last version seen; when that version is
     /// too old (410 Expired, as an ERROR event or an answer), the kind is listed again and `.relisted` is
     /// delivered before the watch goes on from the list's version. Other failures throw.
-    public func watch(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil,
+    public func watch(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
                       resourceVersion: String, timeoutSeconds: Int = 300, onEvent: (WatchEvent) -> Bool) throws(KubeError) {
         let info = try resource(apiVersion: apiVersion, kind: kind)
         var version = resourceVersion
@@ -38,6 +38,7 @@ extension KubeClient {
             var query = ["watch=1", "allowWatchBookmarks=true", "timeoutSeconds=\(timeoutSeconds)"]
             if !version.isEmpty { query.append("resourceVersion=" + escape(version)) }
             if let labelSelector { query.append("labelSelector=" + escape(labelSelector)) }
+            if let fieldSelector { query.append("fieldSelector=" + escape(fieldSelector)) }
             let url = config.server + info.collectionPath(namespace: namespace) + "?" + query.joined(separator: "&")
             let outcome = try watchOnce(url: url, kind: kind, timeout: TimeInterval(timeoutSeconds) + 30, onEvent: onEvent)
             switch outcome {
@@ -46,7 +47,7 @@ extension KubeClient {
             case .ended(let last):
                 if !last.isEmpty { version = last }
             case .expired:
-                let listed = try listWithVersion(apiVersion: apiVersion, kind: kind, namespace: namespace, labelSelector: labelSelector)
+                let listed = try listWithVersion(apiVersion: apiVersion, kind: kind, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
                 version = listed.resourceVersion
                 guard onEvent(.relisted(listed.items, resourceVersion: version)) else { return }
             }

@@ -139,7 +139,7 @@ public final class KubeClient: Sendable {
     /// Every object of one kind and the list's resourceVersion (of its first page: a watch from there
     /// misses nothing).
     public func listWithVersion(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil,
-                                pageSize: Int = 2000) throws(KubeError) -> (items: [JSONObject], resourceVersion: String) {
+                                fieldSelector: String? = nil, pageSize: Int = 2000) throws(KubeError) -> (items: [JSONObject], resourceVersion: String) {
         let info = try resource(apiVersion: apiVersion, kind: kind)
         var items: [JSONObject] = []
         var token: String?
@@ -148,6 +148,7 @@ public final class KubeClient: Sendable {
         repeat {
             var query = ["limit=\(pageSize)"]
             if let labelSelector { query.append("labelSelector=" + escape(labelSelector)) }
+            if let fieldSelector { query.append("fieldSelector=" + escape(fieldSelector)) }
             if let token { query.append("continue=" + escape(token)) }
             let response = try send("GET", info.collectionPath(namespace: namespace) + "?" + query.joined(separator: "&"), step: step, object: nil, timeout: max(timeout, 60))
             guard let json = try? JSON(parsing: response.text) else { throw .malformed(step: step, message: "not JSON") }

@@ -94,8 +94,12 @@ final class JobController: ClusterController {
                 var quotaRetry: Date?
                 if plan.createPod {
                     do { try createPod(for: stored, transaction, loop) } catch let refusal as APIError where refusal.code == 403 {
-                        // The namespace's ResourceQuota is full: try again later, as the job controller does after FailedCreate.
-                        quotaRetry = Date().addingTimeInterval(1)
+                        // The namespace's ResourceQuota is full. As kube's job controller: a Warning FailedCreate Event on the
+                        // Job ("Error creating: " and the API server's refusal; a repeat counted on it, as the event recorder
+                        // aggregates), and another try after a backoff that doubles from 1 s up to 60 s.
+                        let count = try ClusterEvents.recordRepeated(transaction, regarding: stored, type: .jobs, eventType: "Warning", reason: "FailedCreate",
+                                                                     message: "Error creating: \(refusal.message)", component: Self.name)
+                        quotaRetry = Date().addingTimeInterval(min(60, Double(1 << min(count - 1, 6))))
                     }
                 }
                 if plan.deleteJob {

@@ -16,6 +16,7 @@ final class Informer: Sendable {
     let apiVersion: String
     let kind: String
     let labelSelector: String?
+    let fieldSelector: String?
     let cache = ObjectCache()
     private let client: KubeClient
     private let changed: @Sendable (Change) -> Void
@@ -23,12 +24,13 @@ final class Informer: Sendable {
     private let stopped = Atomic(false)
     private let synced = Atomic(false)
 
-    init(client: KubeClient, apiVersion: String, kind: String, labelSelector: String? = nil,
+    init(client: KubeClient, apiVersion: String, kind: String, labelSelector: String? = nil, fieldSelector: String? = nil,
          log: @escaping @Sendable (String) -> Void, changed: @escaping @Sendable (Change) -> Void) {
         self.client = client
         self.apiVersion = apiVersion
         self.kind = kind
         self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
         self.log = log
         self.changed = changed
     }
@@ -52,11 +54,11 @@ final class Informer: Sendable {
         var failures = 0
         while !isStopped {
             do {
-                let listed = try client.listWithVersion(apiVersion: apiVersion, kind: kind, labelSelector: labelSelector)
+                let listed = try client.listWithVersion(apiVersion: apiVersion, kind: kind, labelSelector: labelSelector, fieldSelector: fieldSelector)
                 relisted(listed.items)
                 synced.store(true, ordering: .releasing)
                 failures = 0
-                try client.watch(apiVersion: apiVersion, kind: kind, labelSelector: labelSelector,
+                try client.watch(apiVersion: apiVersion, kind: kind, labelSelector: labelSelector, fieldSelector: fieldSelector,
                                  resourceVersion: listed.resourceVersion, timeoutSeconds: 60) { event in
                     guard !isStopped else { return false }
                     switch event {

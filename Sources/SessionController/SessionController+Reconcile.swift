@@ -76,9 +76,27 @@ extension SessionController {
         }
         let model = session.model(defaultModel: policy?.defaultModel ?? "")
         let pricing = configuration.pricing[model]
-        return SessionMachine.Input(session: session, policy: policy, job: job, pod: ObservedPod.newest(of: jobPods),
-                                    estimatedCost: estimate(object, pricing: pricing), pricing: pricing,
-                                    environment: configuration.environment, now: configuration.clock())
+        var input = SessionMachine.Input(session: session, policy: policy, job: job, pod: ObservedPod.newest(of: jobPods),
+                                         estimatedCost: estimate(object, pricing: pricing), pricing: pricing,
+                                         environment: configuration.environment, now: configuration.clock())
+        input.podRefusal = podRefusal(namespace: session.namespace, jobUID: jobUID, pods: jobPods)
+        return input
+    }
+
+    /// The message of the job controller's newest `FailedCreate` Event on the Job (`Error creating: pods "…" is
+    /// forbidden: exceeded quota: …`), unless one of its Pods was created since (a Pod created in the same second
+    /// wins: the job controller retries a refused create a second later at the soonest).
+    func podRefusal(namespace: String, jobUID: String?, pods: [JSONObject]) -> String? {
+        guard let jobUID else { return nil }
+        func time(_ event: JSONObject) -> Date {
+            let text = event["lastTimestamp"]?.stringValue ?? event["eventTime"]?.stringValue ?? event["metadata"]?["creationTimestamp"]?.stringValue
+            return text.flatMap(Timestamp.parse) ?? .distantPast
+        }
+        let refusals = podRefusals.cache.all(namespace: namespace) { $0["involvedObject"]?["uid"]?.stringValue == jobUID }
+        guard let newest = refusals.max(by: { time($0) < time($1) }) else { return nil }
+        let lastPod = pods.compactMap { $0["metadata"]?["creationTimestamp"]?.stringValue.flatMap(Timestamp.parse) }.max()
+        if let lastPod, lastPod >= time(newest) { return nil }
+        return newest["message"]?.stringValue
     }
 
     /// What admission reserved (the Session's `tenantry.dev/estimated-cost` annotation), else the model's price.

@@ -77,6 +77,8 @@ public final class SessionController: Sendable {
     let jobs: Informer
     let pods: Informer
     let policies: Informer
+    /// The job controller's `FailedCreate` Events on Jobs: why a runner Job has no Pod yet (a Pod quota).
+    let podRefusals: Informer
     let counters = Mutex(Counters())
     let notes = HistoryNotes()
     /// Namespaces whose NamespacePolicy counts are to be written (at most every `countsDelay`).
@@ -97,17 +99,25 @@ public final class SessionController: Sendable {
         jobs = Informer(client: client, apiVersion: "batch/v1", kind: "Job", labelSelector: Self.runnerSelector, log: log) { box.enqueue?(.workload($0)) }
         pods = Informer(client: client, apiVersion: "v1", kind: "Pod", labelSelector: Self.runnerSelector, log: log) { box.enqueue?(.workload($0)) }
         policies = Informer(client: client, apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, log: log) { box.enqueue?(.policy($0)) }
+        podRefusals = Informer(client: client, apiVersion: "v1", kind: "Event", fieldSelector: Self.podRefusalSelector, log: log) { box.enqueue?(.jobEvent($0)) }
         box.enqueue = { [weak self] source in self?.enqueue(source) }
     }
 
     public var counts: Counters { counters.withLock { $0 } }
 
+    /// Every informer; the workers start once all have their first list (the Pod refusals too, or a Session waiting on
+    /// a quota would be told "JobCreated" for a moment and its wait recorded twice).
+    private var informers: [Informer] { [sessions, jobs, pods, policies, podRefusals] }
+
+    /// The Events the job controller records when it cannot create a Job's Pod, as kube's does.
+    static let podRefusalSelector = "involvedObject.kind=Job,reason=FailedCreate"
+
     /// Starts the informers, then the workers once every cache has its first list (so a Session is never
     /// reconciled against an empty Job cache, which would create its Job again).
     public func start() {
-        for informer in [sessions, jobs, pods, policies] { informer.start() }
+        for informer in informers { informer.start() }
         let thread = Thread { [self] in
-            while !isStopped, ![sessions, jobs, pods, policies].allSatisfy(\.hasSynced) { usleep(20_000) }
+            while !isStopped, !informers.allSatisfy(\.hasSynced) { usleep(20_000) }
             guard !isStopped else { return }
             configuration.log("session controller: caches synced (\(sessions.cache.count) sessions, \(jobs.cache.count) jobs, \(pods.cache.count) pods, \(policies.cache.count) policies); \(configuration.workers) workers")
             for key in sessions.cache.all().map(ObjectCache.key) { queue.add(key) }
@@ -129,7 +139,7 @@ public final class SessionController: Sendable {
     /// Stops taking work: workers finish their current key, informers end their watches.
     public func stop() {
         stopped.store(true, ordering: .releasing)
-        for informer in [sessions, jobs, pods, policies] { informer.stop() }
+        for informer in informers { informer.stop() }
         queue.shutDown(workers: configuration.workers)
     }
 
@@ -175,6 +185,8 @@ public final class SessionController: Sendable {
         case session(Informer.Change)
         case workload(Informer.Change)
         case policy(Informer.Change)
+        /// An Event about a Job (`involvedObject`): its Session, by the Job's label.
+        case jobEvent(Informer.Change)
     }
 
     private func enqueue(_ source: Source) {
@@ -189,6 +201,11 @@ public final class SessionController: Sendable {
             let object = change.object
             guard let namespace = object["metadata"]?["namespace"]?.stringValue,
                   let session = object["metadata"]?["labels"]?[JobBuilder.sessionLabel]?.stringValue else { return }
+            queue.add("\(namespace)/\(session)")
+        case .jobEvent(let change):
+            let involved = change.object["involvedObject"]
+            guard let namespace = involved?["namespace"]?.stringValue, let name = involved?["name"]?.stringValue,
+                  let session = jobs.cache.get("\(namespace)/\(name)")?["metadata"]?["labels"]?[JobBuilder.sessionLabel]?.stringValue else { return }
             queue.add("\(namespace)/\(session)")
         case .policy(let change):
             guard let namespace = change.object["metadata"]?["namespace"]?.stringValue else { return }

@@ -22,6 +22,9 @@ public enum SessionMachine {
         public var now: Date
         /// Entries others asked the controller to add to the history (a notification's attempts): appended first.
         public var notes: [HistoryEntry] = []
+        /// Why the Job has no Pod: the job controller's `FailedCreate` message (`Error creating: pods "…" is forbidden:
+        /// exceeded quota: …`), nil once a Pod was created after it.
+        public var podRefusal: String?
 
         public init(session: SessionObject, policy: PolicySnapshot?, job: ObservedJob?, pod: ObservedPod?, estimatedCost: Amount,
                     pricing: ModelOffer.Pricing? = nil, environment: RunnerEnvironment, now: Date) {
@@ -274,7 +277,11 @@ private struct Run {
             return
         }
         status.workload.jobName = job.name
-        _ = condition(Condition.workloadCreated, .true, "JobCreated", "Job \(job.name) runs the session")
+        if status.phase == .pending, let refusal = input.podRefusal {
+            waitForPod(of: job.name, refusal)
+        } else {
+            _ = condition(Condition.workloadCreated, .true, "JobCreated", "Job \(job.name) runs the session")
+        }
         let pod = input.pod
         if let pod { status.workload.podName = pod.name }
         if let pod, let waiting = pod.waitingReason {
@@ -316,6 +323,23 @@ private struct Run {
             _ = condition(Condition.running, .true, "PodRunning", "Pod \(pod.name) is running the session")
             record("Running", data: ["podName": .string(pod.name)])
             actions.append(.recordEvent(.init(.normal, "Running", "Pod \(pod.name) started the runner")))
+        }
+    }
+
+    /// The Job exists but the API server refuses its Pod (a ResourceQuota on `pods` that is full, most often): the
+    /// Session stays Pending, since the job controller retries and room may free, and says why, once in its history.
+    mutating func waitForPod(of jobName: String, _ refusal: String) {
+        // The job controller's words: "Error creating: " and the API server's refusal (after ten, "(combined from similar events): " first).
+        var refused = Substring(refusal)
+        for prefix in ["(combined from similar events): ", "Error creating: "] where refused.hasPrefix(prefix) { refused = refused.dropFirst(prefix.count) }
+        let quota = refused.contains("exceeded quota")
+        let reason = quota ? Reason.quotaExceeded : "FailedCreate"
+        let message = quota
+            ? "waiting for room in the namespace's ResourceQuota; the job controller creates the runner's Pod when there is: \(refused)"
+            : "the runner's Pod cannot be created yet; the job controller retries: \(refused)"
+        if condition(Condition.workloadCreated, .false, reason, message) {
+            record(reason, data: ["jobName": .string(jobName), "message": .string(String(refused))])
+            actions.append(.recordEvent(.init(.warning, reason, message)))
         }
     }
 
@@ -383,8 +407,10 @@ private struct Run {
     }
 
     mutating func stopSession(by actor: String) {
-        let ran = input.job != nil || status.conditions[Condition.workloadCreated]?.status == .true
-        if ran { actions.append(.deleteJob(name: jobName)) }
+        let hasJob = input.job != nil || status.conditions[Condition.workloadCreated]?.status == .true
+        if hasJob { actions.append(.deleteJob(name: jobName)) }
+        // A Job whose Pod was never created (waiting for a quota) ran nothing: its reservation is given back.
+        let ran = hasJob && status.conditions[Condition.workloadCreated]?.status != .false
         let message = "stopped by \(actor)"
         finish(.stopped, reason: Reason.userRequested, message: message)
         if status.conditions[Condition.running] != nil { _ = condition(Condition.running, .false, Reason.userRequested, message) }

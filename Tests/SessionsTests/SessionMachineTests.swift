@@ -281,6 +281,47 @@ final class SessionMachineTests: XCTestCase {
         XCTAssertTrue(decision.status.message.contains("exceeded quota: tenant-quota"))
     }
 
+    func testAPodTheQuotaRefusesIsAWaitSaidOnceAndClearedByThePod() {
+        var session = started()
+        let refusal = #"Error creating: pods "gh-72d3162e-run-bcdfg" is forbidden: exceeded quota: tenant-quota, requested: pods=1, used: pods=30, limited: pods=30"#
+        var input = Fixture.input(session, job: Fixture.job(session))
+        input.podRefusal = refusal
+        let waiting = SessionMachine.reconcile(input)
+        XCTAssertEqual(waiting.status.phase, .pending, "room may free")
+        let condition = waiting.status.conditions[Condition.workloadCreated]
+        XCTAssertEqual(condition?.status, .false)
+        XCTAssertEqual(condition?.reason, Reason.quotaExceeded)
+        XCTAssertEqual(condition?.message, #"waiting for room in the namespace's ResourceQuota; the job controller creates the runner's Pod when there is: pods "gh-72d3162e-run-bcdfg" is forbidden: exceeded quota: tenant-quota, requested: pods=1, used: pods=30, limited: pods=30"#)
+        XCTAssertEqual(waiting.status.history.last?.event, Reason.quotaExceeded)
+        XCTAssertEqual(waiting.status.history.last?.data["jobName"], "gh-72d3162e-run")
+        XCTAssertTrue(waiting.budgetActions.isEmpty)
+        session = Fixture.applying(waiting, to: session)
+
+        // The next try is refused too, for a Pod of another name (combined after ten): the same wait, nothing recorded.
+        input = Fixture.input(session, job: Fixture.job(session), at: 90)
+        input.podRefusal = "(combined from similar events): " + refusal.replacingOccurrences(of: "bcdfg", with: "xz245")
+        let again = SessionMachine.reconcile(input)
+        XCTAssertEqual(again.status.history.count, session.status.history.count)
+        XCTAssertTrue(again.status.conditions[Condition.workloadCreated]?.message.contains(#"pods "gh-72d3162e-run-xz245" is forbidden"#) == true)
+        XCTAssertEqual(again.status.conditions[Condition.workloadCreated]?.lastTransitionTime, condition?.lastTransitionTime)
+
+        // Stopped while it waits: nothing ran, so the reservation is given back; the Job goes.
+        var stopping = session
+        stopping.stop = .init(by: "carol@acme.example")
+        input = Fixture.input(stopping, job: Fixture.job(stopping), at: 100)
+        input.podRefusal = refusal
+        let stopped = SessionMachine.reconcile(input)
+        XCTAssertEqual(stopped.deletedJobs, ["gh-72d3162e-run"])
+        XCTAssertEqual(stopped.budgetActions, [.releaseBudget(reservation: Amount("2.50")!, month: "2026-11")])
+
+        // The Pod is created: the condition clears and the session runs.
+        let running = SessionMachine.reconcile(Fixture.input(session, job: Fixture.job(session), pod: ObservedPod(name: Fixture.podName, phase: .running), at: 120))
+        XCTAssertEqual(running.status.conditions[Condition.workloadCreated]?.status, .true)
+        XCTAssertEqual(running.status.conditions[Condition.workloadCreated]?.reason, "JobCreated")
+        XCTAssertEqual(running.status.phase, .running)
+        XCTAssertEqual(running.status.history.map(\.event).suffix(3), ["JobCreated", Reason.quotaExceeded, "Running"])
+    }
+
     func testTokensArePricedWhenTheRunnerReportsNoCost() {
         let session = started()
         let pod = ObservedPod(name: Fixture.podName, phase: .succeeded, terminatedReason: "Completed", exitCode: 0,
