@@ -40,10 +40,10 @@ enum AuditCommand {
             return Tenantry.ExitCode.findings
         case "prune":
             guard let text = args.value("--older-than") else { throw UsageError("prune needs --older-than DURATION (e.g. 7y)") }
-            guard let seconds = DurationText.seconds(text), seconds > 0 else {
+            guard let retention = AuditRetention(text: text, source: "--older-than") else {
                 throw UsageError("--older-than must be a duration such as 30d or 7y, got \"\(text)\"")
             }
-            let removed = try AuditLog(path: path).prune(before: Date().addingTimeInterval(-TimeInterval(seconds)))
+            let removed = try AuditLog(path: path).prune(retention)
             console.out("pruned \(removed) audit entries older than \(text)\n")
             return Tenantry.ExitCode.success
         default:

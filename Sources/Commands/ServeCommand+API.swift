@@ -25,9 +25,10 @@ extension ServeCommand {
         var artifactsDirectory: String?
         /// Also write each audit entry as a JSON line to stdout (for cluster log collection).
         var auditStdout = false
+        var auditPruning = AuditPruneFlags()
     }
 
-    static let apiValued = ["--audit-db", "--audience", "--artifacts-dir"]
+    static let apiValued = ["--audit-db", "--audience", "--artifacts-dir"] + auditPruneValued
     static let apiSwitches = ["--audit-stdout"]
 
     static func parseAPI(_ args: Arguments) throws(UsageError) -> APIFlags {
@@ -37,6 +38,7 @@ extension ServeCommand {
         if flags.audiences.contains(where: \.isEmpty) { throw UsageError("--audience takes a non-empty audience, e.g. tenantry") }
         flags.artifactsDirectory = args.value("--artifacts-dir")
         flags.auditStdout = args.isSet("--audit-stdout")
+        flags.auditPruning = try parseAuditPruning(args)
         return flags
     }
 

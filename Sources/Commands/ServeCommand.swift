@@ -89,6 +89,9 @@ public enum ServeCommand {
       --audit-db PATH          the audit trail (default tenantry-audit.db next to --journal); webhook admission
                                decisions and every API read or write of a session are recorded before the answer
       --audit-stdout           also print each audit entry as a JSON line
+      --audit-retention D      prune audit entries older than D (e.g. 7y); default: the longest retention.auditLogs of
+                               the tenant table's namespaces (7y without any), as `tenantry audit prune` decides
+      --audit-prune-interval D how often the trail is pruned (default 1h; a pass at start)
       --artifacts-dir DIR      where runner artifacts are kept (default tenantry-artifacts next to --journal, unless
                                --config has artifacts.s3 {endpoint, bucket, region, prefix}; keys from
                                AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
@@ -288,7 +291,10 @@ public enum ServeCommand {
         let ui = try webUI(flags.webUI, api: { api.handle($0) }, issuer: firstIssuer(flags), table: { server.service.tenantTable })
         server.mount { ui.handle($0) }
         api.sessionIndex?.start()
+        let pruner = auditPruner(flags, audit: audit, server: server, log: stderr)
+        pruner.start()
         defer {
+            pruner.stop()
             api.streams?.feeds.stop()
             api.sessionIndex?.stop()
         }
