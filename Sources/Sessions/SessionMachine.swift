@@ -407,7 +407,9 @@ private struct Run {
     }
 
     mutating func stopSession(by actor: String) {
-        let hasJob = input.job != nil || status.conditions[Condition.workloadCreated]?.status == .true
+        // A WorkloadCreated condition, True or False (waiting for its Pod), means the Job was created: it goes, even if
+        // the cache has not seen it yet (else the job controller would still create its Pod once there is room).
+        let hasJob = input.job != nil || status.conditions[Condition.workloadCreated] != nil
         if hasJob { actions.append(.deleteJob(name: jobName)) }
         // A Job whose Pod was never created (waiting for a quota) ran nothing: its reservation is given back.
         let ran = hasJob && status.conditions[Condition.workloadCreated]?.status != .false

@@ -313,6 +313,8 @@ final class SessionMachineTests: XCTestCase {
         let stopped = SessionMachine.reconcile(input)
         XCTAssertEqual(stopped.deletedJobs, ["gh-72d3162e-run"])
         XCTAssertEqual(stopped.budgetActions, [.releaseBudget(reservation: Amount("2.50")!, month: "2026-11")])
+        let unseen = SessionMachine.reconcile(Fixture.input(stopping, job: nil, at: 100))
+        XCTAssertEqual(unseen.deletedJobs, ["gh-72d3162e-run"], "the Job goes even before the cache has it, or its Pod would still be made")
 
         // The Pod is created: the condition clears and the session runs.
         let running = SessionMachine.reconcile(Fixture.input(session, job: Fixture.job(session), pod: ObservedPod(name: Fixture.podName, phase: .running), at: 120))
