@@ -91,9 +91,12 @@ public struct SharedLedger: Sendable, Hashable {
     /// Reserves `cost` and a slot of `namespace` for `session` at `now`, or says which limit refuses it (concurrency,
     /// then rate, then budget, as the per-process admission checks them). The limits count `namespace`'s entries; the
     /// budget is the whole ledger's. With `intent`, a session that owns it within `intentWindow` answers instead, and
-    /// an admitted session takes it (intents past the window are pruned).
-    public func admitting(_ session: String, namespace: String, cost: Amount, limits: Limits, now: Date,
+    /// an admitted session takes it (intents past the window are pruned). The new entries are stamped `stamp` (default
+    /// `now`): a writer that knows the time only within bounds decides at the earliest and stamps at the latest, so
+    /// entries count for at least their window.
+    public func admitting(_ session: String, namespace: String, cost: Amount, limits: Limits, now: Date, stamp: Date? = nil,
                           intent: String? = nil, intentWindow: TimeInterval = 0) -> Decision {
+        let stamp = stamp ?? now
         let mine: (String, String) -> Bool = { $0 == session && $1 == namespace }
         if isLive(session, namespace: namespace) || recent.contains(where: { mine($0.session, $0.namespace) }) { return .alreadyReserved }
         if let intent, let owner = owner(of: intent, now: now, window: intentWindow) {
@@ -113,11 +116,11 @@ public struct SharedLedger: Sendable, Hashable {
         } catch {
             return .refused(.budget(error))
         }
-        next.live.append(Reservation(session: session, namespace: namespace, cost: cost, month: next.budget.month, at: now))
-        next.recent.append(Admission(session: session, namespace: namespace, at: now))
+        next.live.append(Reservation(session: session, namespace: namespace, cost: cost, month: next.budget.month, at: stamp))
+        next.recent.append(Admission(session: session, namespace: namespace, at: stamp))
         if let intent {
             next.intents.removeAll { $0.key == intent || now.timeIntervalSince($0.at) >= intentWindow }
-            next.intents.append(Intent(key: intent, session: session, at: now))
+            next.intents.append(Intent(key: intent, session: session, at: stamp))
         }
         return .admitted(next)
     }

@@ -28,6 +28,7 @@ public final class ClusterAdmission: Sendable {
     }
     private let counters = Mutex(Counters())
     private let lastWritten = Mutex([String: JSONObject]())
+    private let serverClock = ServerClock()
     private let batches = Batches()
     public var counts: Counters { counters.withLock { $0 } }
 
@@ -49,8 +50,12 @@ public final class ClusterAdmission: Sendable {
     /// One compare-and-swap round on the ledger kept in `namespace` (a tenant's ledger namespace): read, `operation`,
     /// write at the read resourceVersion.
     /// `operation` returns nil when nothing is to be written. Conflicts are retried with a short jittered pause.
+    ///
+    /// The time the operation decides at is the API server's (`ServerClock`), not this process's: replicas whose
+    /// clocks disagree still share one rate window. `operation` gets the earliest the time can be (to decide at) and the
+    /// latest (to stamp new entries at).
     @discardableResult
-    func update<T>(_ namespace: String, _ operation: (SharedLedger, Date) throws(WebhookFailure) -> (SharedLedger?, T)) throws(WebhookFailure) -> T {
+    func update<T>(_ namespace: String, _ operation: (SharedLedger, ServerClock.Bounds) throws(WebhookFailure) -> (SharedLedger?, T)) throws(WebhookFailure) -> T {
         let reference = Self.policyReference(namespace)
         let started = Date()
         defer { counters.withLock { $0.writeSeconds += Date().timeIntervalSince(started) } }
@@ -58,10 +63,15 @@ public final class ClusterAdmission: Sendable {
             // The object this replica wrote last is usually still the newest: start from it, read again after a 409.
             var found = attempt == 0 ? lastWritten.withLock { $0[namespace] } : nil
             if found == nil {
-                do { found = try client.get(reference) } catch { throw Self.unavailable(namespace, "could not be read (\(error))") }
+                do {
+                    let read = try client.getDated(reference)
+                    found = read.object
+                    serverClock.learn(read.serverTime)
+                } catch { throw Self.unavailable(namespace, "could not be read (\(error))") }
             }
             guard let object = found else { throw Self.unavailable(namespace, "does not exist yet") }
-            let now = clock()
+            let time = serverClock.bounds(fallback: clock)
+            let now = time.earliest
             let ledger: SharedLedger
             let resourceVersion: String
             do {
@@ -71,11 +81,12 @@ public final class ClusterAdmission: Sendable {
             } catch {
                 throw Self.unavailable(namespace, "cannot be read: \(error)")
             }
-            let (next, result) = try operation(ledger, now)
+            let (next, result) = try operation(ledger, time)
             guard let next else { return result }
             guard case .object(let patch) = next.statusPatch(resourceVersion: resourceVersion) else { return result }
             do {
-                let written = try client.mergePatchStatus(reference, patch: patch)
+                let (written, serverTime) = try client.mergePatchStatusDated(reference, patch: patch)
+                serverClock.learn(serverTime)
                 lastWritten.withLock { $0[namespace] = written }
                 counters.withLock { $0.writes += 1 }
                 return result
@@ -122,14 +133,14 @@ public final class ClusterAdmission: Sendable {
     private func decide(_ batch: [AdmissionRequest]) -> [Result<Outcome, WebhookFailure>] {
         guard let ledgerNamespace = batch.first?.policy.ledgerNamespace else { return [] }
         do {
-            return try update(ledgerNamespace) { ledger, now throws(WebhookFailure) in
+            return try update(ledgerNamespace) { ledger, time throws(WebhookFailure) in
                 var next = ledger
                 var results: [Result<Outcome, WebhookFailure>] = []
                 for request in batch {
                     let limits = SharedLedger.Limits(maxConcurrentSessions: request.policy.policy.maxConcurrentSessions,
                                                      sessionsPerMinute: request.policy.policy.sessionsPerMinute)
-                    switch next.admitting(request.sessionName, namespace: request.namespace, cost: request.estimatedCost, limits: limits, now: now,
-                                          intent: request.intent, intentWindow: TimeInterval(request.policy.triggers.intentWindowSeconds)) {
+                    switch next.admitting(request.sessionName, namespace: request.namespace, cost: request.estimatedCost, limits: limits,
+                                          now: time.earliest, stamp: time.latest, intent: request.intent, intentWindow: TimeInterval(request.policy.triggers.intentWindowSeconds)) {
                     case .alreadyReserved: results.append(.success(.held))
                     case .duplicate(let owner): results.append(.success(.duplicate(session: owner)))
                     case .refused(let refusal): results.append(.failure(Self.failure(refusal, request)))
@@ -162,8 +173,8 @@ public final class ClusterAdmission: Sendable {
     /// killed between reserving and journaling leaves one.
     public func reap(namespace: String, ledgerNamespace: String, live: Set<String>) {
         let grace = orphanGrace
-        let reaped: Int? = try? update(ledgerNamespace) { ledger, now throws(WebhookFailure) in
-            guard let next = ledger.reaping(olderThan: grace, now: now, namespace: namespace, holds: { live.contains($0) }) else { return (nil, 0) }
+        let reaped: Int? = try? update(ledgerNamespace) { ledger, time throws(WebhookFailure) in
+            guard let next = ledger.reaping(olderThan: grace, now: time.earliest, namespace: namespace, holds: { live.contains($0) }) else { return (nil, 0) }
             return (next, ledger.live.count - next.live.count)
         }
         if let reaped, reaped > 0 { counters.withLock { $0.reaped += reaped } }
@@ -226,5 +237,33 @@ final class Batches: @unchecked Sendable {
             condition.broadcast()
         }
         return me.result!
+    }
+}
+
+/// The API server's clock as this process can know it: the `Date` header of its latest answer (whole seconds,
+/// truncated) plus the monotonic time since that answer came. The true time is between `earliest` (the header) and
+/// `latest` (a second later), give or take the request's latency. Before any answer, the process's own clock.
+final class ServerClock: Sendable {
+    struct Bounds: Sendable {
+        var earliest: Date
+        var latest: Date
+    }
+
+    private let last = Mutex<(date: Date, received: UInt64)?>(nil)
+
+    func learn(_ date: Date?) {
+        guard let date else { return }
+        let received = DispatchTime.now().uptimeNanoseconds
+        last.withLock { $0 = (date, received) }
+    }
+
+    func bounds(fallback clock: () -> Date) -> Bounds {
+        guard let (date, received) = last.withLock({ $0 }) else {
+            let now = clock()
+            return Bounds(earliest: now, latest: now)
+        }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds &- received) / 1e9
+        let earliest = date.addingTimeInterval(max(0, elapsed))
+        return Bounds(earliest: earliest, latest: earliest.addingTimeInterval(1))
     }
 }

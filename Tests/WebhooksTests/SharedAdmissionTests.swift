@@ -25,7 +25,8 @@ final class SharedAdmissionTests: XCTestCase {
         var servers: [WebhookServer] = []
 
         /// One tenant `race` with `namespaces` (its ledger namespace is the first).
-        init(policy: String, budget: String, receivers: Int = 2, namespaces: [String] = ["race"]) throws {
+        /// `clocks[i]`: receiver i's own clock (the system's when absent).
+        init(policy: String, budget: String, receivers: Int = 2, namespaces: [String] = ["race"], clocks: [@Sendable () -> Date] = []) throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("shared-admission-\(UUID().uuidString)")
             cluster = try LocalClusterServer.start(directory: directory.appendingPathComponent("cluster").path)
             repo = try TempRepo()
@@ -58,7 +59,7 @@ final class SharedAdmissionTests: XCTestCase {
                 options.port = 0
                 options.refreshInterval = 0
                 options.maxBackoff = 0.2
-                options.sharedAdmission = ClusterAdmission(config: config)
+                options.sharedAdmission = index < clocks.count ? ClusterAdmission(config: config, clock: clocks[index]) : ClusterAdmission(config: config)
                 servers.append(try WebhookServer(options: options, table: table))
             }
         }
@@ -69,12 +70,12 @@ final class SharedAdmissionTests: XCTestCase {
             try? FileManager.default.removeItem(at: directory)
         }
 
-        /// `count` deliveries at once, spread over the receivers (delivery i to receiver i mod n) and sent to the namespace
-        /// `namespace(i)`; each one's status.
+        /// `count` deliveries at once, spread over the receivers (delivery i to receiver i mod n, or to `only`) and sent
+        /// to the namespace `namespace(i)`; each one's status.
         func race(_ count: Int, idempotencyKey: @escaping @Sendable (Int) -> String = { "delivery-\($0)" },
-                  namespace: @escaping @Sendable (Int) -> String = { _ in "race" }) -> [Int] {
+                  namespace: @escaping @Sendable (Int) -> String = { _ in "race" }, only: Int? = nil) -> [Int] {
             let statuses = LockedArray<Int>(count: count)
-            let ports = servers.map(\.port)
+            let ports = only.map { [servers[$0].port] } ?? servers.map(\.port)
             DispatchQueue.concurrentPerform(iterations: count) { index in
                 let client = HTTPClient()
                 let request = HTTPRequest(method: "POST", url: "http://127.0.0.1:\(ports[index % ports.count])/api/v1/webhooks/generic",
@@ -210,6 +211,25 @@ final class SharedAdmissionTests: XCTestCase {
         XCTAssertEqual(statuses.filter { $0 == 202 }.count, 4, "\(statuses)")
         XCTAssertEqual(statuses.filter { $0 == 429 }.count, 20, "\(statuses)")
         XCTAssertEqual(try rate.ledger().recent.count, 4)
+    }
+
+    func testReceiversWhoseClocksAreMinutesApartShareOneRateWindow() throws {
+        // Receiver 0 runs five minutes behind, receiver 1 on time, receiver 2 five minutes ahead. On their own clocks,
+        // 1 would find 0's admissions five minutes old and 2 would find everyone's: each would start its own minute.
+        let clocks: [@Sendable () -> Date] = [{ Date().addingTimeInterval(-300) }, { Date() }, { Date().addingTimeInterval(300) }]
+        let receivers = try Receivers(policy: "maxConcurrentSessions: 50\n  sessionsPerMinute: 4", budget: "1000.00", receivers: 3, clocks: clocks)
+        var admitted = 0
+        for receiver in 0..<3 {
+            let statuses = receivers.race(6, idempotencyKey: { "skewed-\(receiver)-\($0)" }, only: receiver)
+            XCTAssertEqual(statuses.count, 6)
+            admitted += statuses.filter { $0 == 202 }.count
+            XCTAssertTrue(statuses.allSatisfy { $0 == 202 || $0 == 429 }, "receiver \(receiver): \(statuses)")
+        }
+        XCTAssertEqual(admitted, 4, "one window of 4 a minute across the three receivers")
+        // The entries carry the API server's time, not the receivers'.
+        let ledger = try receivers.ledger()
+        XCTAssertEqual(ledger.recent.count, 4)
+        XCTAssertTrue(ledger.recent.allSatisfy { abs($0.at.timeIntervalSinceNow) < 30 }, "\(ledger.recent.map(\.at))")
     }
 
     func testARedeliveryToTheOtherReceiverReservesNothingMore() throws {
