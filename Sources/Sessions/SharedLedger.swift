@@ -118,10 +118,9 @@ public struct SharedLedger: Sendable, Hashable {
         }
         next.live.append(Reservation(session: session, namespace: namespace, cost: cost, month: next.budget.month, at: stamp))
         next.recent.append(Admission(session: session, namespace: namespace, at: stamp))
-        if let intent {
-            next.intents.removeAll { $0.key == intent || now.timeIntervalSince($0.at) >= intentWindow }
-            next.intents.append(Intent(key: intent, session: session, at: stamp))
-        }
+        // Every admission prunes the intents past the window, with or without an intent of its own.
+        next.intents.removeAll { $0.key == intent || now.timeIntervalSince($0.at) >= intentWindow }
+        if let intent { next.intents.append(Intent(key: intent, session: session, at: stamp)) }
         return .admitted(next)
     }
 

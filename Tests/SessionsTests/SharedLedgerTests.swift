@@ -132,6 +132,11 @@ final class SharedLedgerTests: XCTestCase {
         let later = try XCTUnwrap(admitted(ask(ledger, "later", at: 601)))
         XCTAssertEqual(later.intents.map(\.session), ["later"])
         XCTAssertEqual(ask(later, "again", at: 602), .duplicate(session: "later"))
+        // An admission without an intent prunes them too.
+        let plain = later.admitting("plain", namespace: "a", cost: Amount("1.00")!, limits: .init(maxConcurrentSessions: 10, sessionsPerMinute: 10),
+                                    now: now.addingTimeInterval(1300), intentWindow: 600)
+        guard case .admitted(let pruned) = plain else { return XCTFail("\(plain)") }
+        XCTAssertEqual(pruned.intents, [])
         // A withdrawn admission gives its intent back, and the intents round-trip through the status.
         XCTAssertNil(later.withdrawing("later", namespace: "a").owner(of: intent, now: now.addingTimeInterval(602), window: 600))
         let read = try SharedLedger(status: later.statusPatch(resourceVersion: "1")["status"], monthly: Amount("10.00")!, now: now, namespace: "a")
