@@ -51,10 +51,15 @@ extension KubeClient {
     /// in it, the server applies it only while the object is at that version (409 Conflict otherwise), which
     /// makes it a compare-and-swap.
     public func mergePatchStatus(_ reference: ObjectReference, patch: JSONObject) throws(KubeError) -> JSONObject {
+        try mergePatchStatusDated(reference, patch: patch).object
+    }
+
+    /// As `mergePatchStatus`, with the API server's time when it answered (`KubeClient.serverTime`).
+    public func mergePatchStatusDated(_ reference: ObjectReference, patch: JSONObject) throws(KubeError) -> (object: JSONObject, serverTime: Date?) {
         let info = try resource(apiVersion: reference.apiVersion, kind: reference.kind)
         let path = info.collectionPath(namespace: namespace(of: reference, info)) + "/" + escape(reference.name) + "/status"
         let response = try send("PATCH", path, body: JSON.object(patch).compactBytes, contentType: "application/merge-patch+json",
                                 step: "status patch", object: reference)
-        return try decodeObject(response, step: "status patch", object: reference)
+        return (try decodeObject(response, step: "status patch", object: reference), Self.serverTime(response))
     }
 }

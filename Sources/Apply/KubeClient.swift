@@ -123,13 +123,20 @@ public final class KubeClient: Sendable {
     // MARK: - Reads
 
     /// The live object, or nil when it does not exist.
-    public func get(_ reference: ObjectReference) throws(KubeError) -> JSONObject? {
+    public func get(_ reference: ObjectReference) throws(KubeError) -> JSONObject? { try getDated(reference).object }
+
+    /// As `get`, with the API server's time when it answered (`serverTime`).
+    public func getDated(_ reference: ObjectReference) throws(KubeError) -> (object: JSONObject?, serverTime: Date?) {
         let info = try resource(apiVersion: reference.apiVersion, kind: reference.kind)
         let path = info.collectionPath(namespace: namespace(of: reference, info)) + "/" + escape(reference.name)
         let response = try send("GET", path, step: "get", object: reference, allowNotFound: true)
-        if response.status == 404 { return nil }
-        return try decodeObject(response, step: "get", object: reference)
+        if response.status == 404 { return (nil, Self.serverTime(response)) }
+        return (try decodeObject(response, step: "get", object: reference), Self.serverTime(response))
     }
+
+    /// The response's `Date` header: the API server's clock in whole seconds, truncated (the true time is within the
+    /// second that follows); nil when the server sent none. One clock for decisions that several processes share.
+    static func serverTime(_ response: HTTPResponse) -> Date? { response.headers["date"].flatMap(Timestamp.httpDate) }
 
     /// Every object of one kind (in all namespaces when `namespace` is nil), page by page.
     public func list(apiVersion: String, kind: String, namespace: String? = nil, labelSelector: String? = nil, pageSize: Int = 2000) throws(KubeError) -> [JSONObject] {

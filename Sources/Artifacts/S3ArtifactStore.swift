@@ -152,15 +152,7 @@ public final class S3ArtifactStore: ArtifactStore, @unchecked Sendable {
 
     private func info(_ key: ArtifactKey, _ headers: [String: String], size: Int) -> ArtifactInfo {
         ArtifactInfo(key: key, size: size, contentType: headers["content-type"] ?? "application/octet-stream",
-                     createdAt: headers["last-modified"].flatMap(Self.httpDate) ?? Date(timeIntervalSince1970: 0))
-    }
-
-    static func httpDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return formatter.date(from: text)
+                     createdAt: headers["last-modified"].flatMap(Timestamp.httpDate) ?? Date(timeIntervalSince1970: 0))
     }
 
     static func isoDate(_ text: String) -> Date? {

@@ -130,7 +130,7 @@ extension ServeCommand {
             for (namespace, tenant) in table.tenantOfNamespace {
                 guard let policy = table.policies[namespace], let budget = table.budgets[tenant] else { continue }
                 infos[namespace] = SessionsAPI.NamespaceInfo(tenant: tenant, models: policy.policy.models.allowed, tools: policy.policy.tools.allowed,
-                                                             monthlyBudget: budget.monthly, currency: budget.currency)
+                                                             monthlyBudget: budget.monthly, currency: budget.currency, ledgerNamespace: policy.ledgerNamespace)
             }
             return infos
         })

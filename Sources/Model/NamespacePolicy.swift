@@ -7,6 +7,11 @@ public struct NamespacePolicy: Sendable, Hashable {
     public static let objectName = "policy"
 
     public var namespace: String
+    /// The tenant the namespace belongs to.
+    public var tenant: String
+    /// Where the tenant's one budget ledger lives: the NamespacePolicy status of its first namespace (in the order of
+    /// its file), so every namespace of the tenant spends from one monthly budget.
+    public var ledgerNamespace: String
     /// The tenant's policy; the same in each of its namespaces.
     public var policy: TenantPolicy
     /// The runner image with the chosen version as its tag.
@@ -19,6 +24,8 @@ public struct NamespacePolicy: Sendable, Hashable {
     /// The policy of `namespace`, one of `tenant`'s namespaces.
     public init(tenant: Tenant, namespace: TenantNamespace, platform: Platform) {
         self.namespace = namespace.name
+        self.tenant = tenant.name
+        ledgerNamespace = tenant.namespaces.first?.name ?? namespace.name
         policy = tenant.policy
         runnerImage = platform.runner(type: policy.runner.type).map { "\($0.image):\(tenant.policy.runner.version)" } ?? ""
         apiKeyHashes = namespace.apiKeyHashes
@@ -33,6 +40,7 @@ public struct NamespacePolicy: Sendable, Hashable {
         var keys = JSONObject()
         for source in apiKeyHashes.keys.sorted() { keys[source.rawValue] = .string(apiKeyHashes[source]!) }
         return [
+            "tenant": ["name": .string(tenant), "ledgerNamespace": .string(ledgerNamespace)],
             "models": [
                 "allowed": .strings(policy.models.allowed),
                 "blocked": .strings(policy.models.blocked),

@@ -169,6 +169,10 @@ enum CRDSchemas {
     // MARK: NamespacePolicy
 
     static let namespacePolicySpec = object([
+        ("tenant", object([
+            ("name", string("The tenant the namespace belongs to.", maxLength: 253)),
+            ("ledgerNamespace", string("The namespace whose NamespacePolicy status holds the tenant's one budget ledger.", maxLength: 63)),
+        ], required: ["name", "ledgerNamespace"])),
         ("models", object([
             ("allowed", names), ("blocked", names), ("default", string()),
             ("budget", object([
@@ -214,9 +218,12 @@ enum CRDSchemas {
         // Shared by the webhook receivers (`serve --admission cluster`): the sessions holding a reservation and a slot
         // until the controller settles them, and the admissions of the last minute (sessionsPerMinute).
         ("admission", object([
-            ("live", array(object([("session", string(maxLength: 253)), ("cost", string(pattern: decimal)),
+            // On the tenant's ledger namespace, entries of all its namespaces: each names its own (limits stay per namespace).
+            ("live", array(object([("session", string(maxLength: 253)), ("namespace", string(maxLength: 63)), ("cost", string(pattern: decimal)),
                                    ("month", string(pattern: "^[0-9]{4}-[0-9]{2}$")), ("at", string(format: "date-time"))]))),
-            ("recent", array(object([("session", string(maxLength: 253)), ("at", string(format: "date-time"))]))),
+            ("recent", array(object([("session", string(maxLength: 253)), ("namespace", string(maxLength: 63)), ("at", string(format: "date-time"))]))),
+            // One session per intent within the intent window, across receivers.
+            ("intents", array(object([("key", string(maxLength: 2048)), ("session", string(maxLength: 253)), ("at", string(format: "date-time"))]))),
         ])),
         ("activeSessions", integer(minimum: 0)),
         ("sessions", object([

@@ -5,7 +5,8 @@ import Sessions
 
 /// `NamespacePolicy.status` the controller keeps: `activeSessions` (Pending + Running, the number
 /// `maxConcurrentSessions` limits), `sessions` by phase, `observedGeneration` and the conditions `BudgetAvailable`
-/// and `Ready` (whether the namespace can start another Session now). Computed from the Session cache; written (a
+/// and `Ready` (whether the namespace can start another Session now; the budget is the tenant's, read from its ledger
+/// namespace's policy, so every namespace of a tenant says the same about it). Computed from the Session cache; written (a
 /// merge patch of only these fields, so the budget's compare-and-swap writers are not overwritten) only when they differ.
 struct PolicyCounts: Hashable {
     var pending = 0
@@ -35,12 +36,13 @@ struct PolicyCounts: Hashable {
     }
 
     /// The status fields for `policy`: counts, and conditions whose `lastTransitionTime` moves only when their status does
-    /// (messages name no running totals, so they change only with the condition).
-    func status(for policy: JSONObject, now: Date) -> JSONObject {
+    /// (messages name no running totals, so they change only with the condition). `tenantLedger` is the tenant's
+    /// ledger when it lives on another namespace's policy (nil: the policy's own `status.budget`).
+    func status(for policy: JSONObject, tenantLedger: BudgetLedger? = nil, now: Date) -> JSONObject {
         let generation = policy["metadata"]?["generation"]?.intValue ?? 0
         var conditions = (policy["status"]?["conditions"]?.arrayValue ?? []).compactMap(Condition.init(json:))
         let snapshot = try? PolicySnapshot(object: policy)
-        let ledger = snapshot.map { $0.ledger?.rolled(to: now) ?? BudgetLedger.empty(monthly: $0.budget.monthly, now: now) }
+        let ledger = snapshot.map { ($0.ledgerHome == $0.namespace ? $0.ledger : tenantLedger)?.rolled(to: now) ?? BudgetLedger.empty(monthly: $0.budget.monthly, now: now) }
         let currency = snapshot?.budget.currency ?? ""
         let exhausted = ledger?.isExhausted ?? false
         if let ledger {
@@ -101,7 +103,8 @@ extension SessionController {
     /// Brings the namespace's NamespacePolicy counts and conditions up to date with the Session cache.
     func refreshCounts(namespace: String) throws {
         guard let policy = policies.cache.all(namespace: namespace).first, let name = policy["metadata"]?["name"]?.stringValue else { return }
-        let status = PolicyCounts(sessions: sessions.cache.all(namespace: namespace)).status(for: policy, now: configuration.clock())
+        let status = PolicyCounts(sessions: sessions.cache.all(namespace: namespace))
+            .status(for: policy, tenantLedger: tenantLedger(of: policy), now: configuration.clock())
         guard !PolicyCounts.isWritten(status, in: policy) else { return }
         let reference = ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: namespace, name: name)
         let written = try client.patchStatus(reference, status: status)

@@ -62,7 +62,7 @@ extension SessionController {
     func input(for session: SessionObject, object: JSONObject) throws -> SessionMachine.Input {
         var policy: PolicySnapshot?
         if let policyObject = policies.cache.all(namespace: session.namespace).first {
-            do { policy = try PolicySnapshot(object: policyObject) } catch {
+            do { policy = withTenantLedger(try PolicySnapshot(object: policyObject), object: policyObject) } catch {
                 throw ReconcileError(description: "the namespace's \(error); fix it in the tenant repo")
             }
         }
@@ -167,22 +167,23 @@ extension SessionController {
         error.status?.code == 403 && (error.status?.message.contains("exceeded quota") ?? false)
     }
 
-    /// Applies one ledger operation to `NamespacePolicy.status` (`budget`, and `admission` when receivers share it) by
-    /// compare-and-swap on the policy's resourceVersion: on 409 Conflict the policy is read again and the operation
-    /// applied to what is there now. An operation that returns nil writes nothing.
+    /// Applies one ledger operation to the `NamespacePolicy.status` of `namespace`, a tenant's ledger namespace (`budget`,
+    /// and `admission` when receivers share it) by compare-and-swap on the policy's resourceVersion: on 409 Conflict the
+    /// policy is read again and the operation applied to what is there now. An operation that returns nil writes nothing.
     func updateLedger(namespace: String, _ operation: (SharedLedger, Date) -> SharedLedger?) throws {
         guard let cached = policies.cache.all(namespace: namespace).first, let name = cached["metadata"]?["name"]?.stringValue else {
             configuration.log("namespace \(namespace): no NamespacePolicy to settle the budget in")
             return
         }
+        defer { ledgerChanged(namespace) }
         let reference = ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: namespace, name: name)
         for _ in 0..<20 {
             guard let object = try client.get(reference) else { return }
             let policy = try PolicySnapshot(object: object)
             let now = configuration.clock()
-            let before = try SharedLedger(status: object["status"], monthly: policy.budget.monthly, now: now)
+            let before = try SharedLedger(status: object["status"], monthly: policy.budget.monthly, now: now, namespace: namespace)
             guard var ledger = operation(before, now) else { return }
-            ledger.budget = ledger.budget.pruned { uid in settlementIsRecorded(uid, namespace: namespace) }
+            ledger.budget = ledger.budget.pruned { uid in settlementIsRecorded(uid) }
             var unchanged = before
             unchanged.budget = before.budget.rolled(to: now)
             if ledger == unchanged, object["status"]?["budget"] != nil, object["status"]?["budget"] != .null {
@@ -206,9 +207,9 @@ extension SessionController {
     }
 
     /// Whether a settled uid can leave the ledger's list: its Session's final status is written (the machine never
-    /// settles a final Session again) or the Session is gone.
-    func settlementIsRecorded(_ uid: String, namespace: String) -> Bool {
-        guard let session = sessions.cache.all(namespace: namespace, where: { $0["metadata"]?["uid"]?.stringValue == uid }).first else { return true }
+    /// settles a final Session again) or the Session is gone. The Session may be in any namespace of the tenant.
+    func settlementIsRecorded(_ uid: String) -> Bool {
+        guard let session = sessions.cache.all(where: { $0["metadata"]?["uid"]?.stringValue == uid }).first else { return true }
         return Self.isFinal(session)
     }
 }

@@ -14,7 +14,7 @@ public struct SessionStep: Sendable {
     /// The status recorded before this step, and the one about to be written.
     public var previous: SessionStatus
     public var status: SessionStatus
-    /// The namespace's budget ledger after this step settled the session's cost (nil when it settled nothing).
+    /// The tenant's budget ledger after this step settled the session's cost (nil when it settled nothing).
     public var settledLedger: BudgetLedger?
     public var now: Date
 }
@@ -36,7 +36,9 @@ extension SessionController {
         guard let steps = configuration.steps, status != session.status else { return }
         let settled = actions.contains { if case .settleBudget = $0 { return true }; return false }
         let policy = policies.cache.all(namespace: session.namespace).first
-        let ledger = settled ? policy.flatMap { try? PolicySnapshot(object: $0).ledger } : nil
+        // The tenant's ledger, on its ledger namespace's policy (as the settlement just left it in the cache).
+        let home = policies.cache.all(namespace: ledgerNamespace(of: session.namespace)).first
+        let ledger = settled ? home.flatMap { try? PolicySnapshot(object: $0).ledger } : nil
         try steps(SessionStep(object: object, session: session, policy: policy, previous: session.status, status: status,
                               settledLedger: ledger, now: input.now))
     }

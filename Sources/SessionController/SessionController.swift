@@ -209,6 +209,10 @@ public final class SessionController: Sendable {
             queue.add("\(namespace)/\(session)")
         case .policy(let change):
             guard let namespace = change.object["metadata"]?["namespace"]?.stringValue else { return }
+            // The tenant's ledger moved (a receiver reserved, the controller settled): its other namespaces' conditions follow.
+            if case .upserted = change {
+                for other in namespaces(sharingLedgerOf: namespace) where other != namespace { countsChanged(namespace: other) }
+            }
             // The controller's own status writes (counts, the ledger) change nothing a Session is reconciled against
             // after its start; only a change of the spec (a new generation) re-checks every unfinished Session.
             if case .upserted(let policy) = change {

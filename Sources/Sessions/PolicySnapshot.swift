@@ -5,6 +5,10 @@ import Model
 /// have changed since the Session was admitted).
 public struct PolicySnapshot: Sendable, Hashable {
     public var namespace: String
+    /// `spec.tenant`: the tenant and the namespace holding its one budget ledger (nil on a policy rendered before
+    /// tenants had one ledger: it is its own).
+    public var tenant: String?
+    public var ledgerNamespace: String?
     public var allowedModels: [String]
     public var blockedModels: [String]
     public var defaultModel: String
@@ -30,6 +34,9 @@ public struct PolicySnapshot: Sendable, Hashable {
     public var resourceVersion: String?
 
     public static let defaultApprovalTimeout: TimeInterval = 24 * 3600
+
+    /// The namespace whose NamespacePolicy status is this namespace's budget ledger.
+    public var ledgerHome: String { ledgerNamespace ?? namespace }
 
     public init(namespace: String, allowedModels: [String], blockedModels: [String] = [], defaultModel: String,
                 allowedTools: [String], blockedTools: [String] = [], budget: Budget, approvalRequired: Bool = false,
@@ -103,5 +110,7 @@ public struct PolicySnapshot: Sendable, Hashable {
                   sessionRetention: try duration(spec?["retention"]?["sessions"], "spec.retention.sessions", default: 90 * 86_400),
                   artifactRetention: try duration(spec?["retention"]?["artifacts"], "spec.retention.artifacts", default: 30 * 86_400),
                   ledger: ledger, resourceVersion: object["metadata"]?["resourceVersion"]?.stringValue)
+        tenant = spec?["tenant"]?["name"]?.stringValue
+        ledgerNamespace = spec?["tenant"]?["ledgerNamespace"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -19,8 +19,13 @@ public struct SessionsAPI: Sendable {
         public var monthlyBudget: Amount
         public var spent: Amount
         public var currency: String
+        /// The namespace whose NamespacePolicy status holds the tenant's budget ledger (`spec.tenant.ledgerNamespace`):
+        /// with `cluster`, `spent` is read from there. Nil: `spent` as given.
+        public var ledgerNamespace: String?
 
-        public init(tenant: String, models: [String], tools: [String], monthlyBudget: Amount, spent: Amount = Amount(micros: 0), currency: String) {
+        public init(tenant: String, models: [String], tools: [String], monthlyBudget: Amount, spent: Amount = Amount(micros: 0), currency: String,
+                    ledgerNamespace: String? = nil) {
+            self.ledgerNamespace = ledgerNamespace
             self.tenant = tenant
             self.models = models
             self.tools = tools
@@ -29,10 +34,11 @@ public struct SessionsAPI: Sendable {
             self.currency = currency
         }
 
-        /// From a validated tenant (spent: the namespace's ledger, `NamespacePolicy.status.budget`).
+        /// From a validated tenant (its ledger on its first namespace, as Render names it).
         public init(tenant: Tenant, spent: Amount = Amount(micros: 0)) {
             self.init(tenant: tenant.name, models: tenant.policy.models.allowed, tools: tenant.policy.tools.allowed,
-                      monthlyBudget: tenant.policy.budget.monthly, spent: spent, currency: tenant.policy.budget.currency)
+                      monthlyBudget: tenant.policy.budget.monthly, spent: spent, currency: tenant.policy.budget.currency,
+                      ledgerNamespace: tenant.namespaces.first?.name)
         }
     }
 
@@ -122,9 +128,11 @@ public struct SessionsAPI: Sendable {
             return answer(AccessFailure(status: 503, error: "unavailable", message: "cannot read the cluster's RBAC: \(error); try again",
                                         details: [:], headers: ["Retry-After": "1"]), traceID)
         }
+        let ledgers = tenantLedgers(of: granted.keys.compactMap { table[$0] })
         let items: [JSON] = granted.keys.sorted().compactMap { namespace in
-            guard let info = table[namespace], let level = granted[namespace]?.level else { return nil }
-            let remaining = Amount(micros: info.monthlyBudget.micros - info.spent.micros)
+            guard var info = table[namespace], let level = granted[namespace]?.level else { return nil }
+            var remaining = Amount(micros: info.monthlyBudget.micros - info.spent.micros)
+            if let ledger = info.ledgerNamespace.flatMap({ ledgers[$0] }) { (info.spent, remaining) = (ledger.spent, ledger.remaining) }
             return ["namespace": .string(namespace), "tenant": .string(info.tenant), "permission": .string(level.rawValue),
                     "canApprove": .bool(granted[namespace]?.canApprove ?? false),
                     "policy": ["models": .strings(info.models), "tools": .strings(info.tools),

@@ -35,6 +35,16 @@ public enum Timestamp {
         return formatter
     }
 
+    /// An HTTP date (RFC 9110 IMF-fixdate, `Tue, 01 Dec 2026 15:18:22 GMT`), as a `Date` or `Last-Modified` header has it.
+    public static func httpDate(_ text: String) -> Date? {
+        let fields = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard fields.count == 6, fields[5] == "GMT", fields[1].count == 2, fields[3].count == 4, fields[4].count == 8,
+              let month = months.firstIndex(of: String(fields[2])) else { return nil }
+        let number = month < 9 ? "0\(month + 1)" : "\(month + 1)"
+        return iso8601(fractionalSeconds: false).date(from: "\(fields[3])-\(number)-\(fields[1])T\(fields[4])Z")
+    }
+
     /// The UTC calendar month of a time, `2026-12`: the budget ledger's key.
     public static func month(_ date: Date) -> String { String(rfc3339(date).prefix(7)) }
 }

@@ -219,17 +219,19 @@ extension WebhookService {
         // The shared ledger first (its refusal is the answer), then the journal; what the journal does not admit as
         // this very session gives its reservation back.
         let shared = configuration.sharedAdmission
-        let reserved: Bool
+        let reserved: ClusterAdmission.Outcome?
         do {
-            reserved = try shared?.reserve(request) ?? false
+            reserved = try shared?.reserve(request)
         } catch {
             var refused = decided
             refused.failure = error
             try tell(refused)
             throw error
         }
-        let decision = journal.submit(request)
-        if reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
+        // Another receiver admitted a session for this intent within the window: that session answers.
+        let decision: AdmissionDecision
+        if case .duplicate(let owner)? = reserved { decision = .duplicate(session: owner) } else { decision = journal.submit(request) }
+        if reserved == .reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
         switch decision {
         case .refused(let failure):
             var refused = decided

@@ -49,10 +49,10 @@ extension WebhookService {
                                        estimatedCost: cost, policy: policy, budget: budget, object: object)
         // The same order as a delivery: the shared ledger (serve --admission cluster), then the journal.
         let shared = configuration.sharedAdmission
-        let reserved: Bool
-        do { reserved = try shared?.reserve(request) ?? false } catch { return .refused(error) }
+        let reserved: ClusterAdmission.Outcome?
+        do { reserved = try shared?.reserve(request) } catch { return .refused(error) }
         let decision = journal.submit(request)
-        if reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
+        if reserved == .reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
         switch decision {
         case .refused(let failure): return .refused(failure)
         case .duplicate(let session): return .refused(WebhookFailure(409, .unavailable, "session \(session) already answers this request"))

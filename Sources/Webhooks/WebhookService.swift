@@ -77,7 +77,8 @@ public final class WebhookService: Sendable {
         for namespace in table.policies.keys.sorted() {
             if let names = try? writer.liveSessions(namespace: namespace) {
                 journal.setLive(namespace: namespace, sessions: Set(names))
-                configuration.sharedAdmission?.reap(namespace: namespace, live: Set(names))
+                configuration.sharedAdmission?.reap(namespace: namespace, ledgerNamespace: table.policies[namespace]?.ledgerNamespace ?? namespace,
+                                                    live: Set(names))
             }
         }
     }

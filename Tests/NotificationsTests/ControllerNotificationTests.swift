@@ -230,11 +230,12 @@ final class ControllerNotificationTests: XCTestCase {
                                            receivers: [receiver, hanging])
         try cluster.startController(timeout: 2)
         try cluster.createSession("killed", payload: ["title": "Survive"], command: "echo done")
-        try eventually("two failed attempts", within: 120) { receiver.requests.count == 2 }
-        cluster.killController()
         func hookRows() throws -> [OutboxEntry] {
             try Outbox(path: cluster.outboxPath).all().filter { $0.intent == "acme/killed/session.completed" && $0.target.description.hasSuffix("/hook") }
         }
+        // Killed once the outbox has recorded the second attempt (the receiver sees a request before the outbox records it).
+        try eventually("two failed attempts, recorded", within: 120) { try receiver.requests.count == 2 && hookRows().first?.attempts == 2 }
+        cluster.killController()
         let before = try hookRows()
         XCTAssertEqual(before.map(\.state), [.pending])
         XCTAssertEqual(before.first?.attempts, 2)

@@ -56,7 +56,8 @@ final class ControllerFailoverTests: XCTestCase {
             actual += status.cost.actual?.micros ?? 0
         }
         let policy = try harness.policy()
-        let ledger = try SharedLedger(status: policy["status"], monthly: try PolicySnapshot(object: policy).budget.monthly, now: Date())
+        let ledger = try SharedLedger(status: policy["status"], monthly: try PolicySnapshot(object: policy).budget.monthly, now: Date(),
+                                      namespace: SessionHarness.namespace)
         XCTAssertEqual(ledger.live.map(\.session), [], "every reservation settled")
         XCTAssertEqual(ledger.budget.reserved, Amount(micros: 0))
         XCTAssertEqual(ledger.budget.spent, Amount(micros: actual), "settled once each: spent is the sum of the actual costs")
@@ -74,8 +75,8 @@ final class ControllerFailoverTests: XCTestCase {
         for _ in 0..<50 {
             let object = try XCTUnwrap(try harness.client.get(reference))
             let snapshot = try PolicySnapshot(object: object)
-            let ledger = try SharedLedger(status: object["status"], monthly: snapshot.budget.monthly, now: Date())
-            guard case .admitted(let next) = ledger.admitting(name, cost: Amount("2.50")!, limits: .init(maxConcurrentSessions: 50, sessionsPerMinute: 60), now: Date()),
+            let ledger = try SharedLedger(status: object["status"], monthly: snapshot.budget.monthly, now: Date(), namespace: SessionHarness.namespace)
+            guard case .admitted(let next) = ledger.admitting(name, namespace: SessionHarness.namespace, cost: Amount("2.50")!, limits: .init(maxConcurrentSessions: 50, sessionsPerMinute: 60), now: Date()),
                   case .object(let patch) = next.statusPatch(resourceVersion: snapshot.resourceVersion ?? "") else { return XCTFail("\(name) not admitted") }
             do {
                 _ = try harness.client.mergePatchStatus(reference, patch: patch)

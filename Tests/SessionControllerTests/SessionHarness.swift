@@ -22,7 +22,8 @@ final class SessionHarness: @unchecked Sendable {
     private(set) var controller: SessionController?
     let logs = LogLines()
 
-    init(approval: Bool = false, sessionTimeout: String = "2h") throws {
+    /// `namespaces`: the tenant's (its ledger namespace is the first); `monthly`: its budget.
+    init(approval: Bool = false, sessionTimeout: String = "2h", namespaces: [String] = [SessionHarness.namespace], monthly: String = "100.00") throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sessions-\(UUID().uuidString)").path
         var options = LocalClusterServer.Options()
         options.jobBackoffSeconds = 0.1
@@ -37,7 +38,7 @@ final class SessionHarness: @unchecked Sendable {
         kind: Tenant
         name: acme
         namespaces:
-          - name: acme
+        \(namespaces.map { "  - name: \($0)" }.joined(separator: "\n"))
         members:
           - user: ada@example.com
             role: admin
@@ -45,7 +46,7 @@ final class SessionHarness: @unchecked Sendable {
           models:
             allowed: [claude-sonnet-4-5]
           budget:
-            monthly: "100.00"
+            monthly: "\(monthly)"
           tools:
             allowed: [git, shell]
           approval:
@@ -60,8 +61,10 @@ final class SessionHarness: @unchecked Sendable {
         let applied = CLI.run(["apply", repo.path, "--kubeconfig", server.kubeconfigPath])
         guard applied.code == 0 else { throw HarnessError(message: "apply failed: \(applied.stderr)") }
         // The model credentials Secret the runner mounts, named by the platform (never in git).
-        _ = try client.create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "model-credentials", "namespace": .string(Self.namespace)],
-                               "stringData": ["api-key": "test-key-not-used-by-script"]])
+        for namespace in namespaces {
+            _ = try client.create(["apiVersion": "v1", "kind": "Secret", "metadata": ["name": "model-credentials", "namespace": .string(namespace)],
+                                   "stringData": ["api-key": "test-key-not-used-by-script"]])
+        }
     }
 
     deinit {
@@ -111,11 +114,12 @@ final class SessionHarness: @unchecked Sendable {
 
     /// A Session as the webhook intake writes it, with the `script` framework running `command`.
     @discardableResult
-    func createSession(_ name: String, command: String?, approvalRequired: Bool = false, estimate: String = "2.50") throws -> JSONObject {
+    func createSession(_ name: String, command: String?, approvalRequired: Bool = false, estimate: String = "2.50",
+                       namespace: String = SessionHarness.namespace) throws -> JSONObject {
         var config: JSONObject = ["model": "claude-sonnet-4-5"]
         if let command { config["command"] = .string(command) }
         let session = Session(
-            name: name, namespace: Self.namespace,
+            name: name, namespace: namespace,
             trigger: .init(source: .github, event: "issues.labeled", deliveryID: UUID().uuidString, payload: ["title": "Fix rounding"]),
             framework: .init(type: "script", version: "0.1.0", config: config),
             constraints: .init(allowedModels: ["claude-sonnet-4-5"], budget: Amount("100"), allowedTools: ["git", "shell"],
@@ -125,15 +129,17 @@ final class SessionHarness: @unchecked Sendable {
         return try client.create(object)
     }
 
-    func session(_ name: String) throws -> JSONObject? {
-        try client.get(ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: Self.namespace, name: name))
+    func session(_ name: String, namespace: String = SessionHarness.namespace) throws -> JSONObject? {
+        try client.get(ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: namespace, name: name))
     }
 
-    func status(_ name: String) throws -> SessionStatus {
-        SessionStatus(json: try session(name)?["status"])
+    func status(_ name: String, namespace: String = SessionHarness.namespace) throws -> SessionStatus {
+        SessionStatus(json: try session(name, namespace: namespace)?["status"])
     }
 
-    func phase(_ name: String) throws -> String? { try session(name)?["status"]?["phase"]?.stringValue }
+    func phase(_ name: String, namespace: String = SessionHarness.namespace) throws -> String? {
+        try session(name, namespace: namespace)?["status"]?["phase"]?.stringValue
+    }
 
     func jobs() throws -> [JSONObject] {
         try client.list(apiVersion: "batch/v1", kind: "Job", namespace: Self.namespace)
@@ -147,8 +153,8 @@ final class SessionHarness: @unchecked Sendable {
         try client.list(apiVersion: "v1", kind: "Event", namespace: Self.namespace).filter { $0["involvedObject"]?["name"]?.stringValue == name }
     }
 
-    func policy() throws -> JSONObject {
-        try client.get(ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: Self.namespace, name: "policy"))!
+    func policy(_ namespace: String = SessionHarness.namespace) throws -> JSONObject {
+        try client.get(ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: namespace, name: "policy"))!
     }
 
     func ledger() throws -> BudgetLedger? { try PolicySnapshot(object: try policy()).ledger }

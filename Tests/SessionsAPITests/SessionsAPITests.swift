@@ -1,4 +1,5 @@
 import Access
+import Apply
 import ApplyTestSupport
 import Audit
 import Foundation
@@ -34,9 +35,12 @@ final class SessionsAPITests: XCTestCase {
         auditPath = cluster.directory + "/audit.db"
         audit = try AuditLog(path: auditPath)
         let reviewer = TokenReviewer(client: client, configuration: KubernetesTokenConfiguration(audiences: ["tenantry", ServiceAccountTokenIssuer.issuer]))
-        let api = SessionsAPI(gate: AccessGate(authenticator: Authenticator(issuers: [], tokenReviewer: reviewer), reviewer: AccessReviewer(client: client)),
+        var api = SessionsAPI(gate: AccessGate(authenticator: Authenticator(issuers: [], tokenReviewer: reviewer), reviewer: AccessReviewer(client: client)),
                               permissions: NamespacePermissions(client: client, maxAge: 0.001), audit: audit, namespaces: { frozenTable })
-        server = try HTTPServer(HTTPServer.Configuration()) { request in api.handle(request) ?? Response(status: 404) }
+        // `spent` in /user/namespaces is read from the tenant's ledger in the cluster.
+        api.cluster = client
+        let served = api
+        server = try HTTPServer(HTTPServer.Configuration()) { request in served.handle(request) ?? Response(status: 404) }
     }
 
     override func tearDown() {
@@ -58,6 +62,22 @@ final class SessionsAPITests: XCTestCase {
         XCTAssertEqual(response.headers["x-trace-id"], "req-\(exchanges.count)", file: file, line: line)
         exchanges.append((template, method.lowercased(), response.status, body))
         return response
+    }
+
+    func testUserNamespacesShowTheTenantsSpendingInEachOfItsNamespaces() throws {
+        // payments spends from one ledger, on its first namespace (payments-prod): both namespaces show it.
+        let client = try cluster.client()
+        let ledger = ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: "payments-prod", name: NamespacePolicy.objectName)
+        _ = try client.mergePatchStatus(ledger, patch: ["status": ["budget": ["month": .string(Timestamp.month(Date())), "reserved": "100.00", "spent": "1234.50"]]])
+        let listed = try JSON(parsing: Data(try get("/api/v1/user/namespaces", template: "/api/v1/user/namespaces",
+                                                    token: try token("sam@acme.example", ["payments-engineers"])).body))["namespaces"]?.arrayValue ?? []
+        XCTAssertEqual(listed.map { $0["namespace"] }, ["payments-prod", "payments-staging"])
+        for item in listed {
+            let budget = item["policy"]?["budget"]
+            let monthly = try XCTUnwrap(budget?["monthly"]?.stringValue.flatMap(Amount.init))
+            XCTAssertEqual(budget?["spent"], "1234.50", "\(item)")
+            XCTAssertEqual(budget?["remaining"]?.stringValue.flatMap(Amount.init), Amount(micros: max(0, monthly.micros - 1_334_500_000)), "\(item)")
+        }
     }
 
     func testWhoamiUserNamespacesAndTheAuditPageAnswerAsTheContractSays() throws {

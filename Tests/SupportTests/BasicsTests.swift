@@ -10,6 +10,11 @@ final class BasicsTests: XCTestCase {
         XCTAssertEqual(Timestamp.rfc3339(date), "2026-05-28T20:26:40Z")
         XCTAssertEqual(Timestamp.parse("2026-05-28T20:26:40Z"), Date(timeIntervalSince1970: 1_780_000_000))
         XCTAssertNil(Timestamp.parse("yesterday"))
+        // An HTTP Date header (IMF-fixdate), as an API server sends it.
+        XCTAssertEqual(Timestamp.httpDate("Thu, 28 May 2026 20:26:40 GMT"), Date(timeIntervalSince1970: 1_780_000_000))
+        XCTAssertEqual(Timestamp.httpDate("Tue, 01 Dec 2026 09:05:07 GMT").map(Timestamp.rfc3339), "2026-12-01T09:05:07Z")
+        XCTAssertNil(Timestamp.httpDate("Thu, 28 May 2026 20:26:40 CET"))
+        XCTAssertNil(Timestamp.httpDate("Thu, 28 Mai 2026 20:26:40 GMT"))
     }
 
     func testBackoffDoublesUpToItsCapWithinTheJitter() {

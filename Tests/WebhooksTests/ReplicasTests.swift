@@ -218,7 +218,7 @@ final class ReplicasTests: XCTestCase {
                 .compactMap { $0["status"]?["cost"]?["actual"]?.stringValue.flatMap(Amount.init)?.micros }.reduce(0, +)
             let policy = try XCTUnwrap(try admin.get(ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind,
                                                                      namespace: namespace, name: NamespacePolicy.objectName)))
-            let ledger = try SharedLedger(status: policy["status"], monthly: monthly, now: Date())
+            let ledger = try SharedLedger(status: policy["status"], monthly: monthly, now: Date(), namespace: namespace)
             XCTAssertEqual(ledger.budget.spent.micros, actual, "\(namespace): settled once each")
             // Left reserved only: what the killed receiver reserved and never journaled (no Session has it; the
             // receivers give it back after the orphan grace period, 5 minutes).
