@@ -53,4 +53,40 @@ final class ServeLeaderElectionTests: XCTestCase {
         XCTAssertEqual(lease("leaseTransitions"), "1")
         eventually("controller-b reconciled") { ready(client, b.port) == 200 }
     }
+
+    /// A Lease taken by someone else (here the admin writes another holder) cannot be renewed: `serve` stops
+    /// reconciling and exits 1, as its usage says ("1 leader election lost"), not 2 (could not start).
+    func testALostLeaseStopsServeWithExitCode1AsItsUsageSays() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-lost-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
+        defer { cluster.stop() }
+        func kubectl(_ arguments: [String]) throws -> (code: Int32, output: String) {
+            try Tool.run("kubectl", ["--kubeconfig", cluster.kubeconfigPath, "--cache-dir", base.appendingPathComponent("kubectl-cache").path] + arguments)
+        }
+        let origin = base.appendingPathComponent("origin.git")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        try GitCLI.publish(PackagePaths.examples, as: origin, work: base.appendingPathComponent("work"))
+        let config = base.appendingPathComponent("tenantry.yaml")
+        try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache").path)\n".utf8).write(to: config)
+        let log = base.appendingPathComponent("serve.log").path
+        let serve = try ServeProcess(arguments: ["serve", "--reconcile", "--leader-elect", "--leader-elect-namespace", "default",
+                                                 "--config", config.path, "--port", "0", "--kubeconfig", cluster.kubeconfigPath,
+                                                 "--journal", base.appendingPathComponent("journal.db").path],
+                                     environment: ["POD_NAME": "controller-a"], stderrPath: log)
+        defer { if serve.process.isRunning { _ = serve.terminate() } }
+        eventually("controller-a holds the Lease") {
+            (try? kubectl(["get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"]))?.output == "controller-a"
+        }
+        let taken = try kubectl(["patch", "lease", "tenantry-reconciler", "-n", "default", "--type", "merge",
+                                 "-p", #"{"spec":{"holderIdentity":"intruder","leaseDurationSeconds":3600}}"#])
+        XCTAssertEqual(taken.code, 0, taken.output)
+        // It cannot renew a Lease another holds: within the renew deadline (10 s) it stops leading and exits.
+        eventually("serve exits") { !serve.process.isRunning }
+        let stderr = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        XCTAssertEqual(serve.process.terminationStatus, 1, stderr)
+        XCTAssertTrue(stderr.contains("tenantry serve: stopped: leader election lost"), stderr)
+        let holder = try kubectl(["get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"])
+        XCTAssertEqual(holder.output, "intruder", "the replica that lost the Lease does not overwrite the new holder")
+    }
 }
