@@ -60,6 +60,18 @@ final class SigningSecretRoleTests: XCTestCase {
         }
     }
 
+    func testTheRoleAndBindingPassStrictValidationAgainstKubernetes132() throws {
+        let repo = try TempRepo()
+        try repo.write("tenants/alpha.yaml", TempRepo.tenant("alpha") + "  notifications:\n    signingSecret: alpha-notifications\n")
+        let manifests = try repo.render().manifests.filter { $0.reference.name == "tenantry-signing-secret" }
+        XCTAssertEqual(manifests.count, 2)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("signing-role-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(ManifestWriter.write(manifests, as: .yaml).utf8).write(to: file)
+        let result = try Tool.run("kubernetes-validate", ["--strict", "--kubernetes-version", "1.32.0", "--quiet", "--no-warn", file.path])
+        XCTAssertEqual(result.code, 0, result.output)
+    }
+
     func testNoSigningSecretNoRole() throws {
         let repo = try TempRepo()
         try repo.write("tenants/alpha.yaml", TempRepo.tenant("alpha"))
