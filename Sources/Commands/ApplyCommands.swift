@@ -119,7 +119,8 @@ public enum ReconcileCommand {
         \(ClusterFlags.usage)
 
         Exit status: as tenantry apply, for the last round (0 converged; 1 invalid tenants or failed
-        objects; 2 bad flags, fetch or cluster failure, refused prune).
+        objects; 2 bad flags, fetch or cluster failure, refused prune); with --leader-elect, 1 when the
+        Lease could not be renewed in time (leader election lost), as serve and controller.
         """
 
     public static func run(_ arguments: [String], stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) throws -> Int32 {
@@ -226,7 +227,7 @@ public enum ReconcileCommand {
         election.shutdown()
         if lost.withLock({ $0 }) {
             log.error("leader election lost: Lease \(config.namespace)/\(config.leaseName) could not be renewed in time")
-            return Tenantry.ExitCode.failure
+            return Tenantry.ExitCode.leaderElectionLost
         }
         return Tenantry.ExitCode.success
     }

@@ -113,7 +113,7 @@ enum ControllerCommand {
         let election = try ControllerElection(election: flags.leaderElection, cluster: cluster, log: { console.err($0) },
                                               make: { try start(flags, platform: platform, cluster: cluster, log: log) },
                                               failed: { error in console.err("error: \(error)\n"); end(Tenantry.ExitCode.failure) },
-                                              lost: { end(Tenantry.ExitCode.findings) })  // 1, as the usage says
+                                              lost: { end(Tenantry.ExitCode.leaderElectionLost) })
         console.out("tenantry controller: watching Sessions in \(cluster.server) (\(cluster.source))\(flags.leaderElection == nil ? "" : " once it holds the Lease")\n")
         var metrics: HTTPServer?
         if let port = flags.metricsPort {
@@ -135,7 +135,7 @@ enum ControllerCommand {
         metrics?.stop()
         election.stop()
         if let code = outcome.withLock({ $0 }), code != Tenantry.ExitCode.success {
-            console.err("tenantry controller: stopped: \(code == Tenantry.ExitCode.findings ? "leader election lost" : "could not start")\n")
+            console.err("tenantry controller: stopped: \(code == Tenantry.ExitCode.leaderElectionLost ? "leader election lost" : "could not start")\n")
             return code
         }
         console.out("tenantry controller: stopped\n")

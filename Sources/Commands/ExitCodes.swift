@@ -27,3 +27,9 @@ extension RepoPlan.Verdict {
         }
     }
 }
+
+extension Tenantry.ExitCode {
+    /// `serve`, `controller` and `reconcile --watch` with `--leader-elect`: the Lease could not be renewed in time, so
+    /// the loop stopped (the pod restarts and campaigns again). 1, as their usage says, apart from 2 (could not start).
+    public static let leaderElectionLost: Int32 = 1
+}

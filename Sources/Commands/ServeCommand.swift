@@ -379,7 +379,7 @@ public enum ServeCommand {
         for source in sources { source.cancel() }
         if lostLease.withLock({ $0 }) {
             stderr("tenantry serve: stopped: leader election lost\n")
-            return Tenantry.ExitCode.failure
+            return Tenantry.ExitCode.leaderElectionLost
         }
         stdout("tenantry serve: stopped\n")
         return Tenantry.ExitCode.success

@@ -122,6 +122,9 @@ extension APIServer {
             admission.warnings = []
             previousVersion = old?.resourceVersion
             if old == nil, target.subresource != nil { throw APIError.notFound(target.type, name) }
+            // An apply that creates is authorized as `create` too, by name (kube-apiserver's patch handler does the same).
+            if old == nil { try authorize(user, .resource(verb: "create", group: target.type.group, resource: target.type.plural,
+                                                          namespace: applied.namespace, name: name)) }
             if let version = applied.resourceVersion, let old, version != old.resourceVersion { throw APIError.conflict(target.type, name) }
             let manager = fieldManager(write, target, scope: admission.scope)
             let takeover = LastApplied.takeoverFields(manager: write.manager, live: old, scope: admission.scope)

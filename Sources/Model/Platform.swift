@@ -16,11 +16,14 @@ public struct Platform: Sendable, Hashable {
     public var guardrails: PlanGuardrails
     /// Where notifications may be sent (`notifications:`); the defaults when not given.
     public var notificationAddresses: NotificationAddresses
+    /// The session controller's ServiceAccount (`controller.serviceAccount`); deploy/'s by default.
+    public var controllerServiceAccount: ServiceAccountReference
 
     public init(name: String, models: [ModelOffer], budget: PlatformBudget, tools: [String], reservedNamespaces: [String],
                 runners: [RunnerFramework], webhookSources: [WebhookSource], limits: PlatformLimits,
                 defaults: PlatformDefaults, egress: [EgressRule], guardrails: PlanGuardrails = PlanGuardrails(),
-                notificationAddresses: NotificationAddresses = NotificationAddresses()) {
+                notificationAddresses: NotificationAddresses = NotificationAddresses(),
+                controllerServiceAccount: ServiceAccountReference = .deployDefault) {
         self.name = name
         self.models = models
         self.budget = budget
@@ -33,6 +36,7 @@ public struct Platform: Sendable, Hashable {
         self.egress = egress
         self.guardrails = guardrails
         self.notificationAddresses = notificationAddresses
+        self.controllerServiceAccount = controllerServiceAccount
     }
 
     public func model(named name: String) -> ModelOffer? { models.first { $0.name == name } }

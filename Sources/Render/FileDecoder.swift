@@ -198,16 +198,16 @@ enum Names {
         return valid ? nil : "\"\(name)\" is not a valid name: use lowercase letters, digits and '-', starting and ending with a letter or digit"
     }
 
-    /// A DNS-1123 subdomain: what Kubernetes accepts as a Secret name.
-    static func dnsSubdomainProblem(_ name: String) -> String? {
-        if name.count > 253 { return "\"\(name)\" is \(name.count) characters; a Secret name has at most 253" }
+    /// A DNS-1123 subdomain: what Kubernetes accepts as a Secret (or ServiceAccount) name.
+    static func dnsSubdomainProblem(_ name: String, kind: String = "Secret") -> String? {
+        if name.count > 253 { return "\"\(name)\" is \(name.count) characters; a \(kind) name has at most 253" }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         let valid = !name.isEmpty && labels.allSatisfy { label in
             let bytes = Array(label.utf8)
             return !bytes.isEmpty && bytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
                 && bytes.first != 45 && bytes.last != 45
         }
-        return valid ? nil : "\"\(name)\" is not a valid Secret name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
+        return valid ? nil : "\"\(name)\" is not a valid \(kind) name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit"
     }
 
     /// Model, tool, runner and label-like identifiers.

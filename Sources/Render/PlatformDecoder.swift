@@ -8,7 +8,7 @@ enum PlatformDecoder {
     static func decode(_ root: YAMLNode, _ d: FileDecoder) -> Platform? {
         guard let f = d.mapping(root, "", keys: ["apiVersion", "kind", "name", "models", "budget", "tools",
                                                  "reservedNamespaces", "runners", "webhookSources", "limits",
-                                                 "defaults", "network", "guardrails", "notifications"]) else { return nil }
+                                                 "defaults", "network", "guardrails", "notifications", "controller"]) else { return nil }
         checkHeader(f, kind: "Platform", d)
         let name = f.required("name", d).flatMap { d.string($0, "name") }
 
@@ -96,10 +96,25 @@ enum PlatformDecoder {
             if let allow = n["allowCIDRs"] { addresses.allow = d.strings(allow, n.path("allowCIDRs"), validate: cidrProblem) }
         }
 
+        let controller = decodeController(f["controller"], d)
+
         guard !d.hasErrors, let name, let budget, let defaults else { return nil }
         return Platform(name: name, models: models, budget: budget, tools: tools, reservedNamespaces: reserved,
                         runners: runners, webhookSources: sources, limits: limits, defaults: defaults, egress: egress,
-                        guardrails: guardrails, notificationAddresses: addresses)
+                        guardrails: guardrails, notificationAddresses: addresses, controllerServiceAccount: controller)
+    }
+
+    /// `controller.serviceAccount: {namespace, name}`: who the session controller runs as (deploy/'s by default).
+    private static func decodeController(_ node: YAMLNode?, _ d: FileDecoder) -> ServiceAccountReference {
+        guard let node, let c = d.mapping(node, "controller", keys: ["serviceAccount"]),
+              let account = c.required("serviceAccount", d),
+              let s = d.mapping(account, c.path("serviceAccount"), keys: ["namespace", "name"]) else { return .deployDefault }
+        let namespace = s.required("namespace", d).flatMap { d.string($0, s.path("namespace")) }
+        if let namespace, let problem = Names.dnsLabelProblem(namespace) { d.error(s["namespace"]?.mark, s.path("namespace"), problem) }
+        let name = s.required("name", d).flatMap { d.string($0, s.path("name")) }
+        if let name, let problem = Names.dnsSubdomainProblem(name, kind: "ServiceAccount") { d.error(s["name"]?.mark, s.path("name"), problem) }
+        guard let namespace, let name else { return .deployDefault }
+        return ServiceAccountReference(namespace: namespace, name: name)
     }
 
     /// `guardrails:` for `tenantry plan`: a budget share and which kinds are errors or warnings.

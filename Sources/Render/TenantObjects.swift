@@ -3,6 +3,9 @@ import Model
 /// The objects one tenant gets in each of its namespaces.
 enum TenantObjects {
     static let runnerName = "session-runner"
+    /// The Role (and RoleBinding) letting the session controller read the tenant's notification signing Secret.
+    /// deploy/'s ClusterRole holds `escalate` and `bind` on exactly this Role name (specs/deploy.md).
+    static let signingSecretRoleName = "tenantry-signing-secret"
     /// The label the Session controller puts on runner pods; egress allowances select on it.
     static let runnerPodLabel = "app.kubernetes.io/component"
 
@@ -20,8 +23,8 @@ enum TenantObjects {
             Kube.object("v1", "ServiceAccount", name: runnerName, namespace: ns),
             Kube.object("rbac.authorization.k8s.io/v1", "Role", name: runnerName, namespace: ns, body: [
                 "rules": [
+                    // The runner reads its Session; only the session controller writes `sessions/status`.
                     Kube.rule(["ambient.ai"], ["sessions"], ["get", "list", "watch"]),
-                    Kube.rule(["ambient.ai"], ["sessions/status"], ["get", "patch", "update"]),
                     Kube.rule(["ambient.ai"], ["namespacepolicies"], ["get"]),
                     Kube.rule([""], ["events"], ["create", "patch"]),
                 ],
@@ -50,6 +53,9 @@ enum TenantObjects {
                 }),
             ]))
         }
+        if let secret = tenant.policy.notificationSecret {
+            objects += signingSecretAccess(secret, namespace: ns, controller: platform.controllerServiceAccount)
+        }
         let quotas = namespace.quotas
         objects.append(Kube.object("v1", "ResourceQuota", name: "tenant-quota", namespace: ns, body: [
             "spec": ["hard": [
@@ -71,6 +77,20 @@ enum TenantObjects {
         objects += networkPolicies(ns, platform: platform)
         objects.append(namespacePolicy(namespace, of: tenant, platform: platform))
         return objects
+    }
+
+    /// `get` on exactly the named Secret, for the controller's ServiceAccount: callbacks are signed with it, read in the
+    /// session's namespace when sent. Dropped from the policy, both objects leave the render and Apply prunes them.
+    private static func signingSecretAccess(_ secret: String, namespace ns: String, controller: ServiceAccountReference) -> [JSONObject] {
+        [
+            Kube.object("rbac.authorization.k8s.io/v1", "Role", name: signingSecretRoleName, namespace: ns, body: [
+                "rules": [Kube.rule([""], ["secrets"], ["get"], names: [secret])],
+            ]),
+            Kube.object("rbac.authorization.k8s.io/v1", "RoleBinding", name: signingSecretRoleName, namespace: ns, body: [
+                "roleRef": Kube.roleRef("Role", signingSecretRoleName),
+                "subjects": [["kind": "ServiceAccount", "name": .string(controller.name), "namespace": .string(controller.namespace)]],
+            ]),
+        ]
     }
 
     private static func resources(_ list: ResourceList) -> JSON {
@@ -141,8 +161,12 @@ enum Kube {
         return object
     }
 
-    static func rule(_ groups: [String], _ resources: [String], _ verbs: [String]) -> JSON {
-        ["apiGroups": .strings(groups), "resources": .strings(resources), "verbs": .strings(verbs)]
+    /// A PolicyRule; `names` limits it to those objects (`resourceNames`).
+    static func rule(_ groups: [String], _ resources: [String], _ verbs: [String], names: [String] = []) -> JSON {
+        var rule: JSONObject = ["apiGroups": .strings(groups), "resources": .strings(resources)]
+        if !names.isEmpty { rule["resourceNames"] = .strings(names) }
+        rule["verbs"] = .strings(verbs)
+        return .object(rule)
     }
 
     static func roleRef(_ kind: String, _ name: String) -> JSON {

@@ -231,6 +231,30 @@ final class AuthorizationTests: XCTestCase {
         XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-b/secrets", token: grace).status, 403, "a RoleBinding of cluster-admin is still one namespace")
     }
 
+    /// Server-side apply is a PATCH, but one that creates the object is authorized as `create` too (by the object's
+    /// name), as kube-apiserver's patch handler does: `patch` alone edits what exists and creates nothing.
+    func testAnApplyThatCreatesNeedsCreateAsWellAsPatch() throws {
+        let hana = try token("hana")
+        clusterRole("configmap-patcher", [["apiGroups": [""], "resources": ["configmaps"], "verbs": ["patch"]]])
+        bind("hana-patches", namespace: "team-a", role: "configmap-patcher", subjects: Self.user("hana"))
+        func apply(_ name: String, _ value: String) -> TestResponse {
+            cluster.request("PATCH", "/api/v1/namespaces/team-a/configmaps/\(name)?fieldManager=hana",
+                            json: ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string(name)], "data": ["k": .string(value)]],
+                            contentType: "application/apply-patch+yaml", token: hana)
+        }
+        let refused = apply("settings", "1")
+        XCTAssertEqual(refused.status, 403, refused.text)
+        XCTAssertEqual(refused.json["message"], #"configmaps "settings" is forbidden: User "hana" cannot create resource "configmaps" in API group "" in the namespace "team-a""#)
+        XCTAssertEqual(cluster.request("GET", "/api/v1/namespaces/team-a/configmaps/settings").status, 404, "nothing was created")
+        create("/api/v1/namespaces/team-a/configmaps", ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "settings"]])
+        XCTAssertEqual(apply("settings", "2").status, 200, "patch edits what exists")
+        // `create` limited by name allows exactly that name.
+        clusterRole("configmap-creator", [["apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"], "resourceNames": ["inventory"]]])
+        bind("hana-creates", namespace: "team-a", role: "configmap-creator", subjects: Self.user("hana"))
+        XCTAssertEqual(apply("inventory", "1").status, 201)
+        XCTAssertEqual(apply("other", "1").status, 403)
+    }
+
     func testServiceAccountsFindTheIssuersKeysAndTokensVerifyWithThem() throws {
         let account: JSON = ["apiVersion": "v1", "kind": "ServiceAccount", "metadata": ["name": "relying"]]
         XCTAssertEqual(cluster.request("POST", "/api/v1/namespaces/team-a/serviceaccounts", json: account).status, 201)

@@ -119,7 +119,7 @@ final class DeployPrivilegeTests: XCTestCase {
     /// the message names exactly the permissions the role would have had to hold.
     func testARoleWithoutEscalateAndBindFailsAndTheRefusalNamesWhatIsMissing() throws {
         let kubeconfig = try serviceAccountKubeconfig { text in
-            text.replacingOccurrences(of: "verbs: [get, patch, delete, escalate, bind]", with: "verbs: [get, patch, delete]")
+            text.replacingOccurrences(of: "verbs: [get, create, patch, delete, escalate, bind]", with: "verbs: [get, create, patch, delete]")
         }
         let result = CLI.run(["reconcile", PackagePaths.examples.path, "--kubeconfig", kubeconfig])
         XCTAssertNotEqual(result.code, 0)

@@ -1,8 +1,10 @@
 import Apply
 import Foundation
 import HTTPClient
+import HTTPServer
 import LocalCluster
 import Model
+import Support
 import TestSupport
 import Webhooks
 import XCTest
@@ -14,9 +16,15 @@ import XCTest
 extension DeployPrivilegeTests {
     static let apiKey = "deploy-generic-key-aabbccddeeff0011223344556"
 
-    /// One tenant whose sessions run the platform's `script` runner on this machine.
-    func scriptTenantRepo() throws -> TempRepo {
-        let repo = try TempRepo()
+    /// One tenant whose sessions run the platform's `script` runner on this machine; `policy` is appended to its
+    /// policy (two-space indented), `platform` to platform.yaml.
+    func scriptTenantRepo(policy: String = "", platform: String = "") throws -> TempRepo {
+        let repo = try TempRepo(platform: TempRepo.platform + platform)
+        try writeScriptTenant(repo, policy: policy)
+        return repo
+    }
+
+    func writeScriptTenant(_ repo: TempRepo, policy: String) throws {
         try repo.write("tenants/acme.yaml", """
             apiVersion: tenantry.dev/v1alpha1
             kind: Tenant
@@ -31,14 +39,15 @@ extension DeployPrivilegeTests {
               tools: {allowed: [git]}
               runner: {type: script, version: "0.1.0"}
 
-            """)
-        return repo
+            """ + policy)
     }
 
     /// Reconciles the repo and runs one delivery through `serve --controller` as the ServiceAccount; the Session's
     /// final phase (nil if it had none when `settle` said stop), the serve log, the admin's client.
-    func runDelivery(kubeconfig: String, settle: @escaping (String?) -> Bool) throws -> (phase: String?, log: String, admin: KubeClient) {
-        let repo = try scriptTenantRepo()
+    /// `arguments` are added to serve's; `until` is waited for before serve is stopped.
+    func runDelivery(kubeconfig: String, repo given: TempRepo? = nil, arguments: [String] = [], until: () -> Bool = { true },
+                     settle: @escaping (String?) -> Bool) throws -> (phase: String?, log: String, admin: KubeClient) {
+        let repo = try given ?? scriptTenantRepo()
         let reconciled = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
         XCTAssertEqual(forbidden(reconciled.stdout + reconciled.stderr), [])
         XCTAssertEqual(reconciled.code, 0, reconciled.stdout + reconciled.stderr)
@@ -47,7 +56,7 @@ extension DeployPrivilegeTests {
         let log = directory + "/serve.log"
         let serve = try ServeProcess(arguments: ["serve", repo.path, "--controller", "--leader-elect", "--leader-elect-namespace", "tenantry-system",
                                                  "--admission", "cluster", "--ack-after", "cluster", "--kubeconfig", kubeconfig, "--port", "0",
-                                                 "--journal", directory + "/journal.db", "--refresh-interval", "1"],
+                                                 "--journal", directory + "/journal.db", "--refresh-interval", "1"] + arguments,
                                      environment: ["POD_NAME": "tenantry-controller-0"], stderrPath: log)
         defer { _ = serve.terminate() }
         let admin = KubeClient(config: try Kubeconfig.load(paths: [cluster.kubeconfigPath]).resolve())
@@ -67,6 +76,7 @@ extension DeployPrivilegeTests {
             phase = (try? admin.get(session))??["status"]?["phase"]?.stringValue
             return settle(phase) || ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("forbidden")
         }
+        eventually("serve has done what the test waits for", until)
         XCTAssertEqual(serve.terminate(), 0)
         return (phase, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "", admin)
     }
@@ -94,5 +104,113 @@ extension DeployPrivilegeTests {
         let (phase, log, _) = try runDelivery(kubeconfig: kubeconfig) { ["Running", "Completed", "Failed", "Stopped"].contains($0 ?? "") }
         XCTAssertNotEqual(phase, "Completed")
         XCTAssertTrue(log.contains(#"User "system:serviceaccount:tenantry-system:tenantry" cannot create resource "jobs" in API group "batch" in the namespace "acme""#), log)
+    }
+}
+
+/// The whole loop as deploy/'s ServiceAccount, with a signed notification: the reconciler renders the tenant's Role
+/// for its signing Secret; the controller (with the receiver, `--admission cluster --ack-after cluster`) runs a
+/// delivery to Completed and signs the callback to a local TLS receiver with that Secret, which it may read by name
+/// and no other; the Role goes when the policy drops the Secret.
+extension DeployPrivilegeTests {
+    /// Records every request on 127.0.0.1 over TLS and answers 200.
+    final class CallbackReceiver: @unchecked Sendable {
+        // Unchecked: `recorded` is touched under `lock`.
+        private let lock = NSLock()
+        private var recorded: [Request] = []
+        private var server: HTTPServer?
+        let identity: TLSIdentity
+
+        init() throws {
+            identity = try TLSIdentity.selfSigned(commonName: "callback-receiver", ipAddresses: ["127.0.0.1"], dnsNames: [], days: 1)
+            var configuration = HTTPServer.Configuration()
+            configuration.tls = identity
+            server = try HTTPServer(configuration) { [unowned self] request in
+                self.lock.withLock { self.recorded.append(request) }
+                return Response(status: 200)
+            }
+        }
+
+        var port: UInt16 { server?.port ?? 0 }
+        var requests: [Request] { lock.withLock { recorded } }
+        func stop() { server?.stop() }
+    }
+
+    func testTheWholeLoopWithASignedCallbackAsTheDeployServiceAccount() throws {
+        let kubeconfig = try serviceAccountKubeconfig()
+        let receiver = try CallbackReceiver()
+        defer { receiver.stop() }
+        let ca = directory + "/callback-ca.pem"
+        try receiver.identity.certificatePEM.write(toFile: ca, atomically: true, encoding: .utf8)
+        let notifications = """
+              notifications:
+                signingSecret: acme-signing
+                webhooks:
+                  - url: https://127.0.0.1:\(receiver.port)/hooks/tenantry
+                    events: [session.completed]
+
+            """
+        let repo = try scriptTenantRepo(policy: notifications, platform: "\nnotifications:\n  allowCIDRs: [127.0.0.1/32]\n")
+        let reconciled = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
+        XCTAssertEqual(forbidden(reconciled.stdout + reconciled.stderr), [], "the deploy ClusterRole/Role lack these permissions")
+        XCTAssertEqual(reconciled.code, 0, reconciled.stdout + reconciled.stderr)
+        XCTAssertTrue(reconciled.stdout.contains("Role/acme/tenantry-signing-secret created"), reconciled.stdout)
+        XCTAssertTrue(reconciled.stdout.contains("RoleBinding/acme/tenantry-signing-secret created"), reconciled.stdout)
+
+        // The administrator creates the signing Secret (Tenantry never writes Secrets), and another one beside it.
+        let key = "deploy-signing-key-0123456789"
+        XCTAssertEqual(try kubectl(["-n", "acme", "create", "secret", "generic", "acme-signing", "--from-literal=secret=" + key]).code, 0)
+        XCTAssertEqual(try kubectl(["-n", "acme", "create", "secret", "generic", "acme-other", "--from-literal=secret=not-for-tenantry"]).code, 0)
+        let account = #"User "system:serviceaccount:tenantry-system:tenantry""#
+        let named = try kubectl(["-n", "acme", "get", "secret", "acme-signing", "-o", "jsonpath={.metadata.name}"], kubeconfig: kubeconfig)
+        XCTAssertEqual(named.code, 0, named.output)
+        XCTAssertEqual(named.output, "acme-signing")
+        let other = try kubectl(["-n", "acme", "get", "secret", "acme-other"], kubeconfig: kubeconfig)
+        XCTAssertNotEqual(other.code, 0)
+        XCTAssertTrue(other.output.contains(#"Error from server (Forbidden): secrets "acme-other" is forbidden: \#(account) cannot get resource "secrets" in API group "" in the namespace "acme""#), other.output)
+        let listed = try kubectl(["-n", "acme", "get", "secrets"], kubeconfig: kubeconfig)
+        XCTAssertNotEqual(listed.code, 0)
+        XCTAssertTrue(listed.output.contains(#"Error from server (Forbidden): secrets is forbidden: \#(account) cannot list resource "secrets" in API group "" in the namespace "acme""#), listed.output)
+
+        // The loop: a delivery to Completed, and its callback signed with the Secret's value.
+        func completedCallbacks() -> [Request] { receiver.requests.filter { $0.headers["x-tenantry-event"] == "session.completed" } }
+        let (phase, log, _) = try runDelivery(kubeconfig: kubeconfig, repo: repo,
+                                              arguments: ["--notify-outbox", directory + "/outbox.db", "--audit-db", directory + "/audit.db",
+                                                          "--notify-ca-file", ca],
+                                              until: { !completedCallbacks().isEmpty }) { ["Completed", "Failed", "Stopped"].contains($0 ?? "") }
+        XCTAssertEqual(forbidden(log), [], "the deploy ClusterRole/Role lack these permissions")
+        XCTAssertEqual(phase, "Completed", log)
+        let callbacks = completedCallbacks()
+        XCTAssertEqual(callbacks.count, 1, log)
+        let callback = try XCTUnwrap(callbacks.first)
+        XCTAssertEqual(callback.path, "/hooks/tenantry")
+        XCTAssertEqual(callback.headers["x-tenantry-signature-256"],
+                       "sha256=" + Crypto.hex(Crypto.hmacSHA256(key: Array(key.utf8), message: Array(callback.body))), "signed with acme-signing's value")
+        XCTAssertEqual(try JSON(parsing: callback.body)["phase"]?.stringValue, "Completed")
+        XCTAssertFalse(log.contains(key), "the signing secret is never logged")
+
+        // The policy drops the Secret: the Role and its binding are pruned, and the Secret is no longer readable.
+        try writeScriptTenant(repo, policy: "")
+        let pruned = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
+        XCTAssertEqual(forbidden(pruned.stdout + pruned.stderr), [])
+        XCTAssertEqual(pruned.code, 0, pruned.stdout + pruned.stderr)
+        XCTAssertTrue(pruned.stdout.contains("Role/acme/tenantry-signing-secret deleted"), pruned.stdout)
+        XCTAssertTrue(pruned.stdout.contains("RoleBinding/acme/tenantry-signing-secret deleted"), pruned.stdout)
+        let gone = try kubectl(["-n", "acme", "get", "secret", "acme-signing"], kubeconfig: kubeconfig)
+        XCTAssertNotEqual(gone.code, 0)
+        XCTAssertTrue(gone.output.contains(#"secrets "acme-signing" is forbidden"#), gone.output)
+    }
+
+    /// The test can fail: without `escalate`/`bind` on the Role tenantry-signing-secret the reconciler may not write a
+    /// Role granting a Secret it cannot read itself, and the refusal names that exact rule.
+    func testWithoutEscalateOnTheSigningRoleTheRefusalNamesTheSecretRule() throws {
+        let kubeconfig = try serviceAccountKubeconfig { text in
+            text.replacingOccurrences(of: "resourceNames: [tenantry-signing-secret]\n    verbs: [escalate, bind]", with: "resourceNames: [tenantry-signing-secret]\n    verbs: [get]")
+        }
+        let repo = try scriptTenantRepo(policy: "  notifications:\n    signingSecret: acme-signing\n")
+        let result = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
+        XCTAssertNotEqual(result.code, 0)
+        let output = result.stdout + result.stderr
+        XCTAssertTrue(output.contains(#"roles.rbac.authorization.k8s.io "tenantry-signing-secret" is forbidden: user "system:serviceaccount:tenantry-system:tenantry""#), output)
+        XCTAssertTrue(output.contains(#"{APIGroups:[""], Resources:["secrets"], ResourceNames:["acme-signing"], Verbs:["get"]}"#), output)
     }
 }

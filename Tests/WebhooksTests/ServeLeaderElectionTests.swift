@@ -1,3 +1,4 @@
+import Commands
 import Foundation
 import HTTPClient
 import LocalCluster
@@ -52,5 +53,68 @@ final class ServeLeaderElectionTests: XCTestCase {
         eventually("controller-b holds the Lease") { lease("holderIdentity") == "controller-b" }
         XCTAssertEqual(lease("leaseTransitions"), "1")
         eventually("controller-b reconciled") { ready(client, b.port) == 200 }
+    }
+
+    /// Runs `tenantry` with `arguments(config)` (a tenantry.yaml whose source is the examples' git repo) under
+    /// `--leader-elect` on the Lease default/tenantry-reconciler, takes the Lease from it once it holds it (the admin
+    /// writes another holder with a one-hour lease), and returns its exit code and log once it has exited.
+    private func exitAfterLosingTheLease(_ name: String, _ arguments: (String) -> [String]) throws -> (code: Int32, log: String) {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("lost-\(name)-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
+        defer { cluster.stop() }
+        func kubectl(_ arguments: [String]) throws -> (code: Int32, output: String) {
+            try Tool.run("kubectl", ["--kubeconfig", cluster.kubeconfigPath, "--cache-dir", base.appendingPathComponent("kubectl-cache").path] + arguments)
+        }
+        func holder() -> String {
+            (try? kubectl(["get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"]))?.output ?? ""
+        }
+        let origin = base.appendingPathComponent("origin.git")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        try GitCLI.publish(PackagePaths.examples, as: origin, work: base.appendingPathComponent("work"))
+        let config = base.appendingPathComponent("tenantry.yaml")
+        try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache").path)\n".utf8).write(to: config)
+        let log = base.appendingPathComponent("\(name).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
+        process.arguments = arguments(config.path) + ["--leader-elect", "--leader-elect-namespace", "default", "--kubeconfig", cluster.kubeconfigPath]
+        process.environment = ProcessInfo.processInfo.environment.merging(["POD_NAME": "controller-a"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+        defer { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+        eventually("controller-a holds the Lease (or exits)") { holder() == "controller-a" || !process.isRunning }
+        guard process.isRunning else {
+            XCTFail("\(name) exited \(process.terminationStatus) before it held the Lease")
+            return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        }
+        let taken = try kubectl(["patch", "lease", "tenantry-reconciler", "-n", "default", "--type", "merge",
+                                 "-p", #"{"spec":{"holderIdentity":"intruder","leaseDurationSeconds":3600}}"#])
+        XCTAssertEqual(taken.code, 0, taken.output)
+        // It cannot renew a Lease another holds: within the renew deadline (10 s) it stops leading and exits.
+        eventually("\(name) exits") { !process.isRunning }
+        XCTAssertEqual(holder(), "intruder", "the replica that lost the Lease does not overwrite the new holder")
+        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    }
+
+    /// A lost Lease stops `serve` with exit 1, as its usage says ("1 leader election lost"), not 2 (could not start).
+    func testALostLeaseStopsServeWithExitCode1AsItsUsageSays() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lost-serve-journal-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let (code, log) = try exitAfterLosingTheLease("serve") { config in
+            ["serve", "--reconcile", "--config", config, "--port", "0", "--journal", directory + "/journal.db"]
+        }
+        XCTAssertEqual(code, Tenantry.ExitCode.leaderElectionLost, log)
+        XCTAssertEqual(code, 1, log)
+        XCTAssertTrue(log.contains("tenantry serve: stopped: leader election lost"), log)
+    }
+
+    /// `reconcile --watch --leader-elect` exits 1 as well (it used to exit 2, its "could not start").
+    func testALostLeaseStopsReconcileWatchWithExitCode1() throws {
+        let (code, log) = try exitAfterLosingTheLease("reconcile") { config in ["reconcile", "--watch", "--config", config] }
+        XCTAssertEqual(code, 1, log)
+        XCTAssertTrue(log.contains("leader election lost: Lease default/tenantry-reconciler could not be renewed in time"), log)
     }
 }
