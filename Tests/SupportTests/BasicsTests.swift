@@ -29,6 +29,9 @@ final class BasicsTests: XCTestCase {
             XCTAssertEqual(Timestamp.microTime(try XCTUnwrap(Timestamp.parse(text))), text)
         }
         XCTAssertEqual(Timestamp.microTime(Date(timeIntervalSince1970: base + 0.9999996)), "2026-05-28T20:26:41.000000Z")
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 253_402_300_800)), "10000-01-01T00:00:00Z")
+        XCTAssertEqual(Timestamp.month(Date(timeIntervalSince1970: 1_709_164_800)), "2024-02")
     }
 
     func testBackoffDoublesUpToItsCapWithinTheJitter() {
