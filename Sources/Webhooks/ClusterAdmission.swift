@@ -55,6 +55,7 @@ public final class ClusterAdmission: Sendable {
         for attempt in 0..<64 {
             // The object this replica wrote last is usually still the newest: start from it, read again after a 409.
             var found = attempt == 0 ? lastWritten.withLock { $0[namespace] } : nil
+            let cached = found != nil
             if found == nil {
                 do { found = try client.get(reference) } catch { throw Self.unavailable(namespace, "could not be read (\(error))") }
             }
@@ -70,7 +71,12 @@ public final class ClusterAdmission: Sendable {
                 throw Self.unavailable(namespace, "cannot be read: \(error)")
             }
             let (next, result) = try operation(ledger, now)
-            guard let next else { return result }
+            // Nothing to write (a refusal): no compare-and-swap will check it, so it must hold on the newest object, not
+            // on this replica's last write (another replica or the controller may have freed a slot since).
+            guard let next else {
+                if cached { continue }
+                return result
+            }
             guard case .object(let patch) = next.statusPatch(resourceVersion: resourceVersion) else { return result }
             do {
                 let written = try client.mergePatchStatus(reference, patch: patch)

@@ -229,7 +229,9 @@ extension WebhookService {
             throw error
         }
         let decision = journal.submit(request)
-        if reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
+        // A duplicate of this very session keeps the reservation: the redelivery that reserved first may be answered
+        // second, and the Session the journal admitted for the other one runs on it.
+        if reserved, decision != .admitted(session: request.sessionName), decision != .duplicate(session: request.sessionName) { shared?.withdraw(request) }
         switch decision {
         case .refused(let failure):
             var refused = decided
