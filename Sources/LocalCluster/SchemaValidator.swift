@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Model
 
 /// Checks an object against a structural OpenAPI v3 schema and prunes fields the schema does not
@@ -90,7 +91,7 @@ struct SchemaValidator {
             if builtIn { checkFormat(text, schema, go: go) }
             if let min = schema["minLength"].flatMap(intValue), text.count < min { fail(path, "FieldValueInvalid", "Invalid value: \"\(text)\": \(label(path)) in body should be at least \(min) chars long") }
             if let max = schema["maxLength"].flatMap(intValue), text.count > max { fail(path, "FieldValueTooLong", "Too long: may not be more than \(max) bytes") }
-            if let pattern = schema["pattern"]?.stringValue, let regex = try? NSRegularExpression(pattern: pattern),
+            if let pattern = schema["pattern"]?.stringValue, let regex = CompiledPatterns.shared.regex(pattern),
                regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
                 fail(path, "FieldValueInvalid", "Invalid value: \"\(text)\": \(label(path)) in body should match '\(pattern)'")
             }
@@ -273,5 +274,25 @@ private func doubleValue(_ json: JSON) -> Double? {
     case .int(let value): return Double(value)
     case .number(let text): return Double(text)
     default: return nil
+    }
+}
+
+/// A schema's `pattern`s compiled once: ICU compiles a regular expression far more slowly than it matches one, and a
+/// list of a thousand entries (a shared ledger's) would compile its patterns a thousand times a write.
+/// NSRegularExpression is immutable and may match on several threads at once.
+final class CompiledPatterns: Sendable {
+    static let shared = CompiledPatterns()
+    private let compiled = Mutex([String: NSRegularExpression?]())
+
+    /// Nil when the pattern does not compile (the schema's check is then skipped, as before).
+    func regex(_ pattern: String) -> NSRegularExpression? {
+        if let known = compiled.withLock({ $0[pattern] }) { return known }
+        let regex = try? NSRegularExpression(pattern: pattern)
+        compiled.withLock { cache in
+            // Schemas are few; a bound keeps a client that sends many CRDs from growing it without end.
+            if cache.count >= 4096 { cache.removeAll() }
+            cache[pattern] = .some(regex)
+        }
+        return regex
     }
 }

@@ -62,6 +62,7 @@ public final class ClusterAdmission: Sendable {
         for attempt in 0..<64 {
             // The object this replica wrote last is usually still the newest: start from it, read again after a 409.
             var found = attempt == 0 ? lastWritten.withLock { $0[namespace] } : nil
+            let cached = found != nil
             if found == nil {
                 do {
                     let read = try client.getDated(reference)
@@ -82,7 +83,12 @@ public final class ClusterAdmission: Sendable {
                 throw Self.unavailable(namespace, "cannot be read: \(error)")
             }
             let (next, result) = try operation(ledger, time)
-            guard let next else { return result }
+            // Nothing to write (a refusal): no compare-and-swap will check it, so it must hold on the newest object, not
+            // on this replica's last write (another replica or the controller may have freed a slot since).
+            guard let next else {
+                if cached { continue }
+                return result
+            }
             guard case .object(let patch) = next.statusPatch(resourceVersion: resourceVersion) else { return result }
             do {
                 let (written, serverTime) = try client.mergePatchStatusDated(reference, patch: patch)

@@ -231,7 +231,11 @@ extension WebhookService {
         // Another receiver admitted a session for this intent within the window: that session answers.
         let decision: AdmissionDecision
         if case .duplicate(let owner)? = reserved { decision = .duplicate(session: owner) } else { decision = journal.submit(request) }
-        if reserved == .reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
+        // A duplicate of this very session keeps the reservation: the redelivery that reserved first may be answered
+        // second, and the Session the journal admitted for the other one runs on it.
+        if reserved == .reserved, decision != .admitted(session: request.sessionName), decision != .duplicate(session: request.sessionName) {
+            shared?.withdraw(request)
+        }
         switch decision {
         case .refused(let failure):
             var refused = decided

@@ -52,7 +52,9 @@ extension WebhookService {
         let reserved: ClusterAdmission.Outcome?
         do { reserved = try shared?.reserve(request) } catch { return .refused(error) }
         let decision = journal.submit(request)
-        if reserved == .reserved, decision != .admitted(session: request.sessionName) { shared?.withdraw(request) }
+        if reserved == .reserved, decision != .admitted(session: request.sessionName), decision != .duplicate(session: request.sessionName) {
+            shared?.withdraw(request)
+        }
         switch decision {
         case .refused(let failure): return .refused(failure)
         case .duplicate(let session): return .refused(WebhookFailure(409, .unavailable, "session \(session) already answers this request"))

@@ -17,6 +17,28 @@ final class BasicsTests: XCTestCase {
         XCTAssertNil(Timestamp.httpDate("Thu, 28 Mai 2026 20:26:40 GMT"))
     }
 
+    func testTimestampsParseRFC3339FractionsAndOffsetsAndRefuseImpossibleDates() throws {
+        let base = 1_780_000_000.0
+        XCTAssertEqual(Timestamp.parse("2026-05-28T20:26:40.5Z"), Date(timeIntervalSince1970: base + 0.5))
+        XCTAssertEqual(Timestamp.parse("2026-05-28T20:26:40.123456Z")!.timeIntervalSince1970, base + 0.123456, accuracy: 1e-6)
+        XCTAssertEqual(Timestamp.parse("2026-05-28T22:26:40+02:00"), Date(timeIntervalSince1970: base))
+        XCTAssertEqual(Timestamp.parse("2026-05-28T18:56:40-01:30"), Date(timeIntervalSince1970: base))
+        XCTAssertEqual(Timestamp.parse("1970-01-01T00:00:00Z"), Date(timeIntervalSince1970: 0))
+        XCTAssertEqual(Timestamp.parse("2024-02-29T00:00:00Z"), Date(timeIntervalSince1970: 1_709_164_800))
+        for bad in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-04-31T00:00:00Z", "2026-05-28T24:00:00Z", "2026-05-28T20:26:40",
+                    "2026-05-28T20:26:40.Z", "2026-05-28 20:26:40Z", "2026-05-28T20:26:40Zjunk", "2026-5-28T20:26:40Z", "", "2026-05-28T20:26:40+0200"] {
+            XCTAssertNil(Timestamp.parse(bad), bad)
+        }
+        // A MicroTime read back prints as it was written (the shared ledger rewrites its entries on every write).
+        for text in ["2026-12-01T15:00:00.123456Z", "2026-12-01T15:00:00.000001Z", "2026-12-01T15:00:00.999999Z", "2026-12-01T15:00:00.000000Z"] {
+            XCTAssertEqual(Timestamp.microTime(try XCTUnwrap(Timestamp.parse(text))), text)
+        }
+        XCTAssertEqual(Timestamp.microTime(Date(timeIntervalSince1970: base + 0.9999996)), "2026-05-28T20:26:41.000000Z")
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00Z")
+        XCTAssertEqual(Timestamp.rfc3339(Date(timeIntervalSince1970: 253_402_300_800)), "10000-01-01T00:00:00Z")
+        XCTAssertEqual(Timestamp.month(Date(timeIntervalSince1970: 1_709_164_800)), "2024-02")
+    }
+
     func testBackoffDoublesUpToItsCapWithinTheJitter() {
         let backoff = Backoff(initial: 0.2, maximum: 5, jitter: 0.2)
         for (retry, base) in [(1, 0.2), (2, 0.4), (3, 0.8), (6, 5.0), (40, 5.0)] {

@@ -17,7 +17,7 @@ import XCTest
 /// as a Service would send them). Every 202 has exactly one Session; every Session is settled once and no namespace
 /// spends more than its budget; no namespace ever holds more reservations or runs more pods at once than
 /// `maxConcurrentSessions`.
-/// (`tenantry bench webhooks --receivers 3` runs 3,000 deliveries; here fewer, for CI time.)
+/// 3,000 deliveries at 100 a second, as `tenantry bench webhooks --receivers 3` sends them.
 final class ReplicasTests: XCTestCase {
     static let secret = "replicas-webhook-secret"
     static let namespaces = (0..<5).map { "replica-\($0)" }
@@ -138,18 +138,18 @@ final class ReplicasTests: XCTestCase {
         }
         sampler.start()
 
-        let total = 300, every = 20  // every 20th is a redelivery of the one before it (5 %), to another receiver
+        let total = 3000, every = 20  // every 20th is a redelivery of the one before it (5 %), to another receiver
         let killAt = total / 3
         let killed = Atomic(false)
         let answers = Mutex([Answer](repeating: Answer(), count: total))
         let next = Atomic(0)
         let ports = receivers.map(\.port)
-        // 25 deliveries a second, so sessions finish and free their slots while the burst goes on: the budget, not
-        // only the concurrency limit, is reached.
-        let rate = 25.0
+        // 100 deliveries a second for 30 s, so sessions finish and free their slots while the burst goes on: the budget,
+        // not only the concurrency limit, is reached.
+        let rate = 100.0
         let start = Date()
         let group = DispatchGroup()
-        for _ in 0..<12 {
+        for _ in 0..<32 {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
