@@ -60,10 +60,10 @@ final class WebUIServeBrowserTests: XCTestCase {
         let secret = Crypto.hex(Crypto.randomBytes(32))
         try secret.write(toFile: cluster.directory + "/github.secret", atomically: true, encoding: .utf8)
 
-        let serve = try ServeChild(arguments: ["serve", cluster.repo.path, "--controller", "--port", "0", "--quiet", "--kubeconfig", cluster.server.kubeconfigPath,
-                                               "--journal", cluster.directory + "/journal.db", "--secret-file", "github=" + cluster.directory + "/github.secret",
-                                               "--refresh-interval", "1", "--git-base-url", git, "--config", cluster.directory + "/none.yaml"],
-                                   logPath: cluster.directory + "/serve.log")
+        let serve = try ServeProcess(arguments: ["serve", cluster.repo.path, "--controller", "--port", "0", "--quiet", "--kubeconfig", cluster.server.kubeconfigPath,
+                                                 "--journal", cluster.directory + "/journal.db", "--secret-file", "github=" + cluster.directory + "/github.secret",
+                                                 "--refresh-interval", "1", "--git-base-url", git, "--config", cluster.directory + "/none.yaml"],
+                                     stderrPath: cluster.directory + "/serve.log")
         defer { serve.stop() }
         let base = "http://127.0.0.1:\(serve.port)"
         func token(_ user: String, _ group: String) throws -> String {
@@ -122,46 +122,10 @@ final class WebUIServeBrowserTests: XCTestCase {
                           ["-C", seed, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "seed"],
                           ["clone", "-q", "--bare", seed, path]] {
             let (code, output) = try Tool.run("git", arguments)
-            guard code == 0 else { throw ServeChild.Failure(description: "git \(arguments.joined(separator: " ")): \(output)") }
+            guard code == 0 else { throw SetupFailure(description: "git \(arguments.joined(separator: " ")): \(output)") }
         }
     }
 }
 
-/// `tenantry serve` as a child process; its first stdout line names the port.
-final class ServeChild: @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible { let description: String }
-    let process = Process()
-    let port: UInt16
-    let logPath: String
-
-    /// serve's stderr goes to `logPath` (printed by `stop`, for a failed test's reader).
-    init(arguments: [String], logPath: String) throws {
-        self.logPath = logPath
-        process.executableURL = URL(fileURLWithPath: RunnerCluster.tenantry)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        let first = String(decoding: line, as: UTF8.self)
-        guard let range = first.range(of: "127.0.0.1:"), let port = UInt16(first[range.upperBound...].prefix { $0.isNumber }) else {
-            process.terminate()
-            process.waitUntilExit()
-            throw Failure(description: "tenantry serve did not start: \(first)")
-        }
-        self.port = port
-    }
-
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-        if let log = try? String(contentsOfFile: logPath, encoding: .utf8) { print("tenantry serve's log:\n" + log.suffix(4000)) }
-    }
-}
+/// A step of the test's setup that failed, with what it said.
+struct SetupFailure: Error, CustomStringConvertible { let description: String }

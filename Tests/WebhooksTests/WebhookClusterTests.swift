@@ -150,61 +150,6 @@ final class WebhookClusterTests: XCTestCase {
     }
 }
 
-/// `tenantry serve` as a child process; the first stdout line says which port it listens on.
-struct ServeProcess {
-    let process = Process()
-    let port: UInt16
-    let firstLine: String
-
-    /// `stderrPath`: where its log goes (default: discarded).
-    init(arguments: [String], environment: [String: String] = [:], stderrPath: String? = nil) throws {
-        process.executableURL = productsDirectory.appendingPathComponent("tenantry")
-        process.arguments = arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let output = Pipe()
-        process.standardOutput = output
-        if let stderrPath {
-            FileManager.default.createFile(atPath: stderrPath, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        } else {
-            process.standardError = FileHandle.nullDevice
-        }
-        try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        firstLine = String(decoding: line, as: UTF8.self)
-        guard let range = firstLine.range(of: "127.0.0.1:"),
-              let port = UInt16(firstLine[range.upperBound...].prefix { $0.isNumber }) else {
-            process.terminate()
-            throw NSError(domain: "ServeProcess", code: 1, userInfo: [NSLocalizedDescriptionKey: "tenantry serve did not start: \(firstLine)"])
-        }
-        self.port = port
-    }
-
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() -> Int32 {
-        process.terminate()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}
-
-/// Where SwiftPM put the products (the test bundle sits beside them).
-var productsDirectory: URL {
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-}
-
 /// `--ack-after cluster`: the 202 means the Session is in the API server; while it cannot be, 503 with Retry-After.
 final class AckAfterClusterTests: XCTestCase {
     func testTheSessionExistsWhenThe202IsSentAndADownClusterGets503() throws {

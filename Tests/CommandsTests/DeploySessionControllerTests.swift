@@ -13,8 +13,14 @@ import XCTest
 /// --leader-elect --admission cluster --ack-after cluster`, as the controller Deployment runs it, takes a signed
 /// delivery to a Session that runs to Completed, holding the Lease `tenantry-sessions` in tenantry-system, with no
 /// 403 on the way. Without `create` on Jobs the Session never runs and the log names the permission missing.
-extension DeployPrivilegeTests {
+final class DeploySessionControllerTests: XCTestCase {
     static let apiKey = "deploy-generic-key-aabbccddeeff0011223344556"
+    var rbac: DeployRBAC!
+    var cluster: LocalClusterServer { rbac.cluster }
+    var directory: String { rbac.directory }
+
+    override func setUpWithError() throws { rbac = try DeployRBAC() }
+    override func tearDown() { rbac?.stop() }
 
     /// One tenant whose sessions run the platform's `script` runner on this machine; `policy` is appended to its
     /// policy (two-space indented), `platform` to platform.yaml.
@@ -32,7 +38,7 @@ extension DeployPrivilegeTests {
             namespaces:
               - name: acme
                 apiKeys:
-                  generic: \(TestSecrets.hash(Self.apiKey))
+                  generic: sha256:\(Crypto.sha256Hex(Array(Self.apiKey.utf8)))
             policy:
               models: {allowed: [claude-sonnet-4-5]}
               budget: {monthly: "100.00"}
@@ -49,10 +55,10 @@ extension DeployPrivilegeTests {
                      settle: @escaping (String?) -> Bool) throws -> (phase: String?, log: String, admin: KubeClient) {
         let repo = try given ?? scriptTenantRepo()
         let reconciled = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
-        XCTAssertEqual(forbidden(reconciled.stdout + reconciled.stderr), [])
+        XCTAssertEqual(rbac.forbidden(reconciled.stdout + reconciled.stderr), [])
         XCTAssertEqual(reconciled.code, 0, reconciled.stdout + reconciled.stderr)
         // The model credentials Secret is the platform's, created by an administrator (Tenantry never reads Secrets).
-        XCTAssertEqual(try kubectl(["-n", "acme", "create", "secret", "generic", "model-credentials", "--from-literal=api-key=unused"]).code, 0)
+        XCTAssertEqual(try rbac.kubectl(["-n", "acme", "create", "secret", "generic", "model-credentials", "--from-literal=api-key=unused"]).code, 0)
         let log = directory + "/serve.log"
         let serve = try ServeProcess(arguments: ["serve", repo.path, "--controller", "--leader-elect", "--leader-elect-namespace", "tenantry-system",
                                                  "--admission", "cluster", "--ack-after", "cluster", "--kubeconfig", kubeconfig, "--port", "0",
@@ -82,9 +88,9 @@ extension DeployPrivilegeTests {
     }
 
     func testTheSessionControllerRunsADeliveryToCompletedAsTheDeployServiceAccount() throws {
-        let kubeconfig = try serviceAccountKubeconfig()
+        let kubeconfig = try rbac.serviceAccountKubeconfig()
         let (phase, log, admin) = try runDelivery(kubeconfig: kubeconfig) { ["Completed", "Failed", "Stopped"].contains($0 ?? "") }
-        XCTAssertEqual(forbidden(log), [], "the deploy ClusterRole/Role lack these permissions")
+        XCTAssertEqual(rbac.forbidden(log), [], "the deploy ClusterRole/Role lack these permissions")
         XCTAssertEqual(phase, "Completed", log)
         let policy = try XCTUnwrap(try admin.get(ObjectReference(apiVersion: NamespacePolicy.apiVersion, kind: NamespacePolicy.kind, namespace: "acme",
                                                                  name: NamespacePolicy.objectName)))
@@ -98,7 +104,7 @@ extension DeployPrivilegeTests {
 
     /// The test can fail: a role without `create` on Jobs leaves the Session Pending, and the log says what is missing.
     func testWithoutCreateOnJobsTheControllerNamesThePermissionMissing() throws {
-        let kubeconfig = try serviceAccountKubeconfig { text in
+        let kubeconfig = try rbac.serviceAccountKubeconfig { text in
             text.replacingOccurrences(of: "resources: [jobs]\n    verbs: [get, list, watch, create, delete]", with: "resources: [jobs]\n    verbs: [get, list, watch, delete]")
         }
         let (phase, log, _) = try runDelivery(kubeconfig: kubeconfig) { ["Running", "Completed", "Failed", "Stopped"].contains($0 ?? "") }
@@ -111,7 +117,7 @@ extension DeployPrivilegeTests {
 /// for its signing Secret; the controller (with the receiver, `--admission cluster --ack-after cluster`) runs a
 /// delivery to Completed and signs the callback to a local TLS receiver with that Secret, which it may read by name
 /// and no other; the Role goes when the policy drops the Secret.
-extension DeployPrivilegeTests {
+extension DeploySessionControllerTests {
     /// Records every request on 127.0.0.1 over TLS and answers 200.
     final class CallbackReceiver: @unchecked Sendable {
         // Unchecked: `recorded` is touched under `lock`.
@@ -136,7 +142,7 @@ extension DeployPrivilegeTests {
     }
 
     func testTheWholeLoopWithASignedCallbackAsTheDeployServiceAccount() throws {
-        let kubeconfig = try serviceAccountKubeconfig()
+        let kubeconfig = try rbac.serviceAccountKubeconfig()
         let receiver = try CallbackReceiver()
         defer { receiver.stop() }
         let ca = directory + "/callback-ca.pem"
@@ -151,23 +157,23 @@ extension DeployPrivilegeTests {
             """
         let repo = try scriptTenantRepo(policy: notifications, platform: "\nnotifications:\n  allowCIDRs: [127.0.0.1/32]\n")
         let reconciled = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
-        XCTAssertEqual(forbidden(reconciled.stdout + reconciled.stderr), [], "the deploy ClusterRole/Role lack these permissions")
+        XCTAssertEqual(rbac.forbidden(reconciled.stdout + reconciled.stderr), [], "the deploy ClusterRole/Role lack these permissions")
         XCTAssertEqual(reconciled.code, 0, reconciled.stdout + reconciled.stderr)
         XCTAssertTrue(reconciled.stdout.contains("Role/acme/tenantry-signing-secret created"), reconciled.stdout)
         XCTAssertTrue(reconciled.stdout.contains("RoleBinding/acme/tenantry-signing-secret created"), reconciled.stdout)
 
         // The administrator creates the signing Secret (Tenantry never writes Secrets), and another one beside it.
         let key = "deploy-signing-key-0123456789"
-        XCTAssertEqual(try kubectl(["-n", "acme", "create", "secret", "generic", "acme-signing", "--from-literal=secret=" + key]).code, 0)
-        XCTAssertEqual(try kubectl(["-n", "acme", "create", "secret", "generic", "acme-other", "--from-literal=secret=not-for-tenantry"]).code, 0)
+        XCTAssertEqual(try rbac.kubectl(["-n", "acme", "create", "secret", "generic", "acme-signing", "--from-literal=secret=" + key]).code, 0)
+        XCTAssertEqual(try rbac.kubectl(["-n", "acme", "create", "secret", "generic", "acme-other", "--from-literal=secret=not-for-tenantry"]).code, 0)
         let account = #"User "system:serviceaccount:tenantry-system:tenantry""#
-        let named = try kubectl(["-n", "acme", "get", "secret", "acme-signing", "-o", "jsonpath={.metadata.name}"], kubeconfig: kubeconfig)
+        let named = try rbac.kubectl(["-n", "acme", "get", "secret", "acme-signing", "-o", "jsonpath={.metadata.name}"], kubeconfig: kubeconfig)
         XCTAssertEqual(named.code, 0, named.output)
         XCTAssertEqual(named.output, "acme-signing")
-        let other = try kubectl(["-n", "acme", "get", "secret", "acme-other"], kubeconfig: kubeconfig)
+        let other = try rbac.kubectl(["-n", "acme", "get", "secret", "acme-other"], kubeconfig: kubeconfig)
         XCTAssertNotEqual(other.code, 0)
         XCTAssertTrue(other.output.contains(#"Error from server (Forbidden): secrets "acme-other" is forbidden: \#(account) cannot get resource "secrets" in API group "" in the namespace "acme""#), other.output)
-        let listed = try kubectl(["-n", "acme", "get", "secrets"], kubeconfig: kubeconfig)
+        let listed = try rbac.kubectl(["-n", "acme", "get", "secrets"], kubeconfig: kubeconfig)
         XCTAssertNotEqual(listed.code, 0)
         XCTAssertTrue(listed.output.contains(#"Error from server (Forbidden): secrets is forbidden: \#(account) cannot list resource "secrets" in API group "" in the namespace "acme""#), listed.output)
 
@@ -177,7 +183,7 @@ extension DeployPrivilegeTests {
                                               arguments: ["--notify-outbox", directory + "/outbox.db", "--audit-db", directory + "/audit.db",
                                                           "--notify-ca-file", ca],
                                               until: { !completedCallbacks().isEmpty }) { ["Completed", "Failed", "Stopped"].contains($0 ?? "") }
-        XCTAssertEqual(forbidden(log), [], "the deploy ClusterRole/Role lack these permissions")
+        XCTAssertEqual(rbac.forbidden(log), [], "the deploy ClusterRole/Role lack these permissions")
         XCTAssertEqual(phase, "Completed", log)
         let callbacks = completedCallbacks()
         XCTAssertEqual(callbacks.count, 1, log)
@@ -191,11 +197,11 @@ extension DeployPrivilegeTests {
         // The policy drops the Secret: the Role and its binding are pruned, and the Secret is no longer readable.
         try writeScriptTenant(repo, policy: "")
         let pruned = CLI.run(["reconcile", repo.path, "--kubeconfig", kubeconfig])
-        XCTAssertEqual(forbidden(pruned.stdout + pruned.stderr), [])
+        XCTAssertEqual(rbac.forbidden(pruned.stdout + pruned.stderr), [])
         XCTAssertEqual(pruned.code, 0, pruned.stdout + pruned.stderr)
         XCTAssertTrue(pruned.stdout.contains("Role/acme/tenantry-signing-secret deleted"), pruned.stdout)
         XCTAssertTrue(pruned.stdout.contains("RoleBinding/acme/tenantry-signing-secret deleted"), pruned.stdout)
-        let gone = try kubectl(["-n", "acme", "get", "secret", "acme-signing"], kubeconfig: kubeconfig)
+        let gone = try rbac.kubectl(["-n", "acme", "get", "secret", "acme-signing"], kubeconfig: kubeconfig)
         XCTAssertNotEqual(gone.code, 0)
         XCTAssertTrue(gone.output.contains(#"secrets "acme-signing" is forbidden"#), gone.output)
     }
@@ -203,7 +209,7 @@ extension DeployPrivilegeTests {
     /// The test can fail: without `escalate`/`bind` on the Role tenantry-signing-secret the reconciler may not write a
     /// Role granting a Secret it cannot read itself, and the refusal names that exact rule.
     func testWithoutEscalateOnTheSigningRoleTheRefusalNamesTheSecretRule() throws {
-        let kubeconfig = try serviceAccountKubeconfig { text in
+        let kubeconfig = try rbac.serviceAccountKubeconfig { text in
             text.replacingOccurrences(of: "resourceNames: [tenantry-signing-secret]\n    verbs: [escalate, bind]", with: "resourceNames: [tenantry-signing-secret]\n    verbs: [get]")
         }
         let repo = try scriptTenantRepo(policy: "  notifications:\n    signingSecret: acme-signing\n")

@@ -15,20 +15,14 @@ final class ServeLeaderElectionTests: XCTestCase {
     }
 
     func testOneReplicaReconcilesAndSigtermHandsTheLeaseToTheOther() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-elect-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: base) }
-        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
-        defer { cluster.stop() }
-        let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try GitCLI.publish(PackagePaths.examples, as: origin, work: work)
+        let source = try ExamplesOrigin("serve-elect")
+        defer { source.stop() }
+        let base = source.base, cluster = source.cluster
         func lease(_ field: String) -> String {
-            (try? Tool.run("kubectl", ["--kubeconfig", cluster.kubeconfigPath, "--cache-dir", base.appendingPathComponent("kubectl-cache").path,
-                                       "get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.\(field)}"]).output) ?? ""
+            (try? source.kubectl(["get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.\(field)}"]).output) ?? ""
         }
         func replica(_ name: String) throws -> ServeProcess {
-            let config = base.appendingPathComponent("\(name).yaml")
-            try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache-\(name)").path)\n".utf8).write(to: config)
+            let config = try source.config(name)
             return try ServeProcess(arguments: ["serve", "--reconcile", "--leader-elect", "--leader-elect-namespace", "default",
                                                 "--config", config.path, "--port", "0", "--quiet", "--kubeconfig", cluster.kubeconfigPath,
                                                 "--journal", base.appendingPathComponent("\(name).db").path],
@@ -59,21 +53,13 @@ final class ServeLeaderElectionTests: XCTestCase {
     /// `--leader-elect` on the Lease default/tenantry-reconciler, takes the Lease from it once it holds it (the admin
     /// writes another holder with a one-hour lease), and returns its exit code and log once it has exited.
     private func exitAfterLosingTheLease(_ name: String, _ arguments: (String) -> [String]) throws -> (code: Int32, log: String) {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("lost-\(name)-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: base) }
-        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
-        defer { cluster.stop() }
-        func kubectl(_ arguments: [String]) throws -> (code: Int32, output: String) {
-            try Tool.run("kubectl", ["--kubeconfig", cluster.kubeconfigPath, "--cache-dir", base.appendingPathComponent("kubectl-cache").path] + arguments)
-        }
+        let source = try ExamplesOrigin("lost-\(name)")
+        defer { source.stop() }
+        let base = source.base, cluster = source.cluster
         func holder() -> String {
-            (try? kubectl(["get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"]))?.output ?? ""
+            (try? source.kubectl(["get", "lease", "tenantry-reconciler", "-n", "default", "-o", "jsonpath={.spec.holderIdentity}"]))?.output ?? ""
         }
-        let origin = base.appendingPathComponent("origin.git")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try GitCLI.publish(PackagePaths.examples, as: origin, work: base.appendingPathComponent("work"))
-        let config = base.appendingPathComponent("tenantry.yaml")
-        try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache").path)\n".utf8).write(to: config)
+        let config = try source.config("tenantry")
         let log = base.appendingPathComponent("\(name).log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
@@ -89,8 +75,8 @@ final class ServeLeaderElectionTests: XCTestCase {
             XCTFail("\(name) exited \(process.terminationStatus) before it held the Lease")
             return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
         }
-        let taken = try kubectl(["patch", "lease", "tenantry-reconciler", "-n", "default", "--type", "merge",
-                                 "-p", #"{"spec":{"holderIdentity":"intruder","leaseDurationSeconds":3600}}"#])
+        let taken = try source.kubectl(["patch", "lease", "tenantry-reconciler", "-n", "default", "--type", "merge",
+                                        "-p", #"{"spec":{"holderIdentity":"intruder","leaseDurationSeconds":3600}}"#])
         XCTAssertEqual(taken.code, 0, taken.output)
         // It cannot renew a Lease another holds: within the renew deadline (10 s) it stops leading and exits.
         eventually("\(name) exits") { !process.isRunning }

@@ -16,15 +16,10 @@ final class ServeReconcileTests: XCTestCase {
     }
 
     func testTheTenantTableFollowsReconciledRevisionsAndAPushReconcilesAtOnce() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("serve-reconcile-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: base) }
-        let cluster = try LocalClusterServer.start(directory: base.appendingPathComponent("cluster").path)
-        defer { cluster.stop() }
-        let origin = base.appendingPathComponent("origin.git"), work = base.appendingPathComponent("work")
-        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-        try GitCLI.publish(PackagePaths.examples, as: origin, work: work)
-        let config = base.appendingPathComponent("tenantry.yaml")
-        try Data("source:\n  url: \(origin.path)\n  interval: 1h\n  cache: \(base.appendingPathComponent("cache").path)\n".utf8).write(to: config)
+        let source = try ExamplesOrigin("serve-reconcile")
+        defer { source.stop() }
+        let base = source.base, cluster = source.cluster, origin = source.origin, work = source.work
+        let config = try source.config("tenantry")
         let secret = base.appendingPathComponent("github-secret")
         try Data("push-secret".utf8).write(to: secret)
 
