@@ -28,10 +28,12 @@ extension KubeClient {
 
     /// Merges `status` into the object's `status` through the `/status` subresource (a JSON merge patch,
     /// RFC 7386: keys given replace, `null` removes, the rest stays) and returns the object as stored.
-    /// Only kinds that serve the subresource take it (a 404 otherwise).
+    /// Only kinds that serve the subresource take it (a 404 otherwise). Sent as `fieldManager`, so the object's
+    /// managedFields name who wrote its status (without it the server names the User-Agent).
     public func patchStatus(_ reference: ObjectReference, status: JSONObject) throws(KubeError) -> JSONObject {
         let info = try resource(apiVersion: reference.apiVersion, kind: reference.kind)
         let path = info.collectionPath(namespace: namespace(of: reference, info)) + "/" + escape(reference.name) + "/status"
+            + "?fieldManager=\(escape(fieldManager))"
         let body = JSON.object(["status": .object(status)]).compactBytes
         let response = try send("PATCH", path, body: body, contentType: "application/merge-patch+json", step: "status patch", object: reference)
         return try decodeObject(response, step: "status patch", object: reference)

@@ -357,8 +357,6 @@ final class MemorySessionWriter: SessionWriter, @unchecked Sendable {
         return objects[key] == 1 ? .created : .alreadyExists
     }
 
-    func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {}
-
     func liveSessions(namespace: String) throws(SessionWriteError) -> [String] { names(namespace: namespace) }
 
     func names(namespace: String) -> [String] {

@@ -6,8 +6,7 @@ import Support
 /// Creates Sessions through the Apply module's `KubeClient`: a GET (present → AlreadyExists, done), else a
 /// server-side apply of the Session under the field manager `tenantry-webhooks`. Applying the same
 /// object twice changes nothing, so a create racing a replay is still exactly one Session. Lists go
-/// through `KubeClient.list`. The approval condition is a merge patch of the `status` subresource
-/// (`KubeClient.patchStatus`).
+/// through `KubeClient.list`. It never touches the `status` subresource: the session controller alone writes it.
 public struct KubeSessionWriter: SessionWriter {
     public static let fieldManager = "tenantry-webhooks"
 
@@ -65,22 +64,6 @@ public struct KubeSessionWriter: SessionWriter {
     public func allSessions(namespace: String) throws(SessionWriteError) -> [JSONObject] {
         do {
             return try client.list(apiVersion: Session.apiVersion, kind: Session.kind, namespace: namespace)
-        } catch {
-            throw Self.writeError(error)
-        }
-    }
-
-    public func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {
-        let condition: JSON = ["type": "Approved", "status": "False", "reason": "PendingApproval",
-                               "message": "the namespace's policy requires approval before the session runs",
-                               "lastTransitionTime": .string(Timestamp.rfc3339(Date()))]
-        try patchStatus(namespace: namespace, name: name, status: ["phase": "Pending", "conditions": [condition]])
-    }
-
-    private func patchStatus(namespace: String, name: String, status: JSONObject) throws(SessionWriteError) {
-        let reference = ObjectReference(apiVersion: Session.apiVersion, kind: Session.kind, namespace: namespace, name: name)
-        do {
-            _ = try client.patchStatus(reference, status: status)
         } catch {
             throw Self.writeError(error)
         }

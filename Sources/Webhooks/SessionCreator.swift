@@ -135,10 +135,9 @@ public final class SessionCreator: @unchecked Sendable {
         let id = "Session/\(entry.namespace)/\(entry.session)"
         do {
             let outcome = try writer.create(entry.object)
-            if entry.approvalRequired { try writer.markPendingApproval(namespace: entry.namespace, name: entry.session) }
             journal.markCreated(entry.session)
             if outcome == .created { metrics.sessionCreated() }
-            log(.info, "\(id) \(outcome == .created ? "created" : "already existed")\(entry.approvalRequired ? " (pending approval)" : "")")
+            log(.info, "\(id) \(outcome == .created ? "created" : "already existed")\(entry.approvalRequired ? " (needs approval; the session controller marks it)" : "")")
             return .done
         } catch {
             if error.retryable {

@@ -24,12 +24,11 @@ public struct SessionWriteError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String { status.map { "HTTP \($0): \(message)" } ?? message }
 }
 
-/// The seam between the webhook service and the Kubernetes API: create Sessions, mark them pending
-/// approval, and list those not yet in a final phase (for the concurrency limit).
+/// The seam between the webhook service and the Kubernetes API: create Sessions and list those not yet in a
+/// final phase (for the concurrency limit). It never writes a Session's status: the session controller is its
+/// one writer (an approval-required Session gets `Approved=False, AwaitingApproval` from the controller).
 public protocol SessionWriter: Sendable {
     func create(_ object: JSONObject) throws(SessionWriteError) -> CreateOutcome
-    /// Sets `status.phase: Pending` and an `Approved=False` condition with reason `PendingApproval`.
-    func markPendingApproval(namespace: String, name: String) throws(SessionWriteError)
     /// Names of the namespace's Sessions whose phase is not Completed, Failed or Stopped.
     func liveSessions(namespace: String) throws(SessionWriteError) -> [String]
 }

@@ -3,8 +3,8 @@ import Model
 import Support
 
 /// A session a person starts through the Sessions API (create, rerun): decided by the same journal and
-/// AdmissionState as a delivery (models, tools, concurrency, rate, budget), created by the same creator (with
-/// the approval condition when the policy requires one). Only the route differs: the namespace is the one the
+/// AdmissionState as a delivery (models, tools, concurrency, rate, budget), created by the same creator (which
+/// writes no status: the session controller sets the approval condition). Only the route differs: the namespace is the one the
 /// caller was authorized in, and its runner framework must be the namespace's.
 extension WebhookService {
     public enum ManualDecision: Sendable, Hashable {

@@ -193,7 +193,7 @@ final class WebhookDeliveryTests: XCTestCase {
         XCTAssertEqual(labelled.status, 202, labelled.text)
         XCTAssertEqual(labelled.json["namespace"], "support-agents")
         let name = WebhookService.sessionName(source: .jira, deliveryID: "jira-1")
-        fixture.eventually("created") { writer.pendingApproval("support-agents", name) }
+        fixture.eventually("created") { fixture.server.service.journal.entryState(session: name) == .done }
         let object = writer.object("support-agents", name)!
         XCTAssertEqual(object["metadata"]?["labels"]?["ambient.ai/approval"], "pending")
         XCTAssertEqual(object["spec"]?["policy"]?["approvalRequired"], .bool(true))

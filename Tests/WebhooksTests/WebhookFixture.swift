@@ -135,7 +135,6 @@ final class RecordingWriter: SessionWriter, @unchecked Sendable {
     private var objects: [String: JSONObject] = [:]
     private var phases: [String: Session.Phase] = [:]
     private var creates = 0
-    private var approvals: Set<String> = []
     private var isDown = false
 
     init(refusesForGood: Bool = false) { self.refusesForGood = refusesForGood }
@@ -154,13 +153,6 @@ final class RecordingWriter: SessionWriter, @unchecked Sendable {
         }
     }
 
-    func markPendingApproval(namespace: String, name: String) throws(SessionWriteError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if isDown { throw SessionWriteError(retryable: true, status: nil, message: "connection refused (test)") }
-        approvals.insert("\(namespace)/\(name)")
-    }
-
     func liveSessions(namespace: String) throws(SessionWriteError) -> [String] {
         lock.lock()
         defer { lock.unlock() }
@@ -177,7 +169,6 @@ final class RecordingWriter: SessionWriter, @unchecked Sendable {
     func object(_ namespace: String, _ name: String) -> JSONObject? { lock.withLock { objects["\(namespace)/\(name)"] } }
     var count: Int { lock.withLock { objects.count } }
     var createCalls: Int { lock.withLock { creates } }
-    func pendingApproval(_ namespace: String, _ name: String) -> Bool { lock.withLock { approvals.contains("\(namespace)/\(name)") } }
     func finish(_ namespace: String, _ name: String) { lock.withLock { phases["\(namespace)/\(name)"] = .completed } }
 }
 
